@@ -1,0 +1,230 @@
+"""The rt-liver 3-D U-Net family: one width-parametrised, width-slimmable network.
+
+Only operators that onnxruntime-web runs on WebGPU are used (FINDINGS.md): Conv (3-D), InstanceNormalization,
+LeakyRelu, MaxPool (3-D), Resize (trilinear) and Concat. There is no ConvTranspose 3-D: the decoder projects
+channels with a 1x1x1 convolution at the coarse level and then upsamples with trilinear Resize. A 1x1x1
+convolution commutes with trilinear interpolation (both are linear and the interpolation weights sum to 1), so
+"project, then upsample" equals "upsample, then project" but costs 8x fewer multiply-adds.
+
+Shapes: input [N, 1, D, H, W] (D, H, W multiples of 8, three pooling levels), output logits [N, 2, D, H, W].
+
+Every convolution and normalisation can run on a *slice* of its channels: the first c channels of every layer
+(Yu et al., "Slimmable Neural Networks", ICLR 2019). The growing teacher assistant (GTAN, see README.md) trains
+one network at several widths at once; its narrowest slice is the student. InstanceNorm normalises each sample
+and channel on its own, so unlike BatchNorm it needs no per-width ("switchable") statistics: a slice's
+normalisation is exactly that of a standalone network of that width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LEVELS = 4  # resolution levels: full, 1/2, 1/4, 1/8 -> input sizes must be multiples of 8
+SIZE_DIVISOR = 2 ** (LEVELS - 1)
+NEGATIVE_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Channels at each resolution level, full resolution first (e.g. (16, 32, 64, 96))."""
+
+    channels: Tuple[int, int, int, int]
+    in_channels: int = 1
+    out_channels: int = 2
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != LEVELS or any(int(c) < 1 for c in self.channels):
+            raise ValueError(f"UNetConfig.channels must be {LEVELS} positive integers, got {self.channels}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(values: dict) -> "UNetConfig":
+        return UNetConfig(channels=tuple(values["channels"]), in_channels=values.get("in_channels", 1),
+                          out_channels=values.get("out_channels", 2))
+
+
+# The family. Students keep the full-resolution width at 4 channels: inference time is dominated by the
+# full-resolution level (FINDINGS.md), so their parameters are spent at the coarse levels, where they are cheap.
+PRESETS: Dict[str, UNetConfig] = {
+    "teacher": UNetConfig(channels=(16, 32, 64, 120)),
+    "student-100k": UNetConfig(channels=(4, 8, 16, 40)),
+    "student-30k": UNetConfig(channels=(4, 8, 10, 12)),
+}
+# Parameter budgets (issue 5): teacher 1.1-1.5 M, students 100 k and 30 k within 5 %.
+BUDGETS: Dict[str, Tuple[int, int]] = {
+    "teacher": (1_100_000, 1_500_000),
+    "student-100k": (95_000, 105_000),
+    "student-30k": (28_500, 31_500),
+}
+
+
+class SlimmableConv3d(nn.Conv3d):
+    """A Conv3d that can run on its first `active_in` input and `active_out` output channels."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=True)
+        self.active_out = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, c_in_active, D, H, W]
+        c_in, c_out = x.shape[1], self.active_out
+        if c_in == self.in_channels and c_out == self.out_channels:
+            weight, bias = self.weight, self.bias  # full width: plain Conv in ONNX
+        else:
+            weight, bias = self.weight[:c_out, :c_in], self.bias[:c_out]
+        return F.conv3d(x, weight, bias, padding=self.padding)
+
+
+class ConcatInputConv3d(SlimmableConv3d):
+    """The first conv of a decoder reads cat([skip (c channels), up (c channels)]). With full width C the
+    weight's input axis is [skip 0..C-1, up 0..C-1]; a slice of width c must take [0..c-1] and [C..C+c-1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c_in, c_out = x.shape[1], self.active_out
+        if c_in == self.in_channels and c_out == self.out_channels:
+            return F.conv3d(x, self.weight, self.bias, padding=self.padding)
+        half_full, half = self.in_channels // 2, c_in // 2
+        weight = torch.cat([self.weight[:c_out, :half], self.weight[:c_out, half_full:half_full + half]], dim=1)
+        return F.conv3d(x, weight, self.bias[:c_out], padding=self.padding)
+
+
+class SlimmableInstanceNorm3d(nn.Module):
+    """Affine InstanceNorm whose scale and shift are sliced to the active channel count."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = 1e-5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        if c == self.weight.shape[0]:
+            return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        return F.instance_norm(x, weight=self.weight[:c], bias=self.bias[:c], eps=self.eps)
+
+
+class ConvNormAct(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False) -> None:
+        super().__init__()
+        conv_class = ConcatInputConv3d if concat_input else SlimmableConv3d
+        self.conv = conv_class(in_channels, out_channels, 3)
+        self.norm = SlimmableInstanceNorm3d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.norm(self.conv(x)), NEGATIVE_SLOPE)
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False) -> None:
+        super().__init__()
+        self.first = ConvNormAct(in_channels, out_channels, concat_input)
+        self.second = ConvNormAct(out_channels, out_channels)
+
+    def set_width(self, out_channels: int) -> None:
+        self.first.conv.active_out = out_channels
+        self.second.conv.active_out = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(x))
+
+
+class UNet3d(nn.Module):
+    """Encoder (DoubleConv + MaxPool) x 3, bottleneck, decoder (1x1x1 projection, trilinear x2, concat skip,
+    DoubleConv) x 3, 1x1x1 head. See the module docstring for the operator choices."""
+
+    def __init__(self, config: UNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.encoders = nn.ModuleList(
+            [DoubleConv(config.in_channels if level == 0 else c[level - 1], c[level]) for level in range(LEVELS)]
+        )
+        # Decoder level l (l = 2, 1, 0) receives level l+1 and the skip of level l.
+        self.projections = nn.ModuleList([SlimmableConv3d(c[level + 1], c[level], 1) for level in range(LEVELS - 1)])
+        self.decoders = nn.ModuleList([DoubleConv(2 * c[level], c[level], concat_input=True) for level in range(LEVELS - 1)])
+        self.head = SlimmableConv3d(c[0], config.out_channels, 1)
+        self.active_channels: Tuple[int, ...] = c
+
+    # ---- width slicing -------------------------------------------------------------------------------------
+    def set_active_channels(self, channels: Optional[Sequence[int]] = None) -> None:
+        """Run on the first channels[l] channels of every layer at level l (None: full width)."""
+        channels = tuple(self.config.channels if channels is None else (int(x) for x in channels))
+        if len(channels) != LEVELS or any(not 1 <= a <= f for a, f in zip(channels, self.config.channels)):
+            raise ValueError(f"active channels {channels} must lie within 1..{self.config.channels}")
+        for level in range(LEVELS):
+            self.encoders[level].set_width(channels[level])
+        for level in range(LEVELS - 1):
+            self.projections[level].active_out = channels[level]
+            self.decoders[level].set_width(channels[level])
+        self.active_channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, D, H, W]
+        skips: List[torch.Tensor] = []
+        for level, encoder in enumerate(self.encoders):
+            if level > 0:
+                x = F.max_pool3d(x, kernel_size=2, stride=2)  # [N, c, D/2^l, H/2^l, W/2^l]
+            x = encoder(x)
+            skips.append(x)
+        for level in reversed(range(LEVELS - 1)):
+            x = self.projections[level](x)  # channels c[l+1] -> c[l] at the coarse level
+            x = F.interpolate(x, scale_factor=2.0, mode="trilinear", align_corners=False)
+            x = self.decoders[level](torch.cat([skips[level], x], dim=1))  # skip first, then upsampled
+        return self.head(x)  # [N, 2, D, H, W]
+
+
+def build_model(config: UNetConfig) -> UNet3d:
+    return UNet3d(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_parameters_for(config: UNetConfig) -> int:
+    return count_parameters(UNet3d(config))
+
+
+def count_flops(config: UNetConfig, shape: Sequence[int] = (64, 128, 128)) -> float:
+    """Multiply-accumulates x 2 of the convolutions for one [1, 1, *shape] input (norms and resizes, which are
+    a few operations per voxel, are left out). This is the figure reported as "flops" in the manifest."""
+    d, h, w = shape
+    c = config.channels
+    voxels = [d * h * w / 8 ** level for level in range(LEVELS)]
+    macs = 0.0
+    for level in range(LEVELS):
+        c_in = config.in_channels if level == 0 else c[level - 1]
+        macs += voxels[level] * 27 * (c_in * c[level] + c[level] * c[level])
+    for level in range(LEVELS - 1):
+        macs += voxels[level + 1] * c[level + 1] * c[level]  # 1x1x1 projection at the coarse level
+        macs += voxels[level] * 27 * (2 * c[level] * c[level] + c[level] * c[level])
+    macs += voxels[0] * c[0] * config.out_channels
+    return 2.0 * macs
+
+
+def extract_slice(model: UNet3d, channels: Sequence[int]) -> UNet3d:
+    """A standalone UNet3d of width `channels` holding a copy of `model`'s first channels (the slimmable slice).
+    Its output equals `model` run with set_active_channels(channels)."""
+    config = UNetConfig(channels=tuple(channels), in_channels=model.config.in_channels,
+                        out_channels=model.config.out_channels)
+    small = UNet3d(config)
+    big_state = model.state_dict()
+    sliced = {}
+    for name, small_tensor in small.state_dict().items():
+        big = big_state[name]
+        if name.startswith("decoders.") and name.endswith("first.conv.weight"):
+            # input axis is [skip channels, upsampled channels]: take the first of each half
+            c_out, c_in2 = small_tensor.shape[:2]
+            half, half_full = c_in2 // 2, big.shape[1] // 2
+            sliced[name] = torch.cat([big[:c_out, :half], big[:c_out, half_full:half_full + half]], dim=1).clone()
+        else:
+            sliced[name] = big[tuple(slice(0, n) for n in small_tensor.shape)].clone()
+    small.load_state_dict(sliced)
+    return small
