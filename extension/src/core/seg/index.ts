@@ -1,0 +1,9 @@
+/**
+ * DICOM SEG for the liver: write (from a mask on a CT series), read (any BINARY/FRACTIONAL SEG back
+ * onto a grid) and store (STOW-RS). Platform-neutral: ArrayBuffers in and out, no DOM, no node: APIs.
+ */
+export { writeLiverSeg } from './write-seg';
+export type { WriteLiverSegOptions, WriteLiverSegResult, SegAlgorithm, SegDevice } from './write-seg';
+export { LIVER, ANATOMICAL_STRUCTURE, ARTIFICIAL_INTELLIGENCE, SEGMENTATION_STORAGE_SOP_CLASS_UID } from './codes';
+export type { CodedConcept } from './codes';
+export { newUid } from './uid';
