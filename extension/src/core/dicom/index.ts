@@ -1,0 +1,48 @@
+/**
+ * DICOM CT series to Volume: parse headers, choose the CT series, build the HU volume on its exact grid.
+ * Platform-neutral: bytes in, typed arrays out (runs in a Web Worker and in Node).
+ */
+import type { DicomFileBytes } from './parse-instances';
+import { parseDicomInstances } from './parse-instances';
+import { buildVolume, type BuildVolumeOptions, type DicomSeriesVolume } from './build-volume';
+import { selectCtSeries } from './select-series';
+
+export { parseDicomInstances, type DicomFileBytes } from './parse-instances';
+export { selectCtSeries, groupSeries, describeSeries, isCtInstance, type DicomSeries, type SelectSeriesOptions } from './select-series';
+export {
+  buildVolume,
+  type BuildVolumeOptions,
+  type DicomSeriesVolume,
+  type DicomSliceReference,
+  type DicomSeriesInfo,
+} from './build-volume';
+export type { DicomInstance, ParsedInstances, SkippedFile, PatientStudyAttributes } from './instance';
+export { configureWasmCodecs, WASM_FILES, type WasmCodecName, type WasmLocator, type WasmSource } from './codecs/wasm-codecs';
+export { supportedTransferSyntaxes, transferSyntaxName } from './transfer-syntax';
+
+export interface ReadDicomSeriesOptions extends BuildVolumeOptions {
+  seriesInstanceUID?: string;
+}
+
+/**
+ * The whole path in one call. Notes on ignored non-DICOM files and warnings on skipped damaged files
+ * from other series are added to the result's warnings, so the caller can show them.
+ */
+export async function readDicomSeries(files: readonly DicomFileBytes[], options: ReadDicomSeriesOptions = {}): Promise<DicomSeriesVolume> {
+  const { instances, skipped } = parseDicomInstances(files);
+  const series = selectCtSeries(instances, { seriesInstanceUID: options.seriesInstanceUID, skipped });
+  const result = await buildVolume(series, options);
+  const notDicom = skipped.filter((file) => file.kind === 'not-dicom');
+  const otherDamaged = skipped.filter((file) => file.kind === 'corrupt');
+  if (otherDamaged.length > 0) {
+    result.warnings.unshift(
+      `Skipped ${otherDamaged.length} damaged DICOM file(s) whose series is unknown or not the chosen one: ` +
+        otherDamaged.map((file) => `${file.name} (${file.reason})`).join('; ') + '.',
+    );
+  }
+  if (notDicom.length > 0) {
+    const examples = notDicom.slice(0, 5).map((file) => file.name).join(', ');
+    result.warnings.unshift(`Ignored ${notDicom.length} non-DICOM file(s): ${examples}${notDicom.length > 5 ? ', ...' : ''}.`);
+  }
+  return result;
+}

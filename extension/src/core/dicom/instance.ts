@@ -1,0 +1,80 @@
+/**
+ * One parsed DICOM instance: the header fields the series reader needs, plus an opaque handle on the
+ * parsed data set for decoding its pixels later. Header parsing never touches pixel values.
+ */
+import type { DataSet } from 'dicom-parser';
+import type { Vec3 } from '../volume';
+
+/** Patient and study attributes, copied so that derived objects (SEG, reports) can reference them. */
+export interface PatientStudyAttributes {
+  patientName?: string;
+  patientID?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  studyDate?: string;
+  studyTime?: string;
+  studyID?: string;
+  studyDescription?: string;
+  accessionNumber?: string;
+  referringPhysicianName?: string;
+  manufacturer?: string;
+}
+
+export interface DicomInstance {
+  fileName: string;
+  transferSyntaxUID: string;
+  sopClassUID: string;
+  sopInstanceUID: string;
+  /** Modality (0008,0060); '' when absent. */
+  modality: string;
+  studyInstanceUID?: string;
+  seriesInstanceUID?: string;
+  frameOfReferenceUID?: string;
+  seriesDescription?: string;
+  seriesNumber?: number;
+  /** Informational only: slices are never ordered by it. */
+  instanceNumber?: number;
+  imagePositionPatient?: Vec3;
+  /** Row direction cosines then column direction cosines, as stored. */
+  imageOrientationPatient?: [number, number, number, number, number, number];
+  /** As stored: [spacing between rows (along a column, j), spacing between columns (along a row, i)]. */
+  pixelSpacing?: [number, number];
+  sliceThickness?: number;
+  gantryDetectorTilt?: number;
+  rows: number;
+  columns: number;
+  numberOfFrames: number;
+  samplesPerPixel: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  /** 0 unsigned, 1 two's complement. */
+  pixelRepresentation: number;
+  photometricInterpretation: string;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  patientStudy: PatientStudyAttributes;
+  /** Present when the file holds pixel data. */
+  pixelData?: PixelDataHandle;
+}
+
+/** Where an instance's Pixel Data lies; only the pixel decoder looks inside. */
+export interface PixelDataHandle {
+  readonly dataSet: DataSet;
+  readonly encapsulated: boolean;
+}
+
+export interface SkippedFile {
+  name: string;
+  reason: string;
+  /**
+   * 'not-dicom': ignored with a note; 'corrupt': unreadable or truncated DICOM (a warning). The
+   * series UID is filled when enough of the header survived to know which series the file belonged to.
+   */
+  kind: 'not-dicom' | 'corrupt';
+  seriesInstanceUID?: string;
+}
+
+export interface ParsedInstances {
+  instances: DicomInstance[];
+  skipped: SkippedFile[];
+}

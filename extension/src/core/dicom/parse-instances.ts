@@ -1,0 +1,192 @@
+/**
+ * Tolerant header parsing of many files at once (dicom-parser: it indexes elements without decoding
+ * values, so 51 CT slices take a few milliseconds). Non-DICOM files are ignored with a note; corrupt or
+ * truncated DICOM files are skipped with a warning that names them. Whether a skipped file makes its
+ * series unusable is decided later, when that series is chosen (see `buildVolume`).
+ */
+import { parseDicom, type DataSet } from 'dicom-parser';
+import { inflateSync } from 'fflate';
+import { RtLiverError } from '../errors';
+import type { Vec3 } from '../volume';
+import type { DicomInstance, ParsedInstances, PatientStudyAttributes, SkippedFile } from './instance';
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax';
+
+export interface DicomFileBytes {
+  name: string;
+  bytes: ArrayBuffer | Uint8Array;
+}
+
+/** DICOMDIR and other media-storage directories describe files; they hold no image. */
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+export function parseDicomInstances(files: readonly DicomFileBytes[]): ParsedInstances {
+  const instances: DicomInstance[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const file of files) {
+    const bytes = file.bytes instanceof Uint8Array ? file.bytes : new Uint8Array(file.bytes);
+    const outcome = parseOne(file.name, bytes);
+    if ('instance' in outcome) instances.push(outcome.instance);
+    else skipped.push(outcome.skipped);
+  }
+  if (files.length > 0 && instances.length === 0) {
+    const corrupt = skipped.filter((s) => s.kind === 'corrupt');
+    throw new RtLiverError(
+      'DICOM_NOTHING_READABLE',
+      `None of the ${files.length} input files is a readable DICOM instance` +
+        (corrupt.length ? ` (${corrupt.length} damaged, e.g. ${corrupt[0].name}: ${corrupt[0].reason}).` : ' (none is DICOM).'),
+      'Point rt-liver at a folder of DICOM CT files (or a .nii/.nii.gz volume).',
+    );
+  }
+  return { instances, skipped };
+}
+
+type ParseOutcome = { instance: DicomInstance } | { skipped: SkippedFile };
+
+function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
+  const rawTransferSyntax = sniffDicom(bytes);
+  if (rawTransferSyntax === false) {
+    return { skipped: { name, kind: 'not-dicom', reason: 'not a DICOM file (no DICM prefix, no DICOM data set)' } };
+  }
+  let dataSet: DataSet;
+  try {
+    dataSet = parseDicom(bytes, {
+      ...(rawTransferSyntax ? { TransferSyntaxUID: rawTransferSyntax } : {}),
+      inflater: inflateDeflatedDataSet,
+    });
+  } catch (error) {
+    const partial = (error as { dataSet?: DataSet }).dataSet;
+    const seriesInstanceUID = partial ? readString(partial, 'x0020000e') : undefined;
+    return {
+      skipped: {
+        name,
+        kind: 'corrupt',
+        reason: `damaged or truncated DICOM: ${describeParseError(error)}`,
+        ...(seriesInstanceUID ? { seriesInstanceUID } : {}),
+      },
+    };
+  }
+  const sopClassUID = readString(dataSet, 'x00080016') ?? readString(dataSet, 'x00020002') ?? '';
+  if (sopClassUID === MEDIA_STORAGE_DIRECTORY) {
+    return { skipped: { name, kind: 'not-dicom', reason: 'DICOMDIR (a directory record, not an image)' } };
+  }
+  return { instance: toInstance(name, dataSet, rawTransferSyntax || readString(dataSet, 'x00020010') || IMPLICIT_VR_LITTLE_ENDIAN) };
+}
+
+/**
+ * undefined: a Part-10 file (DICM at byte 128). A transfer syntax UID: a raw data set without the
+ * Part-10 preamble (old ACR-NEMA style exports), guessed from its first element. false: not DICOM.
+ */
+function sniffDicom(bytes: Uint8Array): string | undefined | false {
+  if (bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d) {
+    return undefined;
+  }
+  // A raw data set starts with a group 0x0002 or 0x0008 element, little endian.
+  if (bytes.length >= 8 && (bytes[0] === 0x08 || bytes[0] === 0x02) && bytes[1] === 0x00 && bytes[3] === 0x00) {
+    const looksExplicit = isUpperLetter(bytes[4]) && isUpperLetter(bytes[5]);
+    return looksExplicit ? EXPLICIT_VR_LITTLE_ENDIAN : IMPLICIT_VR_LITTLE_ENDIAN;
+  }
+  return false;
+}
+
+function isUpperLetter(byte: number): boolean {
+  return byte >= 0x41 && byte <= 0x5a;
+}
+
+/** dicom-parser's hook for Deflated Explicit VR Little Endian: header bytes + raw-inflated data set. */
+function inflateDeflatedDataSet(bytes: Uint8Array, position: number): Uint8Array {
+  const inflated = inflateSync(bytes.subarray(position));
+  const whole = new Uint8Array(position + inflated.length);
+  whole.set(bytes.subarray(0, position), 0);
+  whole.set(inflated, position);
+  return whole;
+}
+
+function describeParseError(error: unknown): string {
+  const inner = (error as { exception?: unknown }).exception ?? error;
+  if (inner instanceof Error) return inner.message;
+  return String(inner);
+}
+
+function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string): DicomInstance {
+  const pixelElement = ds.elements.x7fe00010;
+  const instance: DicomInstance = {
+    fileName,
+    transferSyntaxUID,
+    sopClassUID: readString(ds, 'x00080016') ?? '',
+    sopInstanceUID: readString(ds, 'x00080018') ?? readString(ds, 'x00020003') ?? '',
+    modality: readString(ds, 'x00080060') ?? '',
+    studyInstanceUID: readString(ds, 'x0020000d'),
+    seriesInstanceUID: readString(ds, 'x0020000e'),
+    frameOfReferenceUID: readString(ds, 'x00200052'),
+    seriesDescription: readString(ds, 'x0008103e'),
+    seriesNumber: readNumber(ds, 'x00200011'),
+    instanceNumber: readNumber(ds, 'x00200013'),
+    imagePositionPatient: readNumbers(ds, 'x00200032', 3) as Vec3 | undefined,
+    imageOrientationPatient: readNumbers(ds, 'x00200037', 6) as DicomInstance['imageOrientationPatient'],
+    pixelSpacing: readNumbers(ds, 'x00280030', 2) as [number, number] | undefined,
+    sliceThickness: readNumber(ds, 'x00180050'),
+    gantryDetectorTilt: readNumber(ds, 'x00181120'),
+    rows: ds.uint16('x00280010') ?? 0,
+    columns: ds.uint16('x00280011') ?? 0,
+    numberOfFrames: readNumber(ds, 'x00280008') ?? 1,
+    samplesPerPixel: ds.uint16('x00280002') ?? 1,
+    bitsAllocated: ds.uint16('x00280100') ?? 0,
+    bitsStored: ds.uint16('x00280101') ?? ds.uint16('x00280100') ?? 0,
+    pixelRepresentation: ds.uint16('x00280103') ?? 0,
+    photometricInterpretation: readString(ds, 'x00280004') ?? '',
+    rescaleSlope: readNumber(ds, 'x00281053') ?? 1,
+    rescaleIntercept: readNumber(ds, 'x00281052') ?? 0,
+    patientStudy: readPatientStudy(ds),
+  };
+  if (pixelElement) {
+    instance.pixelData = { dataSet: ds, encapsulated: Boolean(pixelElement.encapsulatedPixelData) };
+  }
+  dropUndefined(instance as unknown as Record<string, unknown>);
+  return instance;
+}
+
+function readPatientStudy(ds: DataSet): PatientStudyAttributes {
+  const attributes: PatientStudyAttributes = {
+    patientName: readString(ds, 'x00100010'),
+    patientID: readString(ds, 'x00100020'),
+    patientBirthDate: readString(ds, 'x00100030'),
+    patientSex: readString(ds, 'x00100040'),
+    studyDate: readString(ds, 'x00080020'),
+    studyTime: readString(ds, 'x00080030'),
+    studyID: readString(ds, 'x00200010'),
+    studyDescription: readString(ds, 'x00081030'),
+    accessionNumber: readString(ds, 'x00080050'),
+    referringPhysicianName: readString(ds, 'x00080090'),
+    manufacturer: readString(ds, 'x00080070'),
+  };
+  dropUndefined(attributes as Record<string, unknown>);
+  return attributes;
+}
+
+function dropUndefined(record: Record<string, unknown>): void {
+  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+}
+
+/** A string value with padding (spaces, NUL) removed; undefined when absent or empty. */
+function readString(ds: DataSet, tag: string): string | undefined {
+  if (!ds.elements[tag]) return undefined;
+  const value = ds.string(tag)?.replace(/[\0\s]+$/, '').trim();
+  return value ? value : undefined;
+}
+
+/** A DS/IS (decimal string) or binary numeric value; undefined when absent or not a number. */
+function readNumber(ds: DataSet, tag: string): number | undefined {
+  const values = readNumbers(ds, tag, 1);
+  return values?.[0];
+}
+
+function readNumbers(ds: DataSet, tag: string, count: number): number[] | undefined {
+  const element = ds.elements[tag];
+  if (!element || element.length === 0) return undefined;
+  const raw = ds.string(tag);
+  if (raw === undefined) return undefined;
+  const parts = raw.split('\\');
+  if (parts.length < count) return undefined;
+  const values = parts.slice(0, count).map((part) => Number(part.trim()));
+  return values.every(Number.isFinite) ? values : undefined;
+}
