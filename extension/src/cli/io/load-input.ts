@@ -1,0 +1,70 @@
+/**
+ * The CLI's single entry for input images: a DICOM folder (recursive), a single DICOM file, or a
+ * NIfTI volume (.nii / .nii.gz), told apart by name and content, each read into the core's Volume.
+ */
+import { readDicomSeries, type DicomSeriesVolume } from '../../core/dicom';
+import { RtLiverError } from '../../core/errors';
+import type { Volume } from '../../core/volume';
+import { configureNodeWasmCodecs } from './node-wasm';
+import { readBytes, readInputFiles, statOrThrow } from './read-files';
+import { readNiftiInput } from './nifti-input';
+
+export interface LoadInputOptions {
+  /** Which CT series to read when the folder holds several (the CLI's --series). */
+  seriesInstanceUID?: string;
+  /** Progress while decoding slices. */
+  onSlice?: (done: number, total: number) => void;
+}
+
+export interface InputTimings {
+  /** Reading files from disk. */
+  readFilesMs: number;
+  /** Parsing, decoding and building the volume. */
+  buildVolumeMs: number;
+}
+
+export type LoadedInput =
+  | ({ kind: 'dicom'; path: string; fileCount: number; timingsMs: InputTimings } & DicomSeriesVolume)
+  | { kind: 'nifti'; path: string; volume: Volume; warnings: string[]; timingsMs: InputTimings };
+
+export function isNiftiPath(path: string): boolean {
+  return /\.nii(\.gz)?$/i.test(path);
+}
+
+export async function loadInput(path: string, options: LoadInputOptions = {}): Promise<LoadedInput> {
+  const stats = statOrThrow(path);
+  const start = performance.now();
+  if (stats.isFile() && isNiftiPath(path)) {
+    const bytes = readBytes(path);
+    const read = performance.now();
+    const volume = readNiftiInput(bytes, path);
+    return {
+      kind: 'nifti',
+      path,
+      volume,
+      warnings: [],
+      timingsMs: { readFilesMs: read - start, buildVolumeMs: performance.now() - read },
+    };
+  }
+  const files = readInputFiles(path);
+  if (stats.isDirectory()) {
+    const nifti = files.filter((file) => isNiftiPath(file.name));
+    if (nifti.length > 0 && nifti.length === files.length) {
+      throw new RtLiverError(
+        'INPUT_FOLDER_OF_NIFTI',
+        `The folder ${path} holds NIfTI files (${nifti.map((file) => file.name).join(', ')}), not a DICOM series.`,
+        'Pass the .nii/.nii.gz file itself.',
+      );
+    }
+  }
+  const read = performance.now();
+  configureNodeWasmCodecs();
+  const dicom = await readDicomSeries(files, options);
+  return {
+    kind: 'dicom',
+    path,
+    fileCount: files.length,
+    ...dicom,
+    timingsMs: { readFilesMs: read - start, buildVolumeMs: performance.now() - read },
+  };
+}
