@@ -16,96 +16,128 @@ import type { SourceInstance } from './source-instances';
 /** How far (in voxels) a pixel centre may sit from a voxel centre: allows decimal rounding in headers. */
 export const POSITION_TOLERANCE_VOXELS = 0.05;
 
-export interface FrameSampling {
-  instance: SourceInstance;
+/** The plane geometry of one image or frame, as its header gives it. */
+export interface PlaneGeometry {
+  rows: number;
+  columns: number;
+  /** ImagePositionPatient: centre of the first pixel (row 0, column 0). */
+  position: Vec3;
+  /** ImageOrientationPatient: row direction (along increasing column index), then column direction. */
+  orientation: [number, number, number, number, number, number];
+  /** PixelSpacing: [between rows, between columns] in mm. */
+  pixelSpacing: [number, number];
+}
+
+export interface PlaneSampling {
   /** Linear voxel index of the frame's first pixel (row 0, column 0). */
   base: number;
   /** Voxel index step for one column (along the row) and for one row (down the column). */
   columnStride: number;
   rowStride: number;
-  /** Index of the plane along the volume axis the frame is orthogonal to (e.g. k for axial frames). */
+  /** The volume axis the frame is orthogonal to (2 for axial frames of an axial volume). */
+  planeAxis: number;
+  /** Index of the frame's plane along that axis. */
   planeIndex: number;
 }
 
+export interface FrameSampling extends PlaneSampling {
+  instance: SourceInstance;
+}
+
 /**
- * One sampling per instance, refusing a grid that does not match: orientation, spacing, extent or a
- * position that falls between voxels, and a volume plane left without (or with two) instances.
+ * Where one frame's pixels lie in the volume, or an RtLiverError naming `frameName` when they do not
+ * fall exactly on voxel centres inside the volume (and, for 'whole-plane', fill one volume plane).
  */
-export function mapFramesToVolume(instances: SourceInstance[], grid: VolumeGeometry): FrameSampling[] {
+export function samplePlane(
+  plane: PlaneGeometry,
+  grid: VolumeGeometry,
+  frameName: string,
+  coverage: 'whole-plane' | 'inside' = 'whole-plane',
+): PlaneSampling {
   const [nx, ny, nz] = grid.dimensions;
   const linearStrides: Vec3 = [1, nx, nx * ny];
-  const samplings: FrameSampling[] = [];
-  let planeAxis = -1;
-  const planeOwner = new Map<number, SourceInstance>();
+  const { rows, columns, position, orientation, pixelSpacing } = plane;
+  const rowDirection: Vec3 = [orientation[0], orientation[1], orientation[2]];
+  const columnDirection: Vec3 = [orientation[3], orientation[4], orientation[5]];
+  const pixelToWorld = (r: number, c: number): Vec3 => [
+    position[0] + c * pixelSpacing[1] * rowDirection[0] + r * pixelSpacing[0] * columnDirection[0],
+    position[1] + c * pixelSpacing[1] * rowDirection[1] + r * pixelSpacing[0] * columnDirection[1],
+    position[2] + c * pixelSpacing[1] * rowDirection[2] + r * pixelSpacing[0] * columnDirection[2],
+  ];
+  const origin = worldToIndex(grid, position);
+  const alongRow = subtract(worldToIndex(grid, pixelToWorld(0, 1)), origin);
+  const alongColumn = subtract(worldToIndex(grid, pixelToWorld(1, 0)), origin);
+  const columnStep = unitAxisStep(alongRow);
+  const rowStep = unitAxisStep(alongColumn);
+  if (!columnStep || !rowStep || columnStep.axis === rowStep.axis) {
+    throw mismatch(
+      frameName,
+      'its rows and columns do not run along the volume axes with the volume spacing',
+      `one column step is ${format(alongRow)} voxels, one row step ${format(alongColumn)}`,
+    );
+  }
+  const planeAxis = 3 - columnStep.axis - rowStep.axis;
+  // The first pixel must sit on a voxel centre, and so must the far corner (catches a spacing that
+  // is slightly off, which one step alone would hide).
+  const start = roundedIndex(origin);
+  const farCorner = worldToIndex(grid, pixelToWorld(rows - 1, columns - 1));
+  const expectedFar = start.map(
+    (value, axis) =>
+      value + (axis === columnStep.axis ? columnStep.sign * (columns - 1) : 0) + (axis === rowStep.axis ? rowStep.sign * (rows - 1) : 0),
+  ) as Vec3;
+  if (!start.every((value, axis) => Math.abs(value - origin[axis]) <= POSITION_TOLERANCE_VOXELS)) {
+    throw mismatch(frameName, 'its first pixel falls between voxel centres', `at continuous index ${format(origin)}`);
+  }
+  if (!expectedFar.every((value, axis) => Math.abs(value - farCorner[axis]) <= POSITION_TOLERANCE_VOXELS)) {
+    throw mismatch(frameName, 'its pixel spacing differs from the volume spacing', `its last pixel is at index ${format(farCorner)}, expected ${format(expectedFar)}`);
+  }
+  if (![start, expectedFar].every((corner) => corner.every((value, axis) => value >= 0 && value < grid.dimensions[axis]))) {
+    throw mismatch(frameName, 'it lies outside the volume', `it spans index ${format(start)} to ${format(expectedFar)} in a ${nx}x${ny}x${nz} volume`);
+  }
+  // A source image must cover a whole volume plane: the volume is exactly the series, no crop, no
+  // padding. (A SEG frame may be a crop, as long as it lies inside.)
+  if (coverage === 'whole-plane' && (columns !== grid.dimensions[columnStep.axis] || rows !== grid.dimensions[rowStep.axis])) {
+    throw mismatch(frameName, 'its matrix differs from the volume plane', `${columns}x${rows} against ${grid.dimensions[columnStep.axis]}x${grid.dimensions[rowStep.axis]}`);
+  }
+  return {
+    base: start[0] * linearStrides[0] + start[1] * linearStrides[1] + start[2] * linearStrides[2],
+    columnStride: columnStep.sign * linearStrides[columnStep.axis],
+    rowStride: rowStep.sign * linearStrides[rowStep.axis],
+    planeAxis,
+    planeIndex: start[planeAxis],
+  };
+}
 
-  for (const instance of instances) {
-    const { rows, columns, position, orientation, pixelSpacing } = instance;
-    const rowDirection: Vec3 = [orientation[0], orientation[1], orientation[2]];
-    const columnDirection: Vec3 = [orientation[3], orientation[4], orientation[5]];
-    const pixelToWorld = (r: number, c: number): Vec3 => [
-      position[0] + c * pixelSpacing[1] * rowDirection[0] + r * pixelSpacing[0] * columnDirection[0],
-      position[1] + c * pixelSpacing[1] * rowDirection[1] + r * pixelSpacing[0] * columnDirection[1],
-      position[2] + c * pixelSpacing[1] * rowDirection[2] + r * pixelSpacing[0] * columnDirection[2],
-    ];
-    const origin = worldToIndex(grid, position);
-    const alongRow = subtract(worldToIndex(grid, pixelToWorld(0, 1)), origin);
-    const alongColumn = subtract(worldToIndex(grid, pixelToWorld(1, 0)), origin);
-    const columnStep = unitAxisStep(alongRow);
-    const rowStep = unitAxisStep(alongColumn);
-    if (!columnStep || !rowStep || columnStep.axis === rowStep.axis) {
+/**
+ * One sampling per source image, refusing a grid that does not match: orientation, spacing, extent or
+ * a position that falls between voxels, and a volume plane left without (or with two) images.
+ */
+export function mapFramesToVolume(instances: SourceInstance[], grid: VolumeGeometry): FrameSampling[] {
+  const planeOwner = new Map<number, SourceInstance>();
+  let samplingAxis: number | undefined;
+  const samplings = instances.map((instance): FrameSampling => {
+    const sampling = samplePlane(instance, grid, `source image ${instance.sopInstanceUID}`);
+    if (sampling.planeAxis !== (samplingAxis ??= sampling.planeAxis)) {
+      throw mismatch(`source image ${instance.sopInstanceUID}`, 'it is not parallel to the other images', `its plane is orthogonal to volume axis ${sampling.planeAxis}`);
+    }
+    const previous = planeOwner.get(sampling.planeIndex);
+    if (previous) {
       throw mismatch(
-        instance,
-        'its rows and columns do not run along the volume axes with the volume spacing',
-        `one column step is ${format(alongRow)} voxels, one row step ${format(alongColumn)}`,
+        `source image ${instance.sopInstanceUID}`,
+        `it lies on the same plane as ${previous.sopInstanceUID}`,
+        `plane ${sampling.planeIndex}`,
       );
     }
-    const thisPlaneAxis = 3 - columnStep.axis - rowStep.axis;
-    if (planeAxis === -1) planeAxis = thisPlaneAxis;
-    if (thisPlaneAxis !== planeAxis) {
-      throw mismatch(instance, 'it is not parallel to the other images', `its plane is orthogonal to volume axis ${thisPlaneAxis}`);
-    }
-    // The first pixel must sit on a voxel centre, and so must the far corner (catches a spacing that
-    // is slightly off, which one step alone would hide).
-    const start = roundedIndex(origin);
-    const farCorner = worldToIndex(grid, pixelToWorld(rows - 1, columns - 1));
-    const expectedFar = start.map(
-      (value, axis) => value + (axis === columnStep.axis ? columnStep.sign * (columns - 1) : 0) + (axis === rowStep.axis ? rowStep.sign * (rows - 1) : 0),
-    ) as Vec3;
-    if (!start.every((value, axis) => Math.abs(value - origin[axis]) <= POSITION_TOLERANCE_VOXELS)) {
-      throw mismatch(instance, 'its first pixel falls between voxel centres', `at continuous index ${format(origin)}`);
-    }
-    if (!expectedFar.every((value, axis) => Math.abs(value - farCorner[axis]) <= POSITION_TOLERANCE_VOXELS)) {
-      throw mismatch(instance, 'its pixel spacing differs from the volume spacing', `its last pixel is at index ${format(farCorner)}, expected ${format(expectedFar)}`);
-    }
-    if (![start, expectedFar].every((corner) => corner.every((value, axis) => value >= 0 && value < grid.dimensions[axis]))) {
-      throw mismatch(instance, 'it reaches outside the volume', `it spans index ${format(start)} to ${format(expectedFar)} in a ${nx}x${ny}x${nz} volume`);
-    }
-    // In-plane, the frame must cover the whole volume plane (the volume is exactly the series).
-    if (columns !== grid.dimensions[columnStep.axis] || rows !== grid.dimensions[rowStep.axis]) {
-      throw mismatch(instance, 'its matrix differs from the volume plane', `${columns}x${rows} against ${grid.dimensions[columnStep.axis]}x${grid.dimensions[rowStep.axis]}`);
-    }
-    const planeIndex = start[planeAxis];
-    const previous = planeOwner.get(planeIndex);
-    if (previous) {
-      throw mismatch(instance, `it lies on the same plane as instance ${previous.sopInstanceUID}`, `plane ${planeIndex}`);
-    }
-    planeOwner.set(planeIndex, instance);
-    samplings.push({
-      instance,
-      base: start[0] * linearStrides[0] + start[1] * linearStrides[1] + start[2] * linearStrides[2],
-      columnStride: columnStep.sign * linearStrides[columnStep.axis],
-      rowStride: rowStep.sign * linearStrides[rowStep.axis],
-      planeIndex,
-    });
-  }
-
-  const planeCount = grid.dimensions[planeAxis];
+    planeOwner.set(sampling.planeIndex, instance);
+    return { ...sampling, instance };
+  });
+  const planeCount = grid.dimensions[samplings[0]?.planeAxis ?? 2];
   if (planeOwner.size !== planeCount) {
     const missing = Array.from({ length: planeCount }, (_, index) => index).filter((index) => !planeOwner.has(index));
     throw new RtLiverError(
       'seg-grid-mismatch',
-      `The mask has ${planeCount} planes but only ${planeOwner.size} source images lie on them (no image for plane(s) ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}).`,
-      'Pass every CT image of the series the mask was computed on, and the mask on that series\' own grid (not resampled).',
+      `The mask has ${planeCount} planes but only ${planeOwner.size} source images lie on them (none on plane(s) ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}).`,
+      "Pass every CT image of the series the mask was computed on, and the mask on that series' own grid (not resampled).",
     );
   }
   return samplings;
@@ -138,10 +170,10 @@ function format(vector: Vec3): string {
   return `(${vector.map((value) => Number(value.toFixed(3))).join(', ')})`;
 }
 
-function mismatch(instance: SourceInstance, problem: string, detail: string): RtLiverError {
+function mismatch(frameName: string, problem: string, detail: string): RtLiverError {
   return new RtLiverError(
     'seg-grid-mismatch',
-    `The mask's grid does not match source image ${instance.sopInstanceUID}: ${problem} (${detail}).`,
-    'Pass the mask on the grid of the CT series it was computed on; the SEG writer does not resample.',
+    `The grid does not match ${frameName}: ${problem} (${detail}).`,
+    'Use the grid of the CT series the segmentation belongs to; SEG frames are placed exactly, never resampled.',
   );
 }

@@ -7,3 +7,6 @@ export type { WriteLiverSegOptions, WriteLiverSegResult, SegAlgorithm, SegDevice
 export { LIVER, ANATOMICAL_STRUCTURE, ARTIFICIAL_INTELLIGENCE, SEGMENTATION_STORAGE_SOP_CLASS_UID } from './codes';
 export type { CodedConcept } from './codes';
 export { newUid } from './uid';
+export { readSeg, readSegSegments } from './read-seg';
+export type { ReadSegOptions, ReadSegResult, SegSegmentInfo } from './read-seg';
+export { gridOfSourceInstances } from './source-grid';
