@@ -1,0 +1,21 @@
+/**
+ * Which runtime serves which `--backend` in Node:
+ *   auto, cpu -> onnxruntime-node, native CPU (the fastest here);
+ *   webgpu    -> onnxruntime-node's WebGPU EP;
+ *   wasm      -> onnxruntime-web's WASM build for Node (what browsers run, for parity and benchmarks).
+ */
+import type { SessionFactory } from '../core/model/inference';
+import { ortWebSessionFactory, type OrtWebModule } from '../core/model/ort-web';
+import { ortNodeSessionFactory } from './ort-node';
+
+export const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu'] as const;
+
+export function nodeSessionFactory(options: { threads?: number } = {}): SessionFactory {
+  const native = ortNodeSessionFactory(options);
+  const web = ortWebSessionFactory({
+    // onnxruntime-web's "node" export finds its .wasm next to itself.
+    load: () => import('onnxruntime-web') as Promise<OrtWebModule>,
+    numThreads: options.threads,
+  });
+  return (request) => (request.backend === 'wasm' ? web(request) : native(request));
+}

@@ -1,0 +1,152 @@
+/**
+ * onnxruntime-web sessions: WebGPU first, threaded SIMD WASM as the fallback, and a fall back to WASM
+ * (with the reason reported) when WebGPU fails while creating the session or while running it.
+ *
+ * onnxruntime-web is imported on first use only (it is megabytes: keeping it out of the viewer's
+ * first load is the point), and the location of its .wasm/.mjs files is given explicitly: a relative
+ * default resolves against the page's route and fetches index.html instead.
+ */
+import type * as Ort from 'onnxruntime-web';
+import type { ModelEntry } from './manifest';
+import { checkLogits, type InferenceSession, type Logits, type SessionFactory, type SessionRequest } from './inference';
+
+export type OrtWebModule = typeof Ort;
+
+export interface OrtWebOptions {
+  /**
+   * Where the runtime files are (a URL prefix ending in '/', or explicit file URLs). Browsers need it;
+   * Node's build of onnxruntime-web finds its files itself.
+   */
+  wasmPaths?: Ort.Env.WasmPrefixOrFilePaths;
+  /** WASM threads; ORT uses one thread unless the page is cross-origin isolated. */
+  numThreads?: number;
+  /**
+   * How to load the module. Default: the WebGPU build, which runs the WASM EP too. Node passes
+   * `() => import('onnxruntime-web')` (its Node build); tests may pass a fixed module.
+   */
+  load?: () => Promise<OrtWebModule>;
+}
+
+let loading: Promise<OrtWebModule> | undefined;
+
+function loadOrt(options: OrtWebOptions): Promise<OrtWebModule> {
+  loading ??= (options.load ?? (() => import('onnxruntime-web/webgpu') as Promise<OrtWebModule>))().then(
+    (ort) => {
+      if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+      if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
+      return ort;
+    },
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
+  return loading;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function runOrt(ort: OrtWebModule, session: Ort.InferenceSession, model: ModelEntry, input: Float32Array, dims: number[]): Promise<Logits> {
+  const feeds = { [model.input.name]: new ort.Tensor('float32', input, dims) };
+  const results = await session.run(feeds);
+  const output = results[model.output.name];
+  if (!output) throw new Error(`Model "${model.name}" has no output named "${model.output.name}".`);
+  const logits = checkLogits({ data: (await output.getData()) as Float32Array, dims: [...output.dims] }, dims, model);
+  output.dispose();
+  return logits;
+}
+
+/** One onnxruntime-web session on one execution provider. */
+class OrtWebSession implements InferenceSession {
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly ort: OrtWebModule,
+    private readonly session: Ort.InferenceSession,
+    private readonly model: ModelEntry,
+    readonly backend: string,
+  ) {}
+
+  run(input: Float32Array, dims: [1, 1, number, number, number]): Promise<Logits> {
+    return runOrt(this.ort, this.session, this.model, input, dims);
+  }
+
+  dispose(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * WebGPU with a WASM understudy: the first failure of WebGPU, at creation or at run time, switches to
+ * WASM for good and records why, so the user sees which backend really produced the mask.
+ */
+class WebGpuWithFallback implements InferenceSession {
+  readonly warnings: string[] = [];
+  private current: InferenceSession;
+
+  constructor(
+    webgpu: InferenceSession,
+    private readonly createWasm: () => Promise<InferenceSession>,
+  ) {
+    this.current = webgpu;
+  }
+
+  get backend(): string {
+    return this.current.backend;
+  }
+
+  async run(input: Float32Array, dims: [1, 1, number, number, number]): Promise<Logits> {
+    if (this.current.backend !== WEBGPU) return this.current.run(input, dims);
+    try {
+      return await this.current.run(input, dims);
+    } catch (error) {
+      this.warnings.push(`WebGPU failed while running the model (${describeError(error)}); fell back to WASM.`);
+      const failed = this.current;
+      this.current = await this.createWasm();
+      await failed.dispose().catch(() => undefined);
+      return this.current.run(input, dims);
+    }
+  }
+
+  dispose(): Promise<void> {
+    return this.current.dispose();
+  }
+}
+
+const WEBGPU = 'onnxruntime-web/webgpu';
+const WASM = 'onnxruntime-web/wasm';
+
+async function createOrtWebSession(ort: OrtWebModule, request: SessionRequest, provider: 'webgpu' | 'wasm'): Promise<InferenceSession> {
+  const session = await ort.InferenceSession.create(request.bytes, {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+  });
+  return new OrtWebSession(ort, session, request.model, provider === 'webgpu' ? WEBGPU : WASM);
+}
+
+/**
+ * The browser's (and Node's, for parity and benchmarks) session factory. 'auto' and 'webgpu' try
+ * WebGPU and fall back to WASM with a warning; 'wasm' uses WASM only; 'cpu' (native) is not here.
+ */
+export function ortWebSessionFactory(options: OrtWebOptions = {}): SessionFactory {
+  return async (request) => {
+    const ort = await loadOrt(options);
+    const createWasm = () => createOrtWebSession(ort, request, 'wasm');
+    if (request.backend === 'wasm') return createWasm();
+    if (request.backend === 'cpu') {
+      throw new Error('The native CPU backend (onnxruntime-node) is not available in onnxruntime-web; use wasm.');
+    }
+    let webgpu: InferenceSession;
+    try {
+      if (typeof navigator === 'undefined' || !('gpu' in navigator)) throw new Error('this environment has no navigator.gpu');
+      webgpu = await createOrtWebSession(ort, request, 'webgpu');
+    } catch (error) {
+      const wasm = await createWasm();
+      wasm.warnings.push(`WebGPU is not available (${describeError(error)}); using WASM.`);
+      return wasm;
+    }
+    return new WebGpuWithFallback(webgpu, createWasm);
+  };
+}

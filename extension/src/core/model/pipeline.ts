@@ -1,0 +1,140 @@
+/**
+ * The whole segmentation, the same in the browser worker and in the CLI:
+ *   verified model bytes -> session (once), then per volume: pre-process -> inference -> post-process.
+ * Every stage is timed; the result names the backend that really ran (after any WebGPU fallback).
+ */
+import { RtLiverError } from '../errors';
+import type { Volume } from '../volume';
+import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
+import { type ModelEntry, verifyModelBytes } from './manifest';
+import { postprocess } from './postprocess';
+import { preprocess } from './preprocess';
+
+/** A model whose bytes passed the sha256 check, with an open session. */
+export interface PreparedModel {
+  entry: ModelEntry;
+  session: InferenceSession;
+  timings_ms: { verify_sha256: number; create_session: number };
+}
+
+export type Stage = 'preprocess' | 'inference' | 'postprocess';
+
+export interface SegmentOptions {
+  /** Called when a stage starts, for progress displays. */
+  onStage?: (stage: Stage) => void;
+}
+
+export interface SegmentationTimings {
+  preprocess: number;
+  inference: number;
+  upsample: number;
+  largest_component: number;
+  fill_holes: number;
+  scatter: number;
+  postprocess: number;
+  total: number;
+}
+
+export interface SegmentationResult {
+  /** Liver = 1, on the input volume's own grid and geometry. */
+  mask: Volume<Uint8Array>;
+  volumeMl: number;
+  voxels: number;
+  backend: string;
+  model: string;
+  timings_ms: SegmentationTimings;
+  warnings: string[];
+}
+
+/** Checks the bytes against the manifest, then opens a session on the requested backend. */
+export async function prepareModel(
+  entry: ModelEntry,
+  bytes: Uint8Array,
+  backend: BackendChoice,
+  createSession: SessionFactory,
+): Promise<PreparedModel> {
+  let t = performance.now();
+  await verifyModelBytes(entry, bytes);
+  const verify = performance.now() - t;
+  t = performance.now();
+  let session: InferenceSession;
+  try {
+    session = await createSession({ model: entry, bytes, backend });
+  } catch (error) {
+    throw new RtLiverError(
+      'BACKEND_UNAVAILABLE',
+      `Could not start the ${backend} backend for model "${entry.name}": ${error instanceof Error ? error.message : String(error)}.`,
+      backend === 'auto' ? 'Check that onnxruntime is installed (scripts/setup.sh).' : 'Try --backend auto.',
+      { cause: error },
+    );
+  }
+  return { entry, session, timings_ms: { verify_sha256: verify, create_session: performance.now() - t } };
+}
+
+function checkVolume(volume: Volume): void {
+  const [nx, ny, nz] = volume.dimensions;
+  if (volume.voxels.length !== nx * ny * nz) {
+    throw new RtLiverError(
+      'VOLUME_INVALID',
+      `The volume has ${volume.voxels.length} voxels but its dimensions ${nx}x${ny}x${nz} need ${nx * ny * nz}.`,
+      'The input reader produced an inconsistent volume; report this with the input.',
+    );
+  }
+  if (nx < 2 || ny < 2 || nz < 2) {
+    throw new RtLiverError(
+      'VOLUME_TOO_SMALL',
+      `The volume is ${nx}x${ny}x${nz} voxels; liver segmentation needs a 3-D CT with at least 2 voxels along each axis.`,
+      'Give the whole CT series (all slices), not a single image.',
+    );
+  }
+}
+
+export async function segmentLiver(volume: Volume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
+  checkVolume(volume);
+  const warnings: string[] = [];
+  if (model.entry.placeholder) {
+    warnings.push(`Model "${model.entry.name}" is a placeholder (${model.entry.description || 'untrained'}): its mask is not a liver segmentation.`);
+  }
+  const start = performance.now();
+
+  options.onStage?.('preprocess');
+  let t = performance.now();
+  const input = preprocess(volume, model.entry.input);
+  const preprocessMs = performance.now() - t;
+
+  options.onStage?.('inference');
+  t = performance.now();
+  const logits = await model.session.run(input.tensor, input.shape);
+  const inferenceMs = performance.now() - t;
+  // Every result repeats why its backend is not the one asked for (WebGPU missing or failed).
+  warnings.push(...model.session.warnings);
+
+  options.onStage?.('postprocess');
+  t = performance.now();
+  const [, , depth, height, width] = input.shape;
+  const post = postprocess({
+    logits: logits.data,
+    modelShape: [depth, height, width],
+    source: volume,
+    reorientation: input.reorientation,
+    canonicalDims: input.canonicalGeometry.dimensions,
+  });
+  const postprocessMs = performance.now() - t;
+  warnings.push(...post.warnings);
+
+  return {
+    mask: post.mask,
+    volumeMl: post.volumeMl,
+    voxels: post.voxels,
+    backend: model.session.backend,
+    model: model.entry.name,
+    timings_ms: {
+      preprocess: preprocessMs,
+      inference: inferenceMs,
+      ...post.timings,
+      postprocess: postprocessMs,
+      total: performance.now() - start,
+    },
+    warnings,
+  };
+}

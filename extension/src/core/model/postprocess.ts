@@ -1,0 +1,197 @@
+/**
+ * Model logits -> liver mask on the input's own grid (model contract, "Post-processing"):
+ *   1. liver logit difference (logits[1] - logits[0]; > 0 means probability > 0.5),
+ *   2. resampled back to the input grid, in canonical order, with the inverse half-pixel mapping,
+ *   3. thresholded at 0, 4. largest 26-connected component, 5. holes filled per axial slice and in 3-D,
+ *   6. scattered back through the reorientation onto the input's voxels; volume = count x voxel volume.
+ *
+ * Empty space is skipped exactly: a trilinear value is a convex combination of its taps, so a target
+ * voxel can only be positive if one of its taps is. Only the box of target voxels whose taps reach
+ * the bounding box of positive logits is resampled; everything else is background by construction.
+ */
+import type { Vec3, Volume, VolumeGeometry } from '../volume';
+import { voxelCount, voxelVolumeMl } from '../volume';
+import { fillHoles, keepLargestComponent } from './components';
+import { canonicalView, type Reorientation } from './orientation';
+import { halfPixelTaps, passOrder, resampleAxis, shiftTaps } from './resample';
+
+export interface PostprocessTimings {
+  upsample: number;
+  largest_component: number;
+  fill_holes: number;
+  scatter: number;
+}
+
+export interface PostprocessResult {
+  mask: Volume<Uint8Array>;
+  voxels: number;
+  volumeMl: number;
+  timings: PostprocessTimings;
+  warnings: string[];
+}
+
+/** Inclusive index box per axis. */
+interface Box {
+  lo: Vec3;
+  hi: Vec3;
+}
+
+function boxDims(box: Box): Vec3 {
+  return [box.hi[0] - box.lo[0] + 1, box.hi[1] - box.lo[1] + 1, box.hi[2] - box.lo[2] + 1];
+}
+
+/** logits [1, 2, D, H, W] -> logits[1] - logits[0], [D, H, W]. */
+export function liverLogitDifference(logits: Float32Array, voxels: number): Float32Array {
+  if (logits.length !== 2 * voxels) {
+    throw new Error(`Expected ${2 * voxels} logits (2 channels), got ${logits.length}.`);
+  }
+  const difference = new Float32Array(voxels);
+  for (let n = 0; n < voxels; n++) difference[n] = logits[voxels + n] - logits[n];
+  return difference;
+}
+
+function positiveBox(values: Float32Array, dims: Vec3): Box | undefined {
+  const [nx, ny, nz] = dims;
+  const lo: Vec3 = [nx, ny, nz];
+  const hi: Vec3 = [-1, -1, -1];
+  let n = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, n++) {
+        if (values[n] > 0) {
+          if (i < lo[0]) lo[0] = i;
+          if (i > hi[0]) hi[0] = i;
+          if (j < lo[1]) lo[1] = j;
+          if (j > hi[1]) hi[1] = j;
+          if (k < lo[2]) lo[2] = k;
+          if (k > hi[2]) hi[2] = k;
+        }
+      }
+    }
+  }
+  return hi[0] < 0 ? undefined : { lo, hi };
+}
+
+function crop(values: Float32Array, dims: Vec3, box: Box): Float32Array {
+  const [bx, by, bz] = boxDims(box);
+  const out = new Float32Array(bx * by * bz);
+  let o = 0;
+  for (let k = box.lo[2]; k <= box.hi[2]; k++) {
+    for (let j = box.lo[1]; j <= box.hi[1]; j++) {
+      const start = box.lo[0] + j * dims[0] + k * dims[0] * dims[1];
+      out.set(values.subarray(start, start + bx), o);
+      o += bx;
+    }
+  }
+  return out;
+}
+
+/**
+ * Resample the model-grid values (canonical order, dims `modelDims`) onto the canonical target grid
+ * `targetDims`, thresholded at 0, computing only the box that can be positive.
+ */
+export function upsampleThreshold(
+  values: Float32Array,
+  modelDims: Vec3,
+  targetDims: Vec3,
+): { box: Box; mask: Uint8Array } | undefined {
+  const positive = positiveBox(values, modelDims);
+  if (!positive) return undefined;
+  const target: Box = { lo: [0, 0, 0], hi: [0, 0, 0] };
+  const source: Box = { lo: [0, 0, 0], hi: [0, 0, 0] };
+  for (let a = 0; a < 3; a++) {
+    const taps = halfPixelTaps(modelDims[a], targetDims[a]);
+    let first = 0;
+    while (taps.upper[first] < positive.lo[a]) first++;
+    let last = targetDims[a] - 1;
+    while (taps.lower[last] > positive.hi[a]) last--;
+    target.lo[a] = first;
+    target.hi[a] = last;
+    source.lo[a] = taps.lower[first];
+    source.hi[a] = taps.upper[last];
+  }
+  let buffer = crop(values, modelDims, source);
+  const dims = boxDims(source);
+  const outDims = boxDims(target);
+  for (const axis of passOrder(modelDims, targetDims)) {
+    const taps = shiftTaps(halfPixelTaps(modelDims[axis], targetDims[axis], target.lo[axis], outDims[axis]), source.lo[axis]);
+    buffer = resampleAxis(buffer, dims, axis, taps);
+    dims[axis] = outDims[axis];
+  }
+  const mask = new Uint8Array(buffer.length);
+  for (let n = 0; n < buffer.length; n++) mask[n] = buffer[n] > 0 ? 1 : 0;
+  return { box: target, mask };
+}
+
+/** Writes the canonical-order box mask into a buffer on the source grid through the reorientation. */
+function scatter(boxMask: Uint8Array, box: Box, output: Uint8Array, source: VolumeGeometry, reorientation: Reorientation): number {
+  const view = canonicalView(output, source, reorientation);
+  const [bx, by, bz] = boxDims(box);
+  const [sx, sy, sz] = view.strides;
+  let count = 0;
+  let n = 0;
+  for (let k = 0; k < bz; k++) {
+    for (let j = 0; j < by; j++) {
+      const rowBase = view.offset + (box.lo[1] + j) * sy + (box.lo[2] + k) * sz + box.lo[0] * sx;
+      for (let i = 0; i < bx; i++, n++) {
+        if (boxMask[n] !== 0) {
+          output[rowBase + i * sx] = 1;
+          count++;
+        }
+      }
+    }
+  }
+  return count;
+}
+
+export interface PostprocessInput {
+  /** float32 logits [1, 2, D, H, W]. */
+  logits: Float32Array;
+  /** [D, H, W] of the model grid. */
+  modelShape: [number, number, number];
+  /** The input volume's own geometry: the mask is returned on it. */
+  source: VolumeGeometry;
+  reorientation: Reorientation;
+  /** Source dimensions in canonical order. */
+  canonicalDims: Vec3;
+}
+
+export function postprocess(input: PostprocessInput): PostprocessResult {
+  const warnings: string[] = [];
+  const [depth, height, width] = input.modelShape;
+  const modelDims: Vec3 = [width, height, depth];
+  const voxels = new Uint8Array(voxelCount(input.source));
+  const mask: Volume<Uint8Array> = {
+    voxels,
+    dimensions: [...input.source.dimensions],
+    spacing: [...input.source.spacing],
+    origin: [...input.source.origin],
+    direction: [[...input.source.direction[0]], [...input.source.direction[1]], [...input.source.direction[2]]],
+  };
+  const timings: PostprocessTimings = { upsample: 0, largest_component: 0, fill_holes: 0, scatter: 0 };
+
+  let t = performance.now();
+  const difference = liverLogitDifference(input.logits, width * height * depth);
+  const upsampled = upsampleThreshold(difference, modelDims, input.canonicalDims);
+  timings.upsample = performance.now() - t;
+  if (!upsampled) {
+    warnings.push('The model found no liver in this volume (no voxel above probability 0.5).');
+    return { mask, voxels: 0, volumeMl: 0, timings, warnings };
+  }
+  const dims = boxDims(upsampled.box);
+
+  t = performance.now();
+  keepLargestComponent(upsampled.mask, dims);
+  timings.largest_component = performance.now() - t;
+
+  t = performance.now();
+  fillHoles(upsampled.mask, dims, 'slice4');
+  fillHoles(upsampled.mask, dims, 'face6');
+  timings.fill_holes = performance.now() - t;
+
+  t = performance.now();
+  const count = scatter(upsampled.mask, upsampled.box, voxels, input.source, input.reorientation);
+  timings.scatter = performance.now() - t;
+
+  return { mask, voxels: count, volumeMl: count * voxelVolumeMl(input.source), timings, warnings };
+}
