@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   chromium
   orthanc orthanc-dicomweb
-  dicom3tools dcmtk
+  dicom3tools dcmtk libgdcm-tools
   python3-torch python3-onnx python3-numpy python3-scipy python3-pydicom python3-nibabel python3-pytest
 )
 
