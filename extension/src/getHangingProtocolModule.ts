@@ -1,0 +1,55 @@
+/**
+ * Axial / coronal / sagittal volume viewports of the study's CT series (the largest reconstructable
+ * one). A study without such a series does not match, and OHIF falls back to its default layout;
+ * the panel then explains why segmentation is not available.
+ */
+import { HANGING_PROTOCOL_ID, MPR_TOOL_GROUP_ID } from './id';
+
+const VOI_SYNC_GROUP = { type: 'voi', id: 'rt-liver-voi', source: true, target: true, options: { syncColormap: true } };
+
+function viewport(orientation: 'axial' | 'coronal' | 'sagittal') {
+  return {
+    viewportOptions: {
+      viewportId: `rt-liver-${orientation}`,
+      toolGroupId: MPR_TOOL_GROUP_ID,
+      viewportType: 'volume',
+      orientation,
+      initialImageOptions: { preset: 'middle' },
+      syncGroups: [VOI_SYNC_GROUP],
+    },
+    displaySets: [{ id: 'ctDisplaySet' }],
+  };
+}
+
+export const liverMprProtocol = {
+  id: HANGING_PROTOCOL_ID,
+  name: 'Real-time Liver MPR',
+  locked: true,
+  createdDate: '2026-11-25',
+  modifiedDate: '2026-11-25',
+  availableTo: {},
+  editableBy: {},
+  protocolMatchingRules: [],
+  imageLoadStrategy: 'interleaveCenter',
+  displaySetSelectors: {
+    ctDisplaySet: {
+      seriesMatchingRules: [
+        { weight: 1, attribute: 'isReconstructable', constraint: { equals: { value: true } }, required: true },
+        { weight: 1, attribute: 'Modality', constraint: { equals: { value: 'CT' } }, required: true },
+        // Among CT series, prefer the one with the most images.
+        { weight: 1, attribute: 'numImageFrames', constraint: { greaterThan: { value: 1 } } },
+      ],
+    },
+  },
+  stages: [
+    {
+      name: 'Axial, coronal, sagittal',
+      viewportStructure: { layoutType: 'grid', properties: { rows: 1, columns: 3 } },
+      viewports: [viewport('axial'), viewport('coronal'), viewport('sagittal')],
+    },
+  ],
+};
+
+export default function getHangingProtocolModule() {
+  return [{ name: HANGING_PROTOCOL_ID, protocol: liverMprProtocol }];
+}

@@ -1,0 +1,119 @@
+/**
+ * The only place that touches the OHIF host's internals. rt-liver runs inside OHIF 3.13.2's
+ * prebuilt viewer and must use the host's Cornerstone3D and React, never a second copy (a second
+ * Cornerstone breaks caches and events, a second React breaks hooks):
+ *
+ *  - Cornerstone3D: the host puts its copy on `window.cornerstone` / `window.cornerstoneTools`.
+ *  - React: not exposed. We take it from the bundle's own module registry (rspack's chunk array
+ *    `globalThis.rspackChunk`, React's module id in that exact build). This is tied to the bundle,
+ *    so the expected host is pinned below; host.test.ts checks the installed dist and the e2e
+ *    suite checks the running page, both failing loudly when the host changes.
+ */
+export const EXPECTED_HOST = {
+  ohifVersion: '3.13.2',
+  cornerstoneVersion: '5.6.8',
+  reactVersion: '18.3.1',
+  /** rspack chunk-loading global of the OHIF build. */
+  chunkGlobal: 'rspackChunk',
+  /** Module id of node_modules/react/index.js in OHIF 3.13.2's app bundle. */
+  reactModuleId: 86326,
+} as const;
+
+export class HostMismatchError extends Error {
+  constructor(what: string) {
+    super(
+      `rt-liver cannot attach to this OHIF viewer: ${what}. rt-liver is built for OHIF ${EXPECTED_HOST.ohifVersion} ` +
+        `(Cornerstone3D ${EXPECTED_HOST.cornerstoneVersion}, React ${EXPECTED_HOST.reactVersion}); update extension/src/host/ for the new host.`,
+    );
+    this.name = 'HostMismatchError';
+  }
+}
+
+/** The parts of React we use: enough to mount a plain-DOM panel from a host component. */
+export interface HostReact {
+  version: string;
+  createElement: (type: unknown, props?: Record<string, unknown> | null, ...children: unknown[]) => unknown;
+  useEffect: (effect: () => void | (() => void), deps?: unknown[]) => void;
+  useRef: <T>(initial: T) => { current: T };
+}
+
+/** The parts of Cornerstone3D core and tools we rely on. */
+export interface HostCornerstone {
+  core: {
+    cache: { getVolume: (id: string) => unknown };
+    getRenderingEngines: () => { getViewports: () => { id: string; canvas: HTMLCanvasElement }[] }[];
+    metaData: { get: (type: string, imageId: string) => unknown };
+    Enums: { Events: Record<string, string> };
+  };
+  tools: {
+    ToolGroupManager: { getToolGroup: (id: string) => unknown };
+    segmentation: Record<string, unknown>;
+  };
+}
+
+type HostWindow = Record<string, unknown>;
+type RspackRequire = (id: number) => unknown;
+
+/** The host's Cornerstone3D, checked for the API surface we use. */
+export function hostCornerstone(win: HostWindow = globalThis as unknown as HostWindow): HostCornerstone {
+  const core = win.cornerstone as HostCornerstone['core'] | undefined;
+  const tools = win.cornerstoneTools as HostCornerstone['tools'] | undefined;
+  if (!core || !tools) throw new HostMismatchError('window.cornerstone / window.cornerstoneTools are not set (the cornerstone extension is not loaded yet)');
+  const missing = [
+    ['cornerstone.cache.getVolume', typeof core.cache?.getVolume],
+    ['cornerstone.getRenderingEngines', typeof core.getRenderingEngines],
+    ['cornerstone.metaData.get', typeof core.metaData?.get],
+    ['cornerstone.Enums.Events', typeof core.Enums?.Events],
+    ['cornerstoneTools.ToolGroupManager', typeof tools.ToolGroupManager?.getToolGroup],
+    ['cornerstoneTools.segmentation', typeof tools.segmentation],
+  ].filter(([, type]) => type === 'undefined');
+  if (missing.length) throw new HostMismatchError(`Cornerstone3D lacks ${missing.map(([name]) => name).join(', ')}`);
+  return { core, tools };
+}
+
+let cachedReact: HostReact | undefined;
+
+/** The host's React, from the bundle's module registry; the same object OHIF renders with. */
+export function hostReact(win: HostWindow = globalThis as unknown as HostWindow): HostReact {
+  if (cachedReact) return cachedReact;
+  const chunks = win[EXPECTED_HOST.chunkGlobal] as { push: (chunk: unknown) => unknown } | undefined;
+  if (!chunks || typeof chunks.push !== 'function') throw new HostMismatchError(`globalThis.${EXPECTED_HOST.chunkGlobal} is missing (not an rspack build of OHIF)`);
+  let require: RspackRequire | undefined;
+  // A chunk with no modules and a runtime callback: the runtime hands us its require function.
+  chunks.push([[`rt-liver-host-${Date.now()}-${Math.random()}`], {}, (runtimeRequire: RspackRequire) => { require = runtimeRequire; }]);
+  if (!require) throw new HostMismatchError('the chunk registry did not run our runtime callback');
+  let react: HostReact;
+  try {
+    react = require(EXPECTED_HOST.reactModuleId) as HostReact;
+  } catch (error) {
+    throw new HostMismatchError(`module ${EXPECTED_HOST.reactModuleId} is not in the bundle (${(error as Error).message})`);
+  }
+  if (!react || react.version !== EXPECTED_HOST.reactVersion || typeof react.createElement !== 'function' || typeof react.useEffect !== 'function') {
+    throw new HostMismatchError(`module ${EXPECTED_HOST.reactModuleId} is not React ${EXPECTED_HOST.reactVersion} (found ${String((react as { version?: string })?.version)})`);
+  }
+  cachedReact = react;
+  return react;
+}
+
+/** A report of the host check, for the panel and the e2e suite (window.rtLiverHost). */
+export interface HostReport {
+  ok: boolean;
+  reactVersion?: string;
+  problems: string[];
+}
+
+export function checkHost(win: HostWindow = globalThis as unknown as HostWindow): HostReport {
+  const problems: string[] = [];
+  let reactVersion: string | undefined;
+  try {
+    reactVersion = hostReact(win).version;
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  try {
+    hostCornerstone(win);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  return { ok: problems.length === 0, reactVersion, problems };
+}

@@ -1,0 +1,47 @@
+/**
+ * rt-liver's OHIF extension, loaded by URL as a runtime plugin (see plugins.ts). One factory per
+ * extension point, each in its own file.
+ */
+import getHangingProtocolModule from './getHangingProtocolModule';
+import getPanelModule from './getPanelModule';
+import { checkHost } from './host';
+import { EXTENSION_ID } from './id';
+import { PACS_STATUS_PATH } from './plugins';
+import type { OhifContext } from './panels/studyInfo';
+
+declare global {
+  interface Window {
+    /** Host check result, read by the e2e suite. */
+    rtLiverHost?: ReturnType<typeof checkHost>;
+  }
+}
+
+/** Tells the user, in the viewer, when the configured PACS is down or rejects our credentials. */
+async function reportPacsProblems(servicesManager: OhifContext['servicesManager']): Promise<void> {
+  const response = await fetch(PACS_STATUS_PATH, { cache: 'no-cache' });
+  const status = (await response.json()) as { configured: boolean; ok: boolean; message: string; hint?: string };
+  (window as unknown as { rtLiverPacs?: unknown }).rtLiverPacs = status;
+  if (!status.configured || status.ok) return;
+  const show = () =>
+    servicesManager.services.uiNotificationService?.show({
+      title: 'PACS unavailable',
+      message: `${status.message} ${status.hint ?? ''}`.trim(),
+      type: 'error',
+      duration: 60_000,
+    });
+  // The notification UI mounts after extensions register; show it once the page has rendered.
+  setTimeout(show, 1500);
+}
+
+const extension = {
+  id: EXTENSION_ID,
+  preRegistration({ servicesManager }: Pick<OhifContext, 'servicesManager'>) {
+    window.rtLiverHost = checkHost();
+    if (!window.rtLiverHost.ok) console.error(window.rtLiverHost.problems.join('\n'));
+    void reportPacsProblems(servicesManager).catch((error) => console.warn('rt-liver: PACS status unknown', error));
+  },
+  getPanelModule,
+  getHangingProtocolModule,
+};
+
+export default extension;

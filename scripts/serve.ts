@@ -1,0 +1,60 @@
+/**
+ * Starts the rt-liver viewer: publishes the local studies into the static DICOMweb store (when
+ * missing or changed), then serves OHIF with our extension and mode. Environment:
+ *   PORT (default 3000), HOST (default localhost),
+ *   RT_LIVER_PACS_URL, RT_LIVER_PACS_USER, RT_LIVER_PACS_PASSWORD, RT_LIVER_PACS_NAME: a DICOMweb
+ *   PACS (Orthanc layout: DICOMweb under /dicom-web) shown as the second data source.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXTENSION_PLUGIN_FILE } from '../extension/src/plugins';
+import { createViewerServer, defaultPaths, listen } from './server/app';
+import { PacsConfig } from './server/pacs-proxy';
+import { defaultSources, publishSources } from './server/sources';
+
+const repoRoot = resolve(__dirname, '..');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? 'localhost';
+  const paths = defaultPaths(repoRoot);
+  if (!existsSync(join(paths.pluginsDir, EXTENSION_PLUGIN_FILE))) {
+    fail(`The plugins are not built (${paths.pluginsDir} is missing).`, 'Run `npm run build` (or `npm start`, which builds them).');
+  }
+  if (!existsSync(join(paths.ohifDist, 'index.html'))) {
+    fail(`OHIF's viewer is not installed (${paths.ohifDist}).`, 'Run `bash scripts/setup.sh`.');
+  }
+  publishSources(defaultSources(repoRoot), paths.storeDir, (line) => console.log(`rt-liver: ${line}`));
+  const pacs: PacsConfig | undefined = process.env.RT_LIVER_PACS_URL
+    ? {
+        url: process.env.RT_LIVER_PACS_URL,
+        username: process.env.RT_LIVER_PACS_USER,
+        password: process.env.RT_LIVER_PACS_PASSWORD,
+        name: process.env.RT_LIVER_PACS_NAME ?? 'PACS',
+      }
+    : undefined;
+  const server = createViewerServer({ ...paths, pacs });
+  try {
+    await listen(server, port, host);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      fail(`Port ${port} is already in use (another rt-liver server or another program).`, `Stop it, or choose another port: PORT=${port + 1} npm start`);
+    }
+    throw error;
+  }
+  const url = `http://${host}:${port}`;
+  console.log(`rt-liver: ready in ${Date.now() - started} ms`);
+  if (pacs) console.log(`rt-liver: PACS data source "${pacs.name}" -> ${pacs.url} (proxied at ${url}/orthanc)`);
+  console.log(`rt-liver: open ${url}`);
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function fail(message: string, hint: string): never {
+  console.error(`rt-liver: ${message}\n  ${hint}`);
+  process.exit(1);
+}
+
+main().catch((error: Error) => fail(error.message, 'See the stack trace above.'));
