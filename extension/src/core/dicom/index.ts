@@ -6,6 +6,7 @@ import type { DicomFileBytes } from './parse-instances';
 import { parseDicomInstances } from './parse-instances';
 import { buildVolume, type BuildVolumeOptions, type DicomSeriesVolume } from './build-volume';
 import { selectCtSeries } from './select-series';
+import { RtLiverError } from '../errors';
 
 export { parseDicomInstances, type DicomFileBytes } from './parse-instances';
 export { selectCtSeries, groupSeries, describeSeries, isCtInstance, type DicomSeries, type SelectSeriesOptions } from './select-series';
@@ -31,9 +32,23 @@ export interface ReadDicomSeriesOptions extends BuildVolumeOptions {
 export async function readDicomSeries(files: readonly DicomFileBytes[], options: ReadDicomSeriesOptions = {}): Promise<DicomSeriesVolume> {
   const { instances, skipped } = parseDicomInstances(files);
   const series = selectCtSeries(instances, { seriesInstanceUID: options.seriesInstanceUID, skipped });
-  const result = await buildVolume(series, options);
+  const otherDamaged = skipped.filter((file) => file.kind === 'corrupt' && !series.damagedFiles.includes(file));
+  let result: DicomSeriesVolume;
+  try {
+    result = await buildVolume(series, options);
+  } catch (error) {
+    // A damaged file whose series could not be read may well be the missing slice: say so.
+    if (error instanceof RtLiverError && error.code === 'DICOM_MISSING_SLICE' && otherDamaged.length > 0) {
+      throw new RtLiverError(
+        error.code,
+        `${error.message.replace(error.hint ?? '', '').trim()} ${otherDamaged.length} damaged file(s) could not be read and may hold it: ` +
+          otherDamaged.map((file) => `${file.name} (${file.reason})`).join('; ') + '.',
+        error.hint,
+      );
+    }
+    throw error;
+  }
   const notDicom = skipped.filter((file) => file.kind === 'not-dicom');
-  const otherDamaged = skipped.filter((file) => file.kind === 'corrupt');
   if (otherDamaged.length > 0) {
     result.warnings.unshift(
       `Skipped ${otherDamaged.length} damaged DICOM file(s) whose series is unknown or not the chosen one: ` +
