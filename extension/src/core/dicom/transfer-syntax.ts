@@ -31,12 +31,23 @@ const ENCODINGS: Record<string, { encoding: PixelEncoding; name: string }> = {
   '1.2.840.10008.1.2.4.91': { encoding: 'jpeg-2000', name: 'JPEG 2000' },
 };
 
+/** Known but not decoded here: named in the error so the user knows what to transcode from. */
+const UNSUPPORTED_NAMES: Record<string, string> = {
+  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4, 12-bit lossy)',
+  '1.2.840.10008.1.2.4.201': 'High-Throughput JPEG 2000 Lossless',
+  '1.2.840.10008.1.2.4.202': 'High-Throughput JPEG 2000 RPCL Lossless',
+  '1.2.840.10008.1.2.4.203': 'High-Throughput JPEG 2000',
+  '1.2.840.10008.1.2.4.92': 'JPEG 2000 Part 2 Multi-component Lossless',
+  '1.2.840.10008.1.2.4.93': 'JPEG 2000 Part 2 Multi-component',
+};
+
 export function pixelEncodingOf(transferSyntaxUID: string): PixelEncoding | undefined {
   return ENCODINGS[transferSyntaxUID]?.encoding;
 }
 
 export function transferSyntaxName(transferSyntaxUID: string): string {
-  return ENCODINGS[transferSyntaxUID]?.name ?? `unknown transfer syntax ${transferSyntaxUID}`;
+  const name = ENCODINGS[transferSyntaxUID]?.name ?? UNSUPPORTED_NAMES[transferSyntaxUID];
+  return name ? `${name} (${transferSyntaxUID})` : `unknown transfer syntax ${transferSyntaxUID}`;
 }
 
 export function supportedTransferSyntaxes(): string[] {

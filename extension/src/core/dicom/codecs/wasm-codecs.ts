@@ -75,7 +75,8 @@ async function loadModule(codec: WasmCodecName): Promise<EmscriptenDecoderModule
       const factory = await importFactory(codec);
       const fileName = WASM_FILES[codec];
       const source = locator ? await locator(codec, fileName) : undefined;
-      const options: Record<string, unknown> = {};
+      // The decoders chatter on stdout ([INFO] lines from OpenJPEG); failures reach us as exceptions.
+      const options: Record<string, unknown> = { print: () => undefined, printErr: () => undefined };
       if (typeof source === 'string') {
         options.locateFile = (path: string, prefix: string) => (path.endsWith('.wasm') ? source : prefix + path);
       } else if (source) {
