@@ -1,0 +1,145 @@
+/**
+ * rt-liver bench: per-stage medians of segmentLiver on a generated abdominal CT, for each model and
+ * backend, and each backend's ratio to onnxruntime-node (cpu) for the same model, measured in the
+ * same run. A benchmark, not a test: it reports, it does not judge.
+ */
+import { RtLiverError } from '../../core/errors';
+import type { BackendChoice } from '../../core/model/inference';
+import { prepareModel, segmentLiver, type SegmentationTimings } from '../../core/model/pipeline';
+import { makeAbdomenPhantom } from '../../core/synthetic/phantom';
+import type { Vec3 } from '../../core/volume';
+import { BACKENDS, nodeSessionFactory } from '../backends';
+import { loadManifest, readModel } from '../models';
+import { createProgress } from '../progress';
+
+export interface BenchOptions {
+  size: Vec3;
+  runs: number;
+  model?: string[];
+  backends: string;
+  threads?: number;
+  modelsDir: string;
+  json?: boolean;
+}
+
+type StageName = keyof SegmentationTimings;
+const STAGES: StageName[] = ['preprocess', 'inference', 'upsample', 'largest_component', 'fill_holes', 'scatter', 'postprocess', 'total'];
+
+export interface BenchRow {
+  model: string;
+  placeholder: boolean;
+  backend: string;
+  runs: number;
+  create_session_ms: number;
+  median_ms: Record<StageName, number>;
+  /** median total / median total of onnxruntime-node cpu, same model, same run. */
+  ratio_total_to_cpu: number | null;
+  ratio_inference_to_cpu: number | null;
+  error?: string;
+}
+
+export interface BenchReport {
+  size: Vec3;
+  spacing: Vec3;
+  runs: number;
+  rows: BenchRow[];
+  node: string;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function parseBackends(list: string): BackendChoice[] {
+  const names = list.split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!(BACKENDS as readonly string[]).includes(name) || name === 'auto') {
+      throw new RtLiverError('BENCH_BAD_BACKEND', `Unknown backend "${name}" in --backends.`, 'Use a comma-separated list of cpu, wasm, webgpu.');
+    }
+  }
+  return ['cpu', ...names.filter((name) => name !== 'cpu')] as BackendChoice[];
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+export async function benchCommand(options: BenchOptions): Promise<BenchReport> {
+  const progress = createProgress(true);
+  const backends = parseBackends(options.backends);
+  const manifest = loadManifest(options.modelsDir);
+  const names = options.model ?? manifest.models.map((model) => model.name);
+  // A typical abdominal CT field of view (~380 mm across, ~1 mm along z per 200 slices of 5 mm / 2.5 ...).
+  const spacing: Vec3 = [380 / options.size[0], 380 / options.size[1], Math.max(0.625, 250 / options.size[2])];
+  progress.stage(`Generating a ${options.size.join('x')} abdominal phantom`);
+  const { ct } = makeAbdomenPhantom({ seed: 'rt-liver-bench', dimensions: options.size, spacing });
+
+  const rows: BenchRow[] = [];
+  for (const name of names) {
+    const file = readModel(options.modelsDir, name);
+    for (const backend of backends) {
+      progress.stage(`${name} on ${backend}: starting`);
+      const row: BenchRow = {
+        model: name,
+        placeholder: file.entry.placeholder,
+        backend,
+        runs: 0,
+        create_session_ms: 0,
+        median_ms: Object.fromEntries(STAGES.map((stage) => [stage, Number.NaN])) as Record<StageName, number>,
+        ratio_total_to_cpu: null,
+        ratio_inference_to_cpu: null,
+      };
+      try {
+        const prepared = await prepareModel(file.entry, file.bytes, backend, nodeSessionFactory({ threads: options.threads }));
+        row.backend = prepared.session.backend;
+        row.create_session_ms = round(prepared.timings_ms.create_session);
+        const samples: SegmentationTimings[] = [];
+        for (let run = 0; run <= options.runs; run++) {
+          progress.stage(`${name} on ${row.backend}: ${run === 0 ? 'warm-up run' : `run ${run}/${options.runs}`}`);
+          const result = await segmentLiver(ct, prepared);
+          if (run > 0) samples.push(result.timings_ms);
+        }
+        await prepared.session.dispose();
+        row.runs = samples.length;
+        for (const stage of STAGES) row.median_ms[stage] = round(median(samples.map((sample) => sample[stage])));
+      } catch (error) {
+        row.error = error instanceof Error ? error.message : String(error);
+      }
+      rows.push(row);
+    }
+  }
+  for (const row of rows) {
+    const baseline = rows.find((other) => other.model === row.model && other.backend === 'onnxruntime-node/cpu' && !other.error);
+    if (!baseline || row.error) continue;
+    row.ratio_total_to_cpu = Math.round((row.median_ms.total / baseline.median_ms.total) * 100) / 100;
+    row.ratio_inference_to_cpu = Math.round((row.median_ms.inference / baseline.median_ms.inference) * 100) / 100;
+  }
+  progress.done();
+
+  const report: BenchReport = { size: options.size, spacing, runs: options.runs, rows, node: process.version };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    const header = ['model', 'backend', 'pre', 'infer', 'post', 'total', 'x cpu', 'session'];
+    const lines = rows.map((row) =>
+      row.error
+        ? [row.model, row.backend, `unavailable: ${row.error.split('\n')[0]}`]
+        : [
+            row.model + (row.placeholder ? ' (placeholder)' : ''),
+            row.backend,
+            String(row.median_ms.preprocess),
+            String(row.median_ms.inference),
+            String(row.median_ms.postprocess),
+            String(row.median_ms.total),
+            row.ratio_total_to_cpu === null ? '' : row.ratio_total_to_cpu.toFixed(2),
+            String(row.create_session_ms),
+          ],
+    );
+    process.stdout.write(
+      `Medians of ${options.runs} runs (after 1 warm-up), ms, on a ${options.size.join('x')} phantom; node ${process.version}\n` +
+        [header, ...lines].map((cells) => cells.join('\t')).join('\n') +
+        '\n',
+    );
+  }
+  return report;
+}

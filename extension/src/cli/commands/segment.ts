@@ -1,0 +1,168 @@
+/**
+ * rt-liver segment <dicom-folder|file.nii[.gz]>: the liver mask, its volume in mL, and optionally the
+ * mask as NIfTI (--mask) and a DICOM SEG (--out) on the input's own grid.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { RtLiverError } from '../../core/errors';
+import type { BackendChoice } from '../../core/model/inference';
+import { prepareModel, segmentLiver, type PreparedModel, type SegmentationResult } from '../../core/model/pipeline';
+import { writeLiverSeg } from '../../core/seg';
+import type { Vec3 } from '../../core/volume';
+import { nodeSessionFactory } from '../backends';
+import { loadInput, type LoadedInput } from '../io';
+import { readModel } from '../models';
+import { createProgress, type Progress } from '../progress';
+import { writeMaskFile } from '../write-mask';
+import { CLI_VERSION } from '../version';
+
+export interface SegmentOptions {
+  mask?: string;
+  out?: string;
+  model?: string;
+  series?: string;
+  backend: BackendChoice;
+  json?: boolean;
+  quiet?: boolean;
+  threads?: number;
+  modelsDir: string;
+}
+
+export interface SegmentReport {
+  volume_ml: number;
+  backend: string;
+  model: string;
+  timings_ms: Record<string, number>;
+  voxels: number;
+  input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
+  outputs: { mask?: string; seg?: string };
+  warnings: string[];
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+function writeSeg(loaded: LoadedInput, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): string | undefined {
+  if (loaded.kind !== 'dicom') {
+    throw new RtLiverError(
+      'SEG_NEEDS_DICOM',
+      `--out writes a DICOM SEG, which refers to the CT images it segments; ${inputPath} is NIfTI.`,
+      'Segment the DICOM series instead, or use --mask for a NIfTI mask.',
+    );
+  }
+  const folder = statSync(inputPath).isDirectory() ? inputPath : dirname(inputPath);
+  const sourceInstances = loaded.slices.map((slice) => {
+    const buffer = readFileSync(join(folder, slice.fileName));
+    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+  });
+  const seg = writeLiverSeg({
+    sourceInstances,
+    mask: result.mask,
+    algorithm: { name: prepared.entry.name, version: prepared.entry.sha256.slice(0, 16) },
+    device: { manufacturer: 'rt-liver', modelName: 'rt-liver CLI', softwareVersions: CLI_VERSION, serialNumber: 'none' },
+  });
+  if (seg.status === 'empty') return undefined;
+  writeFileSync(path, new Uint8Array(seg.bytes));
+  return path;
+}
+
+function printHuman(report: SegmentReport): void {
+  const t = report.timings_ms;
+  const lines = [
+    `Liver volume: ${report.volume_ml.toFixed(1)} mL (${report.voxels} voxels)`,
+    `Model: ${report.model}   Backend: ${report.backend}`,
+    `Input: ${report.input.path} (${report.input.kind}, ${report.input.dimensions.join('x')} voxels of ${report.input.spacing.map((s) => s.toFixed(3)).join('x')} mm)`,
+    `Time (ms): read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, post-process ${t.postprocess}, total ${t.total}`,
+  ];
+  if (report.outputs.mask) lines.push(`Mask: ${report.outputs.mask}`);
+  if (report.outputs.seg) lines.push(`DICOM SEG: ${report.outputs.seg}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function openModel(options: SegmentOptions, progress: Progress): Promise<PreparedModel & { loadMs: number }> {
+  const start = performance.now();
+  const file = readModel(options.modelsDir, options.model);
+  const prepared = await prepareModel(file.entry, file.bytes, options.backend, nodeSessionFactory({ threads: options.threads }));
+  progress.stage(`Model ${file.entry.name} ready on ${prepared.session.backend}`);
+  return { ...prepared, loadMs: performance.now() - start };
+}
+
+export async function segmentCommand(inputPath: string, options: SegmentOptions): Promise<SegmentReport> {
+  const startup = performance.now(); // ms since the process started
+  const progress = createProgress(!options.quiet);
+
+  // The model loads (native session creation runs off the main thread) while the input is decoded.
+  const modelPromise = openModel(options, progress);
+  modelPromise.catch(() => undefined);
+
+  progress.stage(`Reading ${inputPath}`);
+  let t = performance.now();
+  const loaded = await loadInput(inputPath, {
+    seriesInstanceUID: options.series,
+    onSlice: (done, total) => progress.count('Decoding slices', done, total),
+  });
+  const loadInputMs = performance.now() - t;
+  t = performance.now();
+  const prepared = await modelPromise;
+  const waitModelMs = performance.now() - t;
+
+  const result = await segmentLiver(loaded.volume, prepared, {
+    onStage: (stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
+  });
+
+  const outputs: SegmentReport['outputs'] = {};
+  const warnings = [...loaded.warnings, ...result.warnings];
+  t = performance.now();
+  if (options.mask) {
+    progress.stage(`Writing ${options.mask}`);
+    writeMaskFile(result.mask, options.mask);
+    outputs.mask = options.mask;
+  }
+  const writeMaskMs = performance.now() - t;
+  t = performance.now();
+  if (options.out) {
+    progress.stage(`Writing ${options.out}`);
+    outputs.seg = writeSeg(loaded, inputPath, result, prepared, options.out);
+    if (!outputs.seg) warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
+  }
+  const writeSegMs = performance.now() - t;
+  progress.done();
+  await prepared.session.dispose();
+
+  const timings: Record<string, number> = {
+    startup,
+    load_input: loadInputMs,
+    read_files: loaded.timingsMs.readFilesMs,
+    build_volume: loaded.timingsMs.buildVolumeMs,
+    load_model: prepared.loadMs,
+    verify_sha256: prepared.timings_ms.verify_sha256,
+    create_session: prepared.timings_ms.create_session,
+    wait_model: waitModelMs,
+    ...result.timings_ms,
+    segment: result.timings_ms.total,
+    write_mask: writeMaskMs,
+    write_seg: writeSegMs,
+    total: performance.now(),
+  };
+  const report: SegmentReport = {
+    volume_ml: Math.round(result.volumeMl * 1000) / 1000,
+    backend: result.backend,
+    model: result.model,
+    timings_ms: Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, round(value)])),
+    voxels: result.voxels,
+    input: {
+      path: inputPath,
+      kind: loaded.kind,
+      dimensions: loaded.volume.dimensions,
+      spacing: loaded.volume.spacing,
+      series_instance_uid: loaded.kind === 'dicom' ? loaded.series.seriesInstanceUID : undefined,
+    },
+    outputs,
+    warnings,
+  };
+  for (const warning of warnings) progress.warn(warning);
+  if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else printHuman(report);
+  return report;
+}

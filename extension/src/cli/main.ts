@@ -1,0 +1,122 @@
+/**
+ * rt-liver: the command-line face of the segmentation core.
+ *   rt-liver segment <dicom-folder|file.nii[.gz]> [--mask out.nii.gz] [--out seg.dcm] ...
+ *   rt-liver eval <pred> <ref> [--ref-label N] [--json]
+ *   rt-liver bench [--json]
+ * Failures print the RtLiverError message (problem + what to do) and exit non-zero.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { isRtLiverError } from '../core/errors';
+import type { BackendChoice } from '../core/model/inference';
+import { BACKENDS } from './backends';
+import { benchCommand } from './commands/bench';
+import { evalCommand } from './commands/eval';
+import { segmentCommand } from './commands/segment';
+import { defaultModelsDir } from './models';
+import { CLI_VERSION } from './version';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer.');
+  return n;
+}
+
+function dimensions(value: string): [number, number, number] {
+  const parts = value.split('x').map(Number);
+  if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n > 1)) {
+    throw new InvalidArgumentError('expected NXxNYxNZ, e.g. 512x512x200.');
+  }
+  return parts as [number, number, number];
+}
+
+function backendOption(): Option {
+  return new Option('--backend <backend>', 'inference runtime: auto (= cpu in Node), cpu (onnxruntime-node), wasm (onnxruntime-web), webgpu')
+    .choices([...BACKENDS])
+    .default('auto');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rt-liver')
+    .description('Liver segmentation of abdominal CT: DICOM or NIfTI in, a liver mask on the original grid out.')
+    .version(CLI_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('segment')
+    .description('Segment the liver of a CT (a DICOM folder, searched recursively, or a .nii/.nii.gz file).')
+    .argument('<input>', 'DICOM folder or file, or NIfTI volume')
+    .option('--mask <file>', 'write the mask as NIfTI (.nii or .nii.gz) on the input grid')
+    .option('--out <file>', 'write the mask as a DICOM SEG referring to the input series (DICOM input only)')
+    .option('--model <name>', "model from models/manifest.json (default: the manifest's default)")
+    .option('--series <uid>', 'SeriesInstanceUID to read when the folder holds several CT series')
+    .addOption(backendOption())
+    .option('--threads <n>', 'inference threads (default: onnxruntime decides)', positiveInteger)
+    .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
+    .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean }) => {
+      await segmentCommand(input, options);
+    });
+
+  program
+    .command('eval')
+    .description('Compare a predicted liver mask with a reference: Dice, HD95 (mm), volumes. Inputs are NIfTI masks/labelmaps or DICOM SEG files, on any grids.')
+    .argument('<pred>', 'prediction: NIfTI (.nii/.nii.gz) or DICOM SEG')
+    .argument('<ref>', 'reference: NIfTI (.nii/.nii.gz) or DICOM SEG')
+    .option('--ref-label <n>', 'label value of the liver in the reference (default: any non-zero voxel)', integer)
+    .option('--pred-label <n>', 'label value of the liver in the prediction (default: any non-zero voxel)', integer)
+    .option('--grid <dicom-folder>', 'the CT series whose grid two SEG inputs are read onto (needed only when both are SEG)')
+    .option('--json', 'print the metrics as JSON on stdout')
+    .action(async (pred: string, ref: string, options: { refLabel?: number; predLabel?: number; grid?: string; json?: boolean }) => {
+      await evalCommand(pred, ref, options);
+    });
+
+  program
+    .command('bench')
+    .description('Per-stage median timings of the segmentation on a generated CT, for each model and backend, with ratios to onnxruntime-node (cpu).')
+    .option('--size <NXxNYxNZ>', 'size of the generated CT', dimensions, [512, 512, 200] as [number, number, number])
+    .option('--runs <n>', 'timed runs per model and backend (after one warm-up run)', positiveInteger, 5)
+    .option('--model <name...>', 'models to time (default: every model in the manifest)')
+    .option('--backends <list>', 'comma-separated backends to time; cpu is always included as the baseline', 'cpu,wasm')
+    .option('--threads <n>', 'inference threads', positiveInteger)
+    .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
+    .option('--json', 'print the results as JSON on stdout')
+    .action(async (options: { size: [number, number, number]; runs: number; model?: string[]; backends: string; threads?: number; modelsDir: string; json?: boolean }) => {
+      await benchCommand(options);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error && typeof error === 'object' && 'exitCode' in error && 'code' in error && String((error as { code: string }).code).startsWith('commander.')) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      return (error as { exitCode: number }).exitCode;
+    }
+    if (isRtLiverError(error)) {
+      process.stderr.write(`\nrt-liver: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`\nrt-liver: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
