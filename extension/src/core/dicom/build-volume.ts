@@ -185,6 +185,24 @@ export function writeHounsfieldSlice(samples: SampleArray, instance: DicomInstan
   const signBit = narrowed ? 2 ** (bitsStored - 1) : 0;
   const signed = instance.pixelRepresentation === 1;
   let clamped = 0;
+  if (!narrowed && slope === 1 && Number.isInteger(intercept)) {
+    // The common case (integer intercept, unit slope): integer adds, no rounding.
+    if (intercept === 0 && samples instanceof Int16Array) {
+      target.set(samples, offset);
+      return 0;
+    }
+    const slice = target.subarray(offset, offset + samples.length);
+    for (let index = 0; index < samples.length; index++) {
+      const hu = samples[index] + intercept;
+      if (hu > 32767 || hu < -32768) {
+        slice[index] = hu > 32767 ? 32767 : -32768;
+        clamped++;
+      } else {
+        slice[index] = hu;
+      }
+    }
+    return clamped;
+  }
   for (let index = 0; index < samples.length; index++) {
     let stored = samples[index];
     if (narrowed) {
