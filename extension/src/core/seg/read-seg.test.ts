@@ -1,0 +1,61 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeWithSharedData } from '../../../../test/support/shared-data';
+import { isRtLiverError } from '../errors';
+import { readSeg, readSegSegments } from './read-seg';
+import { gridOfSourceInstances } from './source-grid';
+
+function arrayBuffer(path: string): ArrayBuffer {
+  const bytes = readFileSync(path);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+function countOnes(voxels: Uint8Array): number {
+  let count = 0;
+  for (const value of voxels) count += value;
+  return count;
+}
+
+describeWithSharedData('readSeg on the dcmqi liver SEG and its re-encodings', ['ct', 'dcmqi-3slice', 'segmentations'], (segmentations) => {
+  const ctFolder = join(segmentations, 'ct-3slice');
+  const ct = readdirSync(ctFolder).sort().map((name) => arrayBuffer(join(ctFolder, name)));
+  const grid = gridOfSourceInstances(ct);
+
+  it("reads dcmqi's liver.dcm: 3 frames, the 107,098 liver voxels the data README lists", async () => {
+    const result = await readSeg(arrayBuffer(join(segmentations, 'liver.dcm')), grid);
+    expect(result.frameCount).toBe(3);
+    expect(result.segment).toMatchObject({ number: 1, label: 'Liver', algorithmType: 'SEMIAUTOMATIC' });
+    expect(countOnes(result.mask.voxels)).toBe(107098);
+  });
+
+  describeWithSharedData('pydicom-data re-encodings', ['seg-reference', 'pydicom-data'], (pydicomData) => {
+    const names = readdirSync(pydicomData).filter((name) => name.endsWith('.dcm'));
+    it('finds all nine variants', () => expect(names).toHaveLength(9));
+    it.each(names)('%s gives the same mask as dcmqi liver.dcm', async (name) => {
+      const reference = await readSeg(arrayBuffer(join(segmentations, 'liver.dcm')), grid);
+      const result = await readSeg(arrayBuffer(join(pydicomData, name)), grid);
+      expect(result.frameCount).toBe(3);
+      expect(Buffer.from(result.mask.voxels).equals(Buffer.from(reference.mask.voxels))).toBe(true);
+    });
+  });
+
+  it('lists the segments of a multi-segment SEG and reads the one asked for', async () => {
+    const bytes = arrayBuffer(join(segmentations, 'partial_overlaps.dcm'));
+    const segments = readSegSegments(bytes);
+    expect(segments.length).toBeGreaterThan(1);
+    const result = await readSeg(bytes, grid, { segmentNumber: segments[1].number });
+    expect(result.segment.number).toBe(segments[1].number);
+    expect(countOnes(result.mask.voxels)).toBeGreaterThan(0);
+  });
+
+  it('refuses a LABELMAP SEG with a message that says so', async () => {
+    const bytes = arrayBuffer(join(segmentations, 'sparse-labelmap-noppv.dcm'));
+    await expect(readSeg(bytes, grid)).rejects.toThrow(/LABELMAP/);
+  });
+
+  it('refuses to place frames on a grid they do not belong to', async () => {
+    const shifted = { ...grid, origin: [grid.origin[0] + 0.4, grid.origin[1], grid.origin[2]] as [number, number, number] };
+    const error = await readSeg(arrayBuffer(join(segmentations, 'liver.dcm')), shifted).catch((caught: unknown) => caught);
+    expect(isRtLiverError(error) && error.code).toBe('seg-grid-mismatch');
+  });
+});
