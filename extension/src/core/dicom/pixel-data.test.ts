@@ -134,3 +134,14 @@ test('an unsupported transfer syntax is named', async () => {
     message: expect.stringMatching(/JPEG Extended \(Process 2 & 4, 12-bit lossy\) \(1\.2\.840\.10008\.1\.2\.4\.51\), which rt-liver cannot decode.*Transcode/),
   });
 });
+
+test('data sets without the Part-10 preamble and meta header (old exports) are read', async () => {
+  const source = ctVolume();
+  const folder = writeFolder('raw', writeCtSeries(source, { seed: 'raw' }).files);
+  for (const [name, args] of [['implicit', ['+ti', '-F']], ['explicit', ['+te', '-F']]] as const) {
+    const input = transcode(folder, join(workDir, `raw-${name}`), 'dcmconv', [...args]);
+    expect(new TextDecoder().decode(input[0].bytes.slice(128, 132))).not.toBe('DICM');
+    const { volume } = await readDicomSeries(input);
+    expect(Array.from(volume.voxels)).toEqual(Array.from(source.voxels));
+  }
+});
