@@ -57,6 +57,8 @@ PRESETS: Dict[str, UNetConfig] = {
     "teacher": UNetConfig(channels=(16, 32, 64, 120)),
     "student-100k": UNetConfig(channels=(4, 8, 16, 40)),
     "student-30k": UNetConfig(channels=(4, 8, 10, 12)),
+    # TAKD's fixed-size assistant (Mirzadeh et al. 2020): about the geometric mean of teacher and 30 k student.
+    "assistant-takd": UNetConfig(channels=(6, 12, 24, 48)),
 }
 # Parameter budgets (issue 5): teacher 1.1-1.5 M, students 100 k and 30 k within 5 %.
 BUDGETS: Dict[str, Tuple[int, int]] = {
@@ -69,8 +71,8 @@ BUDGETS: Dict[str, Tuple[int, int]] = {
 class SlimmableConv3d(nn.Conv3d):
     """A Conv3d that can run on its first `active_in` input and `active_out` output channels."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=True)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias)
         self.active_out = out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, c_in_active, D, H, W]
@@ -78,7 +80,8 @@ class SlimmableConv3d(nn.Conv3d):
         if c_in == self.in_channels and c_out == self.out_channels:
             weight, bias = self.weight, self.bias  # full width: plain Conv in ONNX
         else:
-            weight, bias = self.weight[:c_out, :c_in], self.bias[:c_out]
+            weight = self.weight[:c_out, :c_in]
+            bias = None if self.bias is None else self.bias[:c_out]
         return F.conv3d(x, weight, bias, padding=self.padding)
 
 
@@ -92,7 +95,7 @@ class ConcatInputConv3d(SlimmableConv3d):
             return F.conv3d(x, self.weight, self.bias, padding=self.padding)
         half_full, half = self.in_channels // 2, c_in // 2
         weight = torch.cat([self.weight[:c_out, :half], self.weight[:c_out, half_full:half_full + half]], dim=1)
-        return F.conv3d(x, weight, self.bias[:c_out], padding=self.padding)
+        return F.conv3d(x, weight, None if self.bias is None else self.bias[:c_out], padding=self.padding)
 
 
 class SlimmableInstanceNorm3d(nn.Module):
@@ -115,7 +118,8 @@ class ConvNormAct(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False) -> None:
         super().__init__()
         conv_class = ConcatInputConv3d if concat_input else SlimmableConv3d
-        self.conv = conv_class(in_channels, out_channels, 3)
+        # No bias: InstanceNorm subtracts each channel's mean, so a bias would only receive rounding noise.
+        self.conv = conv_class(in_channels, out_channels, 3, bias=False)
         self.norm = SlimmableInstanceNorm3d(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,6 +171,10 @@ class UNet3d(nn.Module):
         self.active_channels = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, D, H, W]
+        return self.forward_with_features(x)[0]
+
+    def forward_with_features(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Logits and the encoder outputs of every level (for feature distillation)."""
         skips: List[torch.Tensor] = []
         for level, encoder in enumerate(self.encoders):
             if level > 0:
@@ -177,11 +185,39 @@ class UNet3d(nn.Module):
             x = self.projections[level](x)  # channels c[l+1] -> c[l] at the coarse level
             x = F.interpolate(x, scale_factor=2.0, mode="trilinear", align_corners=False)
             x = self.decoders[level](torch.cat([skips[level], x], dim=1))  # skip first, then upsampled
-        return self.head(x)  # [N, 2, D, H, W]
+        return self.head(x), skips  # [N, 2, D, H, W], [N, c_l, D/2^l, H/2^l, W/2^l]
 
 
 def build_model(config: UNetConfig) -> UNet3d:
     return UNet3d(config)
+
+
+def zero_inputs_beyond(model: UNet3d, channels: Sequence[int]) -> None:
+    """Zero every weight that reads a channel beyond `channels` (per level). Channels that become active later
+    then start with no influence on the output: widening the active slice is function-preserving at that
+    moment, the property Net2Net (Chen et al., ICLR 2016) asks of a growing network, reached here by
+    zero-initialising the consumer side instead of replicating units."""
+    c = tuple(channels)
+    with torch.no_grad():
+        for level in range(LEVELS):
+            encoder = model.encoders[level]
+            if level > 0:
+                encoder.first.conv.weight[:, c[level - 1]:] = 0
+            encoder.second.conv.weight[:, c[level]:] = 0
+        for level in range(LEVELS - 1):
+            model.projections[level].weight[:, c[level + 1]:] = 0
+            decoder = model.decoders[level]
+            half = decoder.first.conv.in_channels // 2
+            decoder.first.conv.weight[:, c[level]:half] = 0
+            decoder.first.conv.weight[:, half + c[level]:] = 0
+            decoder.second.conv.weight[:, c[level]:] = 0
+        model.head.weight[:, c[0]:] = 0
+
+
+def interpolate_channels(low: Sequence[int], high: Sequence[int], fraction: float) -> Tuple[int, ...]:
+    """Per-level widths a fraction of the way from `low` to `high` (rounded, at least `low`)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    return tuple(max(a, min(b, int(round(a + fraction * (b - a))))) for a, b in zip(low, high))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -4,7 +4,7 @@ import torch
 from rtliver_train.models import BUDGETS, PRESETS, UNet3d, UNetConfig, count_flops, count_parameters, extract_slice
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("name", sorted(BUDGETS))
 def test_parameter_budget(name):
     low, high = BUDGETS[name]
     assert low <= count_parameters(UNet3d(PRESETS[name])) <= high

@@ -1,0 +1,357 @@
+"""The training loop shared by every stage: data, objectives (none, kd, gtan), DDP, logging, checkpoints.
+
+Determinism: the network is initialised from `seed`; the crops of step s come from a generator seeded with
+(seed, s), the same in every process, and process r takes its share of that global batch. A run therefore
+depends only on (config, data), a resumed run continues exactly where it stopped, and N processes with batch
+B/N each compute the same update as one process with batch B (InstanceNorm has no cross-sample statistics and
+every loss is a mean of per-sample values; DDP averages the gradients).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from .checkpoint import load_checkpoint, load_export_model, load_model, load_state_into, rng_state, save_checkpoint
+from .config import RunConfig
+from .datasets import PreparedCase, discover, prepare_cases, select_split
+from .errors import TrainingError
+from .losses import distillation_loss, feature_distillation_loss, segmentation_loss
+from .metrics import dice_score
+from .models import PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, interpolate_channels, zero_inputs_beyond
+
+METHODS = ("none", "kd", "gtan")  # takd = two kd stages (distill.py)
+
+
+# ---- runtime -----------------------------------------------------------------------------------------------
+@dataclass
+class Runtime:
+    device: torch.device
+    rank: int
+    world_size: int
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def setup_runtime(config: RunConfig) -> Runtime:
+    """Single process, or one of torchrun's processes (WORLD_SIZE > 1): gloo on CPU, nccl on GPUs."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    torch.set_num_threads(max(1, config.threads))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    if config.batch_size % world_size:
+        raise TrainingError(f"batch_size {config.batch_size} is not divisible by {world_size} processes.",
+                            "Choose a global batch that is a multiple of the process count.")
+    return Runtime(device, rank, world_size)
+
+
+def teardown_runtime(runtime: Runtime) -> None:
+    if runtime.distributed and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+# ---- data ------------------------------------------------------------------------------------------------
+def load_split_cases(config: RunConfig, part: str) -> List[PreparedCase]:
+    cases = discover(config.data_layout, Path(config.data_root), config.liver_labels)
+    selected = select_split(cases, Path(config.split_file), part)
+    return prepare_cases(selected, config.grid, config.hu_window,
+                         Path(config.cache_dir) if config.cache_dir else None)
+
+
+def crop_start(rng: np.random.Generator, case: PreparedCase, patch: Sequence[int], foreground_fraction: float) -> Tuple[int, ...]:
+    shape = case.image.shape
+    if rng.random() < foreground_fraction and case.mask.any():
+        voxels = np.argwhere(case.mask)
+        centre = voxels[rng.integers(len(voxels))]
+        start = [int(c) - p // 2 for c, p in zip(centre, patch)]
+    else:
+        start = [int(rng.integers(0, s - p + 1)) for s, p in zip(shape, patch)]
+    return tuple(min(max(0, s), n - p) for s, n, p in zip(start, shape, patch))
+
+
+def sample_batch(cases: Sequence[PreparedCase], config: RunConfig, step: int, runtime: Runtime) -> Tuple[torch.Tensor, torch.Tensor]:
+    """This process's share of the global batch of step `step` (x [b, 1, *patch], y [b, *patch])."""
+    rng = np.random.default_rng([config.seed, step])
+    patch = tuple(config.patch)
+    xs, ys = [], []
+    for _ in range(config.batch_size):
+        case = cases[int(rng.integers(len(cases)))]
+        start = crop_start(rng, case, patch, config.foreground_crop_fraction)
+        window = tuple(slice(s, s + p) for s, p in zip(start, patch))
+        xs.append(case.image[window])
+        ys.append(case.mask[window])
+    share = config.batch_size // runtime.world_size
+    mine = slice(runtime.rank * share, (runtime.rank + 1) * share)
+    x = torch.from_numpy(np.stack(xs[mine]))[:, None].to(runtime.device)
+    y = torch.from_numpy(np.stack(ys[mine]).astype(np.int64)).to(runtime.device)
+    return x, y
+
+
+# ---- networks and objectives -----------------------------------------------------------------------------
+def network_config(config: RunConfig) -> UNetConfig:
+    if config.channels:
+        return UNetConfig(channels=tuple(config.channels))
+    if config.preset not in PRESETS:
+        raise TrainingError(f"Unknown preset '{config.preset}'.", f"Use one of: {', '.join(sorted(PRESETS))}.")
+    return PRESETS[config.preset]
+
+
+def load_frozen(path: Optional[str], role: str, device: torch.device) -> UNet3d:
+    if not path:
+        raise TrainingError(f"This method needs a {role} checkpoint.", f"Set --{role}_checkpoint=PATH.")
+    model, _ = load_export_model(Path(path))
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model.to(device).eval()
+
+
+class GtanPair(nn.Module):
+    """One slimmable network evaluated at two widths in one forward (so DDP sees a single forward/backward):
+    the assistant at `assistant_channels`, the student at its fixed narrowest slice."""
+
+    def __init__(self, network: UNet3d, student_channels: Sequence[int]) -> None:
+        super().__init__()
+        self.network = network
+        self.student_channels = tuple(student_channels)
+        self.assistant_channels = tuple(student_channels)
+
+    def forward(self, x: torch.Tensor):
+        self.network.set_active_channels(self.assistant_channels)
+        assistant_logits, assistant_features = self.network.forward_with_features(x)
+        self.network.set_active_channels(self.student_channels)
+        student_logits, student_features = self.network.forward_with_features(x)
+        self.network.set_active_channels(None)
+        return assistant_logits, assistant_features, student_logits, student_features
+
+
+class SingleNetwork(nn.Module):
+    def __init__(self, network: UNet3d) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor):
+        return self.network.forward_with_features(x)
+
+
+@dataclass
+class Stage:
+    """What a run trains: the module under DDP, the network saved in checkpoints, the slice to export, and the
+    objective computing the loss of one batch."""
+
+    module: nn.Module
+    network: UNet3d
+    export_channels: Optional[Tuple[int, ...]]
+    objective: Callable[[nn.Module, torch.Tensor, torch.Tensor, float], Tuple[torch.Tensor, Dict[str, float]]]
+    description: str
+
+
+def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
+    if config.method not in METHODS:
+        raise TrainingError(f"Unknown method '{config.method}'.", "Use none, kd, takd or gtan.")
+    student_config = network_config(config)
+    torch.manual_seed(config.seed)
+    w, t, wf = config.kd_weight, config.kd_temperature, config.feature_kd_weight
+
+    if config.method in ("none", "kd"):
+        network = UNet3d(student_config).to(runtime.device)
+        teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
+
+        def objective(module, x, y, progress):
+            logits, features = module(x)
+            seg = segmentation_loss(logits, y)
+            logs = {"seg": seg.item()}
+            loss = seg
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits, teacher_features = teacher.forward_with_features(x)
+                kd = distillation_loss(logits, teacher_logits, t)
+                loss = loss + w * kd
+                logs["kd"] = kd.item()
+                if wf > 0:
+                    fkd = feature_distillation_loss(features, teacher_features)
+                    loss = loss + wf * fkd
+                    logs["feature_kd"] = fkd.item()
+            return loss, logs
+
+        kind = "labels only" if teacher is None else f"KD from {config.teacher_checkpoint} (T={t}, weight={w})"
+        return Stage(SingleNetwork(network), network, None, objective, f"{config.preset} {student_config.channels}, {kind}")
+
+    # GTAN: a slimmable network as wide as the teacher; the student is its narrowest slice.
+    teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device)
+    widest = teacher.config.channels
+    if any(s > c for s, c in zip(student_config.channels, widest)):
+        raise TrainingError(f"GTAN student {student_config.channels} is wider than the teacher {widest} at some level.")
+    network = UNet3d(UNetConfig(channels=widest)).to(runtime.device)
+    first_width = interpolate_channels(student_config.channels, widest, config.gtan_start)
+    zero_inputs_beyond(network, first_width)
+    pair = GtanPair(network, student_config.channels)
+
+    def gtan_objective(module, x, y, progress):
+        fraction = config.gtan_start + (config.gtan_end - config.gtan_start) * progress
+        pair.assistant_channels = interpolate_channels(student_config.channels, widest, fraction)
+        with torch.no_grad():
+            teacher_logits, teacher_features = teacher.forward_with_features(x)
+        assistant_logits, assistant_features, student_logits, student_features = module(x)
+        seg_a, seg_s = segmentation_loss(assistant_logits, y), segmentation_loss(student_logits, y)
+        kd_a = distillation_loss(assistant_logits, teacher_logits, t)  # teacher -> assistant
+        kd_s = distillation_loss(student_logits, assistant_logits, t)  # assistant (one step ahead) -> student
+        loss = seg_a + w * kd_a + seg_s + w * kd_s
+        logs = {"seg": seg_s.item(), "kd": kd_s.item(), "assistant_seg": seg_a.item(), "assistant_kd": kd_a.item(),
+                "assistant_width": float(pair.assistant_channels[-1])}
+        if wf > 0:
+            fkd = feature_distillation_loss(assistant_features, teacher_features) + \
+                feature_distillation_loss(student_features, assistant_features)
+            loss = loss + wf * fkd
+            logs["feature_kd"] = fkd.item()
+        return loss, logs
+
+    description = (f"{config.preset} {student_config.channels} by GTAN: slimmable assistant growing from "
+                   f"{first_width} to {interpolate_channels(student_config.channels, widest, config.gtan_end)}, "
+                   f"teacher {config.teacher_checkpoint} (T={t}, weight={w})")
+    return Stage(pair, network, student_config.channels, gtan_objective, description)
+
+
+# ---- evaluation during training --------------------------------------------------------------------------
+def export_network(stage: Stage) -> UNet3d:
+    if stage.export_channels and tuple(stage.export_channels) != stage.network.config.channels:
+        return extract_slice(stage.network, stage.export_channels)
+    return stage.network
+
+
+@torch.no_grad()
+def validation_dice(network: UNet3d, cases: Sequence[PreparedCase], device: torch.device) -> float:
+    network.eval()
+    scores = []
+    for case in cases:
+        logits = network(torch.from_numpy(case.image)[None, None].to(device))
+        prediction = (logits[0, 1] > logits[0, 0]).cpu().numpy()
+        scores.append(dice_score(prediction, case.mask))
+    network.train()
+    return float(np.mean(scores))
+
+
+def learning_rate(config: RunConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+# ---- the loop --------------------------------------------------------------------------------------------
+def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = None,
+          val_cases: Optional[Sequence[PreparedCase]] = None, summary: Optional[Dict] = None) -> Path:
+    """Run (or resume) one stage; returns the checkpoint path. Cases may be passed in (tests); otherwise they
+    are read from the configured dataset and split."""
+    runtime = setup_runtime(config)
+    out_dir = Path(config.out_dir)
+    checkpoint_path = out_dir / "ckpt.pt"
+    log_path = out_dir / "log.jsonl"
+    if train_cases is None:
+        train_cases = load_split_cases(config, "train")
+    if val_cases is None and config.eval_every > 0:
+        try:
+            val_cases = load_split_cases(config, "val")
+        except TrainingError:
+            val_cases = []
+    stage = build_stage(config, runtime)
+    network = stage.network
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    step, best_val, elapsed_before = 0, None, 0.0
+
+    if config.resume and checkpoint_path.exists():
+        checkpoint = load_checkpoint(checkpoint_path)
+        load_state_into(network, checkpoint["model"], checkpoint["model_args"], checkpoint_path)
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        step, best_val = checkpoint["step"], checkpoint.get("best_val_dice")
+        elapsed_before = checkpoint.get("train_seconds", 0.0)
+        if runtime.is_main:
+            print(f"resumed {checkpoint_path} at step {step}", flush=True)
+
+    module: nn.Module = stage.module
+    if runtime.distributed:
+        device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
+        module = nn.parallel.DistributedDataParallel(stage.module, device_ids=device_ids)
+
+    def save(final: bool) -> None:
+        if not runtime.is_main:
+            return
+        payload = {
+            "model_args": network.config.to_dict(), "model": network.state_dict(),
+            "export_channels": list(stage.export_channels) if stage.export_channels else None,
+            "optimizer": optimizer.state_dict(), "step": step, "config": config.to_dict(), "rng": rng_state(),
+            "best_val_dice": best_val, "train_seconds": elapsed_before + (time.time() - started),
+            "description": stage.description, "finished": final,
+            "training_summary": {
+                "data": f"{config.data_layout}:{config.data_root}", "split": config.split_file,
+                "n_train": len(train_cases), "method": config.method, "teacher": config.teacher_checkpoint,
+                "seeds": [config.seed], "steps": step, "batch": config.batch_size, "patch": list(config.patch),
+                "processes": runtime.world_size, **(summary or {}),
+            },
+        }
+        save_checkpoint(checkpoint_path, payload)
+
+    if runtime.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1) + "\n")
+        print(f"{stage.description}: {count_parameters(export_network(stage))} parameters exported, "
+              f"{len(train_cases)} training cases, {runtime.world_size} process(es), device {runtime.device}", flush=True)
+    started = time.time()
+    network.train()
+    step_times: List[float] = []
+    while step < config.steps:
+        if config.max_minutes and (time.time() - started) / 60 > config.max_minutes:
+            if runtime.is_main:
+                print(f"time limit of {config.max_minutes} min reached at step {step}", flush=True)
+            break
+        tick = time.time()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        x, y = sample_batch(train_cases, config, step, runtime)
+        loss, logs = stage.objective(module, x, y, step / max(1, config.steps - 1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        step_times.append(time.time() - tick)
+        if runtime.is_main and (step % config.log_every == 0 or step == config.steps):
+            record = {"step": step, "loss": round(loss.item(), 5), **{k: round(v, 5) for k, v in logs.items()},
+                      "lr": learning_rate(config, step - 1), "ms_per_step": round(1000 * float(np.median(step_times[-config.log_every:])), 1),
+                      "elapsed_s": round(elapsed_before + time.time() - started, 1)}
+            if config.eval_every and val_cases and (step % config.eval_every == 0 or step == config.steps):
+                record["val_dice"] = round(validation_dice(export_network(stage), val_cases, runtime.device), 4)
+                best_val = max(best_val or 0.0, record["val_dice"])
+            with open(log_path, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(json.dumps(record), flush=True)
+        if step % config.checkpoint_every == 0:
+            save(final=False)
+    save(final=step >= config.steps)
+    teardown_runtime(runtime)
+    return checkpoint_path
