@@ -216,7 +216,8 @@ export interface UploadResult {
 
 /** Stores one DICOM Part 10 file through the REST API (POST /instances). */
 export async function uploadDicom(handle: Pick<OrthancHandle, 'url' | 'authorization'>, bytes: ArrayBuffer | Uint8Array): Promise<UploadResult> {
-  const body = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  // A copy backed by a plain ArrayBuffer, which is what fetch's BodyInit accepts.
+  const body = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes);
   const response = await fetch(`${handle.url}/instances`, {
     method: 'POST',
     headers: { authorization: handle.authorization, 'content-type': 'application/dicom' },
