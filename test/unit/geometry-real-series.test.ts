@@ -63,10 +63,11 @@ const SERIES = [
   ['crlm-ct-1006', 'dicom', 51],
   ['pancreas-ct-cb-001', 'dicom', 79],
   ['dcmqi-3slice', join('segmentations', 'ct-3slice'), 3],
+  ['dcmqi-3slice', join('segmentations', '23x38x3', 'image'), 3],
 ] as const;
 
 for (const [name, subfolder, sliceCount] of SERIES) {
-  describeWithSharedData(`real CT series ${name}`, ['ct', name, subfolder], (folder) => {
+  describeWithSharedData(`real CT series ${name}/${subfolder}`, ['ct', name, subfolder], (folder) => {
     test('geometry, slice order and HU match an independent pydicom reading', async () => {
       const reference = pydicomGeometry(folder);
       const input = await loadInput(folder);
@@ -97,4 +98,19 @@ describeWithSharedData('a study folder with CT and RTSTRUCT', ['ct', 'pancreas-c
     expect(input.volume.dimensions[2]).toBe(79);
     expect(input.fileCount).toBeGreaterThanOrEqual(80);
   }, 60_000);
+});
+
+describeWithSharedData('an Enhanced (multi-frame) CT image', ['ct', 'dcmqi-3slice', 'segmentations', '23x38x3'], (folder) => {
+  test('reads per-frame positions from its functional groups: same grid and HU as the classic images it was converted from', async () => {
+    const multiFrame = await loadInput(join(folder, 'multiframe', 'mf.dcm'));
+    const classic = await loadInput(join(folder, 'image'));
+    if (multiFrame.kind !== 'dicom' || classic.kind !== 'dicom') throw new Error('expected DICOM inputs');
+    expect(multiFrame.volume.dimensions).toEqual([23, 38, 3]);
+    expect(multiFrame.volume.origin).toEqual(classic.volume.origin);
+    expect(multiFrame.volume.spacing).toEqual(classic.volume.spacing);
+    expect(multiFrame.volume.direction).toEqual(classic.volume.direction);
+    expect(Array.from(multiFrame.volume.voxels)).toEqual(Array.from(classic.volume.voxels));
+    expect(multiFrame.slices.map((slice) => slice.frameNumber)).toEqual([1, 2, 3]);
+    expect(multiFrame.slices.map((slice) => slice.imagePositionPatient[2])).toEqual([-177.75, -175.25, -172.75]);
+  });
 });

@@ -17,7 +17,12 @@ export interface DicomSliceReference {
   sopClassUID: string;
   imagePositionPatient: Vec3;
   fileName: string;
+  /** 1-based frame of a multi-frame (Enhanced) source image; absent for single-frame images. */
+  frameNumber?: number;
 }
+
+/** What turns stored sample values into HU. */
+export type HounsfieldEncoding = Pick<DicomInstance, 'bitsAllocated' | 'bitsStored' | 'pixelRepresentation' | 'rescaleSlope' | 'rescaleIntercept'>;
 
 export interface DicomSeriesInfo {
   studyInstanceUID?: string;
@@ -43,8 +48,57 @@ export interface BuildVolumeOptions {
   onSlice?: (done: number, total: number) => void;
 }
 
-/** Every instance of the series with the geometry a slice needs. */
-function checkSliceInstances(series: DicomSeries): DicomInstance[] {
+/**
+ * One slice of the volume: a classic single-frame image, or one frame of an Enhanced multi-frame
+ * image, with its own geometry and rescale.
+ */
+interface SliceSource {
+  instance: DicomInstance;
+  frameIndex: number;
+  position: Vec3;
+  orientation: [number, number, number, number, number, number];
+  pixelSpacing: [number, number];
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** File name, plus the frame number for multi-frame images: used in messages. */
+  label: string;
+}
+
+function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
+  const sources: SliceSource[] = [];
+  for (const instance of images) {
+    const frameCount = Math.max(1, instance.numberOfFrames);
+    for (let frameIndex = 0; frameIndex < frameCount; frameIndex++) {
+      const frame = instance.frames?.[frameIndex];
+      const label = frameCount > 1 ? `${instance.fileName} frame ${frameIndex + 1}` : instance.fileName;
+      const position = frame?.imagePositionPatient ?? (frameCount === 1 ? instance.imagePositionPatient : undefined);
+      const orientation = frame?.imageOrientationPatient ?? instance.imageOrientationPatient;
+      const pixelSpacing = frame?.pixelSpacing ?? instance.pixelSpacing;
+      if (!position || !orientation || !pixelSpacing) {
+        const missing = [!position && 'ImagePositionPatient', !orientation && 'ImageOrientationPatient', !pixelSpacing && 'PixelSpacing'].filter(Boolean);
+        throw new RtLiverError(
+          'DICOM_MISSING_GEOMETRY',
+          `${label} lacks ${missing.join(', ')}, so its place in the patient is unknown.`,
+          'Use the original CT series (anonymizers and screen captures may drop geometry).',
+        );
+      }
+      sources.push({
+        instance,
+        frameIndex,
+        position,
+        orientation,
+        pixelSpacing,
+        rescaleSlope: frame?.rescaleSlope ?? instance.rescaleSlope,
+        rescaleIntercept: frame?.rescaleIntercept ?? instance.rescaleIntercept,
+        label,
+      });
+    }
+  }
+  return sources;
+}
+
+/** Every slice of the series, with the checks that make them one stack. */
+function checkedSlices(series: DicomSeries): SliceSource[] {
   if (series.damagedFiles.length > 0) {
     const names = series.damagedFiles.map((file) => `${file.name} (${file.reason})`).join('; ');
     throw new RtLiverError(
@@ -53,87 +107,64 @@ function checkSliceInstances(series: DicomSeries): DicomInstance[] {
       'Re-export or re-send the series; rt-liver does not guess missing slices.',
     );
   }
-  const multiFrame = series.instances.find((instance) => instance.numberOfFrames > 1);
-  if (multiFrame) {
-    throw new RtLiverError(
-      'DICOM_UNSUPPORTED_MULTIFRAME',
-      `${multiFrame.fileName} is a multi-frame (Enhanced) CT image with ${multiFrame.numberOfFrames} frames; rt-liver reads single-frame CT series.`,
-      'Export the series as classic single-frame CT images (one file per slice).',
-    );
-  }
-  const images = series.instances.filter((instance) => instance.pixelData);
-  for (const instance of images) {
-    if (!instance.imagePositionPatient || !instance.imageOrientationPatient || !instance.pixelSpacing) {
-      const missing = [
-        !instance.imagePositionPatient && 'ImagePositionPatient',
-        !instance.imageOrientationPatient && 'ImageOrientationPatient',
-        !instance.pixelSpacing && 'PixelSpacing',
-      ].filter(Boolean);
-      throw new RtLiverError(
-        'DICOM_MISSING_GEOMETRY',
-        `${instance.fileName} lacks ${missing.join(', ')}, so its place in the patient is unknown.`,
-        'Use the original CT series (anonymizers and screen captures may drop geometry).',
-      );
-    }
-  }
-  const first = images[0];
-  const groups = (describe: (instance: DicomInstance) => string) => {
+  const slices = sliceSources(series.instances.filter((instance) => instance.pixelData));
+  const first = slices[0];
+  const groups = (describe: (slice: SliceSource) => string) => {
     const counts = new Map<string, number>();
-    for (const instance of images) counts.set(describe(instance), (counts.get(describe(instance)) ?? 0) + 1);
+    for (const slice of slices) counts.set(describe(slice), (counts.get(describe(slice)) ?? 0) + 1);
     return [...counts].map(([value, count]) => `${count} x ${value}`).join(', ');
   };
-  if (images.some((instance) => instance.rows !== first.rows || instance.columns !== first.columns)) {
+  const size = (slice: SliceSource) => `${slice.instance.rows}x${slice.instance.columns}`;
+  if (slices.some((slice) => size(slice) !== size(first))) {
     throw new RtLiverError(
       'DICOM_MIXED_SIZES',
-      `The slices of the series differ in matrix size (rows x columns): ${groups((i) => `${i.rows}x${i.columns}`)}.`,
+      `The slices of the series differ in matrix size (rows x columns): ${groups(size)}.`,
       'The folder mixes images of different reconstructions; choose a single series.',
     );
   }
-  if (images.some((instance) => !sameOrientation(instance.imageOrientationPatient!, first.imageOrientationPatient!))) {
+  if (slices.some((slice) => !sameOrientation(slice.orientation, first.orientation))) {
     throw new RtLiverError(
       'DICOM_MIXED_ORIENTATION',
-      `The slices of the series differ in orientation (ImageOrientationPatient): ${groups((i) => `[${i.imageOrientationPatient!.join(', ')}]`)}.`,
+      `The slices of the series differ in orientation (ImageOrientationPatient): ${groups((slice) => `[${slice.orientation.join(', ')}]`)}.`,
       'The series mixes planes (e.g. a localizer with axial slices); export only the axial stack.',
     );
   }
-  const [rowSpacing, columnSpacing] = first.pixelSpacing!;
-  if (images.some((instance) => Math.abs(instance.pixelSpacing![0] - rowSpacing) > 1e-4 || Math.abs(instance.pixelSpacing![1] - columnSpacing) > 1e-4)) {
+  const [rowSpacing, columnSpacing] = first.pixelSpacing;
+  if (slices.some((slice) => Math.abs(slice.pixelSpacing[0] - rowSpacing) > 1e-4 || Math.abs(slice.pixelSpacing[1] - columnSpacing) > 1e-4)) {
     throw new RtLiverError(
       'DICOM_MIXED_PIXEL_SPACING',
-      `The slices of the series differ in pixel spacing: ${groups((i) => `${i.pixelSpacing!.join('\\')} mm`)}.`,
+      `The slices of the series differ in pixel spacing: ${groups((slice) => `${slice.pixelSpacing.join('\\')} mm`)}.`,
       'The folder mixes reconstructions with different fields of view; choose a single series.',
     );
   }
-  if (new Set(images.map((instance) => instance.frameOfReferenceUID ?? '')).size > 1) {
+  if (new Set(slices.map((slice) => slice.instance.frameOfReferenceUID ?? '')).size > 1) {
     throw new RtLiverError(
       'DICOM_MIXED_FRAME_OF_REFERENCE',
-      `The slices of the series belong to different frames of reference: ${groups((i) => i.frameOfReferenceUID ?? 'none')}.`,
+      `The slices of the series belong to different frames of reference: ${groups((slice) => slice.instance.frameOfReferenceUID ?? 'none')}.`,
       'Positions in different frames of reference cannot be stacked; choose a single acquisition.',
     );
   }
-  return images;
+  return slices;
 }
 
 export async function buildVolume(series: DicomSeries, options: BuildVolumeOptions = {}): Promise<DicomSeriesVolume> {
-  const images = checkSliceInstances(series);
-  const first = images[0];
-  const frame = orientationFrame(first.imageOrientationPatient!);
-  const placement = placeSlices(
-    images.map((instance) => ({ position: instance.imagePositionPatient!, label: instance.fileName })),
-    frame.normal,
-  );
-  const ordered = placement.order.map((index) => images[index]);
+  const slices = checkedSlices(series);
+  const first = slices[0];
+  const frame = orientationFrame(first.orientation);
+  const placement = placeSlices(slices.map((slice) => ({ position: slice.position, label: slice.label })), frame.normal);
+  const ordered = placement.order.map((index) => slices[index]);
 
-  const nx = first.columns;
-  const ny = first.rows;
+  const nx = first.instance.columns;
+  const ny = first.instance.rows;
   const nz = ordered.length;
   const sliceSize = nx * ny;
   const voxels = new Int16Array(sliceSize * nz);
   let clamped = 0;
   for (let k = 0; k < nz; k++) {
-    const instance = ordered[k];
-    const samples = await decodeFrameSamples(instance, 0);
-    clamped += writeHounsfieldSlice(samples, instance, voxels, k * sliceSize);
+    const slice = ordered[k];
+    const samples = await decodeFrameSamples(slice.instance, slice.frameIndex);
+    const encoding = { ...slice.instance, rescaleSlope: slice.rescaleSlope, rescaleIntercept: slice.rescaleIntercept };
+    clamped += writeHounsfieldSlice(samples, encoding, voxels, k * sliceSize);
     options.onSlice?.(k + 1, nz);
   }
 
@@ -141,7 +172,7 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
   if (clamped > 0) {
     warnings.push(`${clamped} voxels exceeded the int16 range of HU values and were clamped to [-32768, 32767].`);
   }
-  const [rowSpacing, columnSpacing] = first.pixelSpacing!;
+  const [rowSpacing, columnSpacing] = first.pixelSpacing;
   const volume: Volume<Int16Array> = {
     voxels,
     dimensions: [nx, ny, nz],
@@ -152,15 +183,16 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
   };
   return {
     volume,
-    slices: ordered.map((instance) => ({
-      sopInstanceUID: instance.sopInstanceUID,
-      sopClassUID: instance.sopClassUID,
-      imagePositionPatient: instance.imagePositionPatient!,
-      fileName: instance.fileName,
+    slices: ordered.map((slice) => ({
+      sopInstanceUID: slice.instance.sopInstanceUID,
+      sopClassUID: slice.instance.sopClassUID,
+      imagePositionPatient: slice.position,
+      fileName: slice.instance.fileName,
+      ...(slice.instance.numberOfFrames > 1 ? { frameNumber: slice.frameIndex + 1 } : {}),
     })),
     series: {
-      modality: first.modality || 'CT',
-      patientStudy: first.patientStudy,
+      modality: first.instance.modality || 'CT',
+      patientStudy: first.instance.patientStudy,
       ...(series.studyInstanceUID ? { studyInstanceUID: series.studyInstanceUID } : {}),
       ...(series.seriesInstanceUID ? { seriesInstanceUID: series.seriesInstanceUID } : {}),
       ...(series.frameOfReferenceUID ? { frameOfReferenceUID: series.frameOfReferenceUID } : {}),
@@ -176,14 +208,14 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
  * BitsStored < BitsAllocated are masked (unsigned) or sign-extended (signed) from BitsStored first, so
  * stray bits above the stored range (old overlay planes) do not leak into HU.
  */
-export function writeHounsfieldSlice(samples: SampleArray, instance: DicomInstance, target: Int16Array, offset: number): number {
-  const slope = instance.rescaleSlope;
-  const intercept = instance.rescaleIntercept;
-  const bitsStored = instance.bitsStored;
-  const narrowed = bitsStored > 0 && bitsStored < instance.bitsAllocated;
+export function writeHounsfieldSlice(samples: SampleArray, encoding: HounsfieldEncoding, target: Int16Array, offset: number): number {
+  const slope = encoding.rescaleSlope;
+  const intercept = encoding.rescaleIntercept;
+  const bitsStored = encoding.bitsStored;
+  const narrowed = bitsStored > 0 && bitsStored < encoding.bitsAllocated;
   const mask = narrowed ? 2 ** bitsStored - 1 : 0;
   const signBit = narrowed ? 2 ** (bitsStored - 1) : 0;
-  const signed = instance.pixelRepresentation === 1;
+  const signed = encoding.pixelRepresentation === 1;
   let clamped = 0;
   if (!narrowed && slope === 1 && Number.isInteger(intercept)) {
     // The common case (integer intercept, unit slope): integer adds, no rounding.

@@ -53,8 +53,22 @@ export interface DicomInstance {
   rescaleSlope: number;
   rescaleIntercept: number;
   patientStudy: PatientStudyAttributes;
+  /**
+   * Enhanced (multi-frame) images: each frame's geometry and rescale from the Per-frame and Shared
+   * Functional Groups (per-frame values win). Absent for classic single-frame images, whose values are
+   * the top-level fields above.
+   */
+  frames?: FrameAttributes[];
   /** Present when the file holds pixel data. */
   pixelData?: PixelDataHandle;
+}
+
+export interface FrameAttributes {
+  imagePositionPatient?: Vec3;
+  imageOrientationPatient?: [number, number, number, number, number, number];
+  pixelSpacing?: [number, number];
+  rescaleSlope?: number;
+  rescaleIntercept?: number;
 }
 
 /** Where an instance's Pixel Data lies; only the pixel decoder looks inside. */

@@ -8,7 +8,7 @@ import { parseDicom, type DataSet } from 'dicom-parser';
 import { inflateSync } from 'fflate';
 import { RtLiverError } from '../errors';
 import type { Vec3 } from '../volume';
-import type { DicomInstance, ParsedInstances, PatientStudyAttributes, SkippedFile } from './instance';
+import type { DicomInstance, FrameAttributes, ParsedInstances, PatientStudyAttributes, SkippedFile } from './instance';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax';
 
 export interface DicomFileBytes {
@@ -138,11 +138,56 @@ function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string): D
     rescaleIntercept: readNumber(ds, 'x00281052') ?? 0,
     patientStudy: readPatientStudy(ds),
   };
+  const frames = readFunctionalGroups(ds, instance.numberOfFrames);
+  if (frames) instance.frames = frames;
   if (pixelElement) {
     instance.pixelData = { dataSet: ds, encapsulated: Boolean(pixelElement.encapsulatedPixelData) };
   }
   dropUndefined(instance as unknown as Record<string, unknown>);
   return instance;
+}
+
+const SHARED_FUNCTIONAL_GROUPS = 'x52009229';
+const PER_FRAME_FUNCTIONAL_GROUPS = 'x52009230';
+const PLANE_POSITION = 'x00209113';
+const PLANE_ORIENTATION = 'x00209116';
+const PIXEL_MEASURES = 'x00289110';
+const PIXEL_VALUE_TRANSFORMATION = 'x00289145';
+
+/** The first item of a sequence element, or undefined. */
+function firstItem(ds: DataSet | undefined, tag: string): DataSet | undefined {
+  return ds?.elements[tag]?.items?.[0]?.dataSet;
+}
+
+/**
+ * Per-frame geometry and rescale of an Enhanced image (CT, Legacy Converted Enhanced CT), from its
+ * Functional Groups: the frame's own item wins over the shared one. Undefined for classic images.
+ */
+function readFunctionalGroups(ds: DataSet, numberOfFrames: number): FrameAttributes[] | undefined {
+  const perFrameItems = ds.elements[PER_FRAME_FUNCTIONAL_GROUPS]?.items;
+  const shared = firstItem(ds, SHARED_FUNCTIONAL_GROUPS);
+  if (!perFrameItems && !shared) return undefined;
+  const frames: FrameAttributes[] = [];
+  for (let frame = 0; frame < numberOfFrames; frame++) {
+    const own = perFrameItems?.[frame]?.dataSet;
+    const fromGroup = (sequence: string, read: (item: DataSet) => unknown) => {
+      const ownItem = firstItem(own, sequence);
+      const ownValue = ownItem ? read(ownItem) : undefined;
+      if (ownValue !== undefined) return ownValue;
+      const sharedItem = firstItem(shared, sequence);
+      return sharedItem ? read(sharedItem) : undefined;
+    };
+    const attributes: FrameAttributes = {
+      imagePositionPatient: fromGroup(PLANE_POSITION, (item) => readNumbers(item, 'x00200032', 3)) as Vec3 | undefined,
+      imageOrientationPatient: fromGroup(PLANE_ORIENTATION, (item) => readNumbers(item, 'x00200037', 6)) as FrameAttributes['imageOrientationPatient'],
+      pixelSpacing: fromGroup(PIXEL_MEASURES, (item) => readNumbers(item, 'x00280030', 2)) as [number, number] | undefined,
+      rescaleSlope: fromGroup(PIXEL_VALUE_TRANSFORMATION, (item) => readNumber(item, 'x00281053')) as number | undefined,
+      rescaleIntercept: fromGroup(PIXEL_VALUE_TRANSFORMATION, (item) => readNumber(item, 'x00281052')) as number | undefined,
+    };
+    dropUndefined(attributes as Record<string, unknown>);
+    frames.push(attributes);
+  }
+  return frames;
 }
 
 function readPatientStudy(ds: DataSet): PatientStudyAttributes {
