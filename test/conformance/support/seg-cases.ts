@@ -65,38 +65,48 @@ export function makeSegCase(options: SegCaseOptions): SegCase {
     origin: options.origin ?? ([-100.25, -80.5, 30] as Vec3),
     direction: options.direction ?? AXIAL,
   };
-  const ct = new Int16Array(nx * ny * nz).fill(-1000);
-  const mask = new Uint8Array(nx * ny * nz);
-  // An ellipsoid leaving the first and last planes empty, with a sparse pattern inside so that a bit
-  // shifted by one position (or a frame shifted by one plane) changes the result.
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        const index = i + j * nx + k * nx * ny;
-        const r = Math.hypot((i - nx * 0.45) / (nx * 0.35), (j - ny * 0.55) / (ny * 0.35), (k - (nz - 1) / 2) / Math.max(0.5, (nz - 2) / 2));
-        ct[index] = r < 1.2 ? 40 : -1000;
-        if (r < 1 && k > 0 && k < nz - 1 && (i * 7 + j * 3 + k) % 5 !== 0) {
-          mask[index] = 1;
-          ct[index] = 60;
-        }
-      }
-    }
-  }
+  const mask = patternedEllipsoid(geometry);
+  const ct = new Int16Array(nx * ny * nz);
+  for (let index = 0; index < ct.length; index++) ct[index] = mask[index] ? 60 : -1000;
   const series = writeCtSeries({ ...geometry, voxels: ct }, { seed: options.name, patientPosition: options.patientPosition });
   let files = series.files.map((file) => file.bytes);
   if (options.order === 'reversed') files = files.reverse();
   if (options.order === 'shuffled') files = new Random(`${options.name}|order`).shuffled(files);
-  let nonEmptyPlanes = 0;
-  for (let k = 0; k < nz; k++) if (mask.subarray(k * nx * ny, (k + 1) * nx * ny).some((v) => v !== 0)) nonEmptyPlanes++;
   return {
     name: options.name,
     files,
     mask: { ...geometry, voxels: mask },
-    nonEmptyPlanes,
+    nonEmptyPlanes: countNonEmptyPlanes(mask, dimensions),
     studyInstanceUID: series.studyInstanceUID,
     seriesInstanceUID: series.seriesInstanceUID,
     frameOfReferenceUID: series.frameOfReferenceUID,
   };
+}
+
+/**
+ * A liver-like test mask on any grid: an ellipsoid leaving the first and last planes empty, with a
+ * sparse pattern inside so that a bit shifted by one position, or a frame moved by one plane, changes
+ * the result.
+ */
+export function patternedEllipsoid(geometry: { dimensions: Vec3 }): Uint8Array {
+  const [nx, ny, nz] = geometry.dimensions;
+  const mask = new Uint8Array(nx * ny * nz);
+  for (let k = 1; k < nz - 1; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        const r = Math.hypot((i - nx * 0.45) / (nx * 0.35), (j - ny * 0.55) / (ny * 0.35), (k - (nz - 1) / 2) / Math.max(0.5, (nz - 2) / 2));
+        if (r < 1 && (i * 7 + j * 3 + k) % 5 !== 0) mask[i + j * nx + k * nx * ny] = 1;
+      }
+    }
+  }
+  return mask;
+}
+
+export function countNonEmptyPlanes(mask: Uint8Array, dimensions: Vec3): number {
+  const plane = dimensions[0] * dimensions[1];
+  let count = 0;
+  for (let k = 0; k < dimensions[2]; k++) if (mask.subarray(k * plane, (k + 1) * plane).some((v) => v !== 0)) count++;
+  return count;
 }
 
 /** The cases every SEG check runs over. */
