@@ -46,7 +46,6 @@ function build(outfile) {
     format: 'cjs',
     target: 'node20',
     packages: 'external',
-    sourcemap: 'inline',
     logLevel: 'error',
   });
   fs.renameSync(temporary, outfile);

@@ -9,9 +9,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isRtLiverError } from '../core/errors';
 import type { BackendChoice } from '../core/model/inference';
 import { BACKENDS } from './backends';
-import { benchCommand } from './commands/bench';
-import { evalCommand } from './commands/eval';
-import { segmentCommand } from './commands/segment';
 import { defaultModelsDir } from './models';
 import { CLI_VERSION } from './version';
 
@@ -62,6 +59,8 @@ export function buildProgram(): Command {
     .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean }) => {
+      // Commands load on demand: each pulls in different heavy modules (dcmjs, onnxruntime, ...).
+      const { segmentCommand } = await import('./commands/segment');
       await segmentCommand(input, options);
     });
 
@@ -75,6 +74,7 @@ export function buildProgram(): Command {
     .option('--grid <dicom-folder>', 'the CT series whose grid two SEG inputs are read onto (needed only when both are SEG)')
     .option('--json', 'print the metrics as JSON on stdout')
     .action(async (pred: string, ref: string, options: { refLabel?: number; predLabel?: number; grid?: string; json?: boolean }) => {
+      const { evalCommand } = await import('./commands/eval');
       await evalCommand(pred, ref, options);
     });
 
@@ -89,6 +89,7 @@ export function buildProgram(): Command {
     .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
     .option('--json', 'print the results as JSON on stdout')
     .action(async (options: { size: [number, number, number]; runs: number; model?: string[]; backends: string; threads?: number; modelsDir: string; json?: boolean }) => {
+      const { benchCommand } = await import('./commands/bench');
       await benchCommand(options);
     });
 

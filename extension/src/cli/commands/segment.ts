@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
 import { prepareModel, segmentLiver, type PreparedModel, type SegmentationResult } from '../../core/model/pipeline';
-import { writeLiverSeg } from '../../core/seg';
 import type { Vec3 } from '../../core/volume';
 import { nodeSessionFactory } from '../backends';
 import { loadInput, type LoadedInput } from '../io';
@@ -43,7 +42,7 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-function writeSeg(loaded: LoadedInput, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): string | undefined {
+async function writeSeg(loaded: LoadedInput, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): Promise<string | undefined> {
   if (loaded.kind !== 'dicom') {
     throw new RtLiverError(
       'SEG_NEEDS_DICOM',
@@ -56,6 +55,8 @@ function writeSeg(loaded: LoadedInput, inputPath: string, result: SegmentationRe
     const buffer = readFileSync(join(folder, slice.fileName));
     return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
   });
+  // The SEG writer (and dcmjs, ~50 ms to load) only when --out asks for it.
+  const { writeLiverSeg } = await import('../../core/seg');
   const seg = writeLiverSeg({
     sourceInstances,
     mask: result.mask,
@@ -123,7 +124,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   t = performance.now();
   if (options.out) {
     progress.stage(`Writing ${options.out}`);
-    outputs.seg = writeSeg(loaded, inputPath, result, prepared, options.out);
+    outputs.seg = await writeSeg(loaded, inputPath, result, prepared, options.out);
     if (!outputs.seg) warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
   }
   const writeSegMs = performance.now() - t;
