@@ -10,3 +10,5 @@ export { newUid } from './uid';
 export { readSeg, readSegSegments } from './read-seg';
 export type { ReadSegOptions, ReadSegResult, SegSegmentInfo } from './read-seg';
 export { gridOfSourceInstances } from './source-grid';
+export { stowInstances, StowError } from './stow';
+export type { StowOptions, StowResult, StowFailure } from './stow';
