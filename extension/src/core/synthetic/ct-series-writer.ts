@@ -171,18 +171,18 @@ export function writeCtSeries(volume: Volume<Int16Array>, options: CtSeriesOptio
 function validateVolume(volume: Volume<Int16Array>): void {
   const [nx, ny, nz] = volume.dimensions;
   if (![nx, ny, nz].every((n) => Number.isInteger(n) && n >= 1) || nx > 65535 || ny > 65535) {
-    throw new RtLiverError('ct-writer-dimensions', `Cannot write a CT series of ${nx}x${ny}x${nz} voxels.`,
+    throw new RtLiverError('CT_WRITER_DIMENSIONS', `Cannot write a CT series of ${nx}x${ny}x${nz} voxels.`,
       'Dimensions must be positive integers, rows and columns at most 65535.');
   }
   if (volume.voxels.length !== nx * ny * nz) {
-    throw new RtLiverError('ct-writer-voxels',
+    throw new RtLiverError('CT_WRITER_VOXEL_COUNT',
       `The volume holds ${volume.voxels.length} voxels but its dimensions say ${nx * ny * nz}.`,
       'Build the Volume with voxels.length = nx * ny * nz.');
   }
   const [row, column] = volume.direction;
   const dot = row[0] * column[0] + row[1] * column[1] + row[2] * column[2];
   if (Math.abs(dot) > 1e-4) {
-    throw new RtLiverError('ct-writer-orientation', 'The row and column directions are not perpendicular.',
+    throw new RtLiverError('CT_WRITER_ORIENTATION', 'The row and column directions are not perpendicular.',
       'DICOM images have orthogonal rows and columns; only the slice axis may be sheared.');
   }
 }
