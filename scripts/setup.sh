@@ -10,7 +10,7 @@ APT_PACKAGES=(
   chromium
   orthanc orthanc-dicomweb
   dicom3tools dcmtk libgdcm-tools
-  python3-torch python3-onnx python3-numpy python3-scipy python3-pydicom python3-nibabel python3-pytest
+  python3-torch python3-onnx python3-numpy python3-scipy python3-pydicom python3-nibabel python3-pytest python3-pil
 )
 
 missing=()
