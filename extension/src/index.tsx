@@ -2,7 +2,7 @@
  * rt-liver's OHIF extension, loaded by URL as a runtime plugin (see plugins.ts). One factory per
  * extension point, each in its own file.
  */
-import getHangingProtocolModule from './getHangingProtocolModule';
+import getHangingProtocolModule, { registerHangingProtocolAttributes } from './getHangingProtocolModule';
 import getPanelModule from './getPanelModule';
 import { checkHost } from './host';
 import { EXTENSION_ID } from './id';
@@ -38,6 +38,7 @@ const extension = {
   preRegistration({ servicesManager }: Pick<OhifContext, 'servicesManager'>) {
     window.rtLiverHost = checkHost();
     if (!window.rtLiverHost.ok) console.error(window.rtLiverHost.problems.join('\n'));
+    registerHangingProtocolAttributes(servicesManager.services.hangingProtocolService);
     void reportPacsProblems(servicesManager).catch((error) => console.warn('rt-liver: PACS status unknown', error));
   },
   getPanelModule,

@@ -35,7 +35,7 @@ function h(tag: string, attributes: Record<string, string> = {}, ...children: Ch
 }
 
 const STYLE = {
-  panel: 'padding:12px;color:#d7e3f1;font-size:13px;line-height:1.45;display:flex;flex-direction:column;gap:10px',
+  panel: 'padding:12px;overflow-wrap:anywhere;color:#d7e3f1;font-size:13px;line-height:1.45;display:flex;flex-direction:column;gap:10px',
   title: 'font-size:15px;font-weight:600;color:#5acce6',
   label: 'color:#7b8ba3;font-size:11px;text-transform:uppercase;letter-spacing:.05em',
   ready: 'padding:8px;border-radius:4px;background:#0c3b2a;color:#9ff0c2',
@@ -50,11 +50,11 @@ function field(label: string, testId: string, value: string): HTMLElement {
 function render(root: HTMLElement, data: PanelData): void {
   const { study, readiness, model, backend } = data;
   const studyText = study
-    ? [study.patientName, study.description, formatDate(study.date)].filter(Boolean).join(' · ') || study.studyInstanceUid || 'unknown study'
+    ? [formatPersonName(study.patientName), study.description, formatDate(study.date)].filter(Boolean).join(' · ') || study.studyInstanceUid || 'unknown study'
     : 'loading…';
   const series = readiness?.series;
   const seriesText = series
-    ? `${series.modality} · ${series.description ?? 'no description'} · ${series.numberOfImages} images`
+    ? `${series.modality} · ${series.description ?? 'no description'} · ${series.numberOfImages} image${series.numberOfImages === 1 ? '' : 's'}`
     : readiness ? 'no CT series' : 'loading…';
   let state: HTMLElement;
   if (!readiness) state = h('div', { style: STYLE.loading, 'data-testid': 'rt-liver-state', 'data-state': 'loading' }, 'Reading the study…');
@@ -75,7 +75,14 @@ function render(root: HTMLElement, data: PanelData): void {
   );
 }
 
-function formatDate(date?: string): string | undefined {
+/** DICOM PN "Family^Given^Middle" as "Family, Given Middle". */
+export function formatPersonName(name?: string): string | undefined {
+  if (!name) return undefined;
+  const [family, ...rest] = name.split('^').filter(Boolean);
+  return rest.length ? `${family}, ${rest.join(' ')}` : family;
+}
+
+export function formatDate(date?: string): string | undefined {
   return date && /^\d{8}$/.test(date) ? `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}` : date;
 }
 

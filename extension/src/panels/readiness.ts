@@ -36,7 +36,7 @@ export function assessReadiness(series: SeriesSummary[]): Readiness {
     return {
       ready: false,
       series: best,
-      reason: `Segmentation is not available: the CT series "${best.description ?? best.seriesInstanceUid}" has only ${best.numberOfImages} image; a 3-D volume needs at least ${MIN_SLICES} slices.`,
+      reason: `Segmentation is not available: the CT series${best.description ? ` "${best.description}"` : ''} has only ${best.numberOfImages} image; a 3-D volume needs at least ${MIN_SLICES} slices.`,
     };
   }
   if (best.numberOfImages < MIN_SLICES) {

@@ -67,7 +67,8 @@ function modeFactory() {
       },
     ],
     extensions: extensionDependencies,
-    hangingProtocol: HANGING_PROTOCOL_ID,
+    // Our MPR when the study has a CT volume, else OHIF's default single viewport.
+    hangingProtocol: [HANGING_PROTOCOL_ID, 'default'],
     sopClassHandlers: [ohif.sopClassHandler],
   };
 }

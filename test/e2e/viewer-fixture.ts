@@ -1,0 +1,133 @@
+/**
+ * Starts the real viewer server for the e2e suite on a free port, with its own static DICOMweb
+ * store in a temporary folder: the demo phantom study, two bad-input studies (a CT series of one
+ * image, a study with no CT) and, when ../shared/data is present, a real CT study.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as dcmjs from 'dcmjs';
+import { writeCtSeries, writePart10 } from '../../extension/src/core/synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { uidFromSeed } from '../../extension/src/core/synthetic/random';
+import type { Volume } from '../../extension/src/core/volume';
+import { createViewerServer, defaultPaths, listen } from '../../scripts/server/app';
+import type { PacsConfig } from '../../scripts/server/pacs-proxy';
+import { publishDicom } from '../../scripts/server/publish';
+import { sharedDataPath } from '../support/shared-data';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+export interface FixtureStudy {
+  studyInstanceUid: string;
+  patientName: string;
+}
+
+export interface ViewerFixture {
+  url: string;
+  storeDir: string;
+  demo: FixtureStudy;
+  singleImage: FixtureStudy;
+  noCt: FixtureStudy;
+  /** crlm-ct-1004 from ../shared/data, when present. */
+  real?: FixtureStudy;
+  close: () => Promise<void>;
+}
+
+/** Builds the plugins from the current sources (a few seconds), so the suite tests this tree. */
+export function buildPlugins(): void {
+  execFileSync('npx', ['webpack', '--config', 'webpack.config.js'], { cwd: REPO_ROOT, stdio: 'pipe' });
+}
+
+function writeFiles(dir: string, files: { name: string; bytes: ArrayBuffer }[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const file of files) writeFileSync(join(dir, file.name), new Uint8Array(file.bytes));
+}
+
+/** One axial slice of a volume as a volume of its own. */
+function oneSlice(volume: Volume<Int16Array>, k: number): Volume<Int16Array> {
+  const [nx, ny] = volume.dimensions;
+  const origin = [0, 1, 2].map((a) => volume.origin[a] + volume.direction[2][a] * volume.spacing[2] * k) as Volume['origin'];
+  return { ...volume, dimensions: [nx, ny, 1], origin, voxels: volume.voxels.slice(nx * ny * k, nx * ny * (k + 1)) };
+}
+
+/** A CT file turned into an MR instance of a study of its own: a study without any CT. */
+function mrFromCt(ctBytes: ArrayBuffer, seed: string): { name: string; bytes: ArrayBuffer } {
+  const file = dcmjs.data.DicomMessage.readFile(ctBytes);
+  const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(file.dict) as Record<string, unknown>;
+  const sop = uidFromSeed(seed, 'instance');
+  Object.assign(dataset, {
+    Modality: 'MR',
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+    SOPInstanceUID: sop,
+    StudyInstanceUID: uidFromSeed(seed, 'study'),
+    SeriesInstanceUID: uidFromSeed(seed, 'series'),
+    PatientName: 'Bad input^No CT',
+    PatientID: 'RT-LIVER-NO-CT',
+    StudyDescription: 'MR only (no CT)',
+    SeriesDescription: 'MR slice',
+  });
+  delete dataset.RescaleIntercept;
+  delete dataset.RescaleSlope;
+  delete dataset.RescaleType;
+  return { name: 'mr.dcm', bytes: writePart10(dataset, sop) };
+}
+
+export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): Promise<ViewerFixture> {
+  buildPlugins();
+  const work = mkdtempSync(join(tmpdir(), 'rt-liver-e2e-'));
+  const storeDir = join(work, 'dicomweb');
+
+  const phantom = makeAbdomenPhantom({ seed: 'rt-liver-demo' });
+  const demoSeries = writeCtSeries(phantom.ct, {
+    seed: 'rt-liver-demo',
+    patientName: 'Phantom^Abdomen',
+    patientID: 'RT-LIVER-DEMO',
+    studyDescription: 'Demo abdominal CT phantom',
+    seriesDescription: 'Phantom CT',
+  });
+  writeFiles(join(work, 'demo'), demoSeries.files);
+  publishDicom(join(work, 'demo'), storeDir);
+
+  const singleSeries = writeCtSeries(oneSlice(phantom.ct, 48), {
+    seed: 'rt-liver-single-image',
+    patientName: 'Bad input^Single image',
+    patientID: 'RT-LIVER-ONE-IMAGE',
+    studyDescription: 'CT series of one image',
+  });
+  writeFiles(join(work, 'single'), singleSeries.files);
+  publishDicom(join(work, 'single'), storeDir);
+
+  writeFiles(join(work, 'no-ct'), [mrFromCt(singleSeries.files[0].bytes, 'rt-liver-no-ct')]);
+  publishDicom(join(work, 'no-ct'), storeDir);
+
+  let real: FixtureStudy | undefined;
+  const realFolder = sharedDataPath('ct', 'crlm-ct-1004');
+  if (realFolder) {
+    const published = publishDicom(realFolder, storeDir);
+    real = { studyInstanceUid: published.studies[0].studyInstanceUid, patientName: 'CRLM-CT-1004' };
+  }
+
+  const server: Server = createViewerServer({ ...defaultPaths(REPO_ROOT), storeDir, pacs: options.pacs });
+  const port = await listen(server, 0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    storeDir,
+    demo: { studyInstanceUid: demoSeries.studyInstanceUID, patientName: 'Phantom^Abdomen' },
+    singleImage: { studyInstanceUid: singleSeries.studyInstanceUID, patientName: 'Bad input^Single image' },
+    noCt: { studyInstanceUid: uidFromSeed('rt-liver-no-ct', 'study'), patientName: 'Bad input^No CT' },
+    real,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The route that opens a study in the Real-time Liver mode. */
+export function modeUrl(fixture: { url: string }, studyInstanceUid: string, dataSource = 'local'): string {
+  return `${fixture.url}/realtime-liver/${dataSource}?StudyInstanceUIDs=${studyInstanceUid}`;
+}
