@@ -59,3 +59,17 @@ test('NIfTI is recognised by its extension', () => {
   expect(isNiftiPath('ct.dcm')).toBe(false);
   expect(isNiftiPath('nii.gz.dcm')).toBe(false);
 });
+
+test('a .nii.gz file is read through the NIfTI reader; its errors name the file', async () => {
+  const { writeNifti } = await import('../../core/nifti');
+  const source = smallVolume();
+  const path = join(root, 'ct.nii.gz');
+  writeFileSync(path, new Uint8Array(writeNifti(source, { gzip: true })));
+  const input = await loadInput(path);
+  expect(input.kind).toBe('nifti');
+  expect(Array.from(input.volume.voxels)).toEqual(Array.from(source.voxels));
+  expect(input.volume.dimensions).toEqual([6, 5, 4]);
+  const broken = join(root, 'broken.nii');
+  writeFileSync(broken, new Uint8Array(100));
+  await expect(loadInput(broken)).rejects.toMatchObject({ code: 'NIFTI_TRUNCATED', message: expect.stringContaining('broken.nii:') });
+});

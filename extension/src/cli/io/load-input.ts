@@ -37,12 +37,12 @@ export async function loadInput(path: string, options: LoadInputOptions = {}): P
   if (stats.isFile() && isNiftiPath(path)) {
     const bytes = readBytes(path);
     const read = performance.now();
-    const volume = readNiftiInput(bytes, path);
+    const { volume, warnings } = readNiftiInput(bytes, path);
     return {
       kind: 'nifti',
       path,
       volume,
-      warnings: [],
+      warnings,
       timingsMs: { readFilesMs: read - start, buildVolumeMs: performance.now() - read },
     };
   }

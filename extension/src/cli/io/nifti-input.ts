@@ -1,7 +1,21 @@
-/** NIfTI input, read by the core's NIfTI reader once it is available. */
-import { RtLiverError } from '../../core/errors';
+/** NIfTI input for the CLI: the core's reader, with the file named in errors and a note on weak geometry. */
+import { RtLiverError, isRtLiverError } from '../../core/errors';
+import { readNiftiDetailed } from '../../core/nifti';
 import type { Volume } from '../../core/volume';
 
-export function readNiftiInput(_bytes: Uint8Array, path: string): Volume {
-  throw new RtLiverError('INPUT_NIFTI_UNAVAILABLE', `Cannot read ${path}: NIfTI input is not wired yet.`, 'Use a DICOM folder for now.');
+export function readNiftiInput(bytes: Uint8Array, path: string): { volume: Volume; warnings: string[] } {
+  try {
+    const { volume, transform } = readNiftiDetailed(bytes);
+    const warnings =
+      transform === 'pixdim'
+        ? [`${path} has neither an sform nor a qform: its geometry comes from voxel sizes alone (no position or orientation).`]
+        : [];
+    return { volume, warnings };
+  } catch (error) {
+    if (isRtLiverError(error)) {
+      const message = error.hint ? error.message.slice(0, error.message.length - error.hint.length).trim() : error.message;
+      throw new RtLiverError(error.code, `${path}: ${message}`, error.hint, { cause: error });
+    }
+    throw error;
+  }
 }
