@@ -46,7 +46,7 @@ afterAll(() => {
 describe('rt-liver segment on a generated DICOM series', () => {
   it('prints the volume, backend, model and per-stage timings as JSON, and writes a DICOM SEG', () => {
     const seg = join(work, 'liver.dcm');
-    const run = rtLiver(['segment', seriesDir, '--json', '--backend', 'cpu', '--out', seg]);
+    const run = rtLiver(['segment', seriesDir, '--json', '--backend', 'cpu', '--out', seg, '--mask', join(work, 'liver.nii.gz')]);
     expect(run.stderr).not.toMatch(/unexpected failure/);
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
@@ -83,6 +83,63 @@ describe('rt-liver segment on a generated DICOM series', () => {
       expect(run.status).toBe(0);
       expect(run.stdout).toContain(`Usage: rt-liver ${command}`);
     }
+  }, 120_000);
+});
+
+/**
+ * Independent check with nibabel and pydicom: the NIfTI mask has the series' shape, and its affine
+ * maps each DICOM slice's pixel (i, j) positions (from ImagePositionPatient, ImageOrientationPatient
+ * and PixelSpacing) to voxel (i, j, k) of that slice.
+ */
+const CHECK_MASK_GEOMETRY = `
+import glob, json, sys
+import nibabel as nib, numpy as np, pydicom
+mask_path, series_dir = sys.argv[1:3]
+image = nib.load(mask_path)
+data = np.asarray(image.dataobj)
+inverse = np.linalg.inv(image.affine)
+worst_ij, worst_k, ks = 0.0, 0.0, []
+for path in glob.glob(series_dir + '/*'):
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    ipp = np.array([float(v) for v in ds.ImagePositionPatient])
+    iop = np.array([float(v) for v in ds.ImageOrientationPatient])
+    row_spacing, column_spacing = (float(v) for v in ds.PixelSpacing)
+    for i, j in [(0, 0), (5, 3), (int(ds.Columns) - 1, int(ds.Rows) - 1)]:
+        lps = ipp + iop[:3] * column_spacing * i + iop[3:] * row_spacing * j
+        ijk = inverse @ np.array([-lps[0], -lps[1], lps[2], 1.0])
+        worst_ij = max(worst_ij, abs(ijk[0] - i), abs(ijk[1] - j))
+        worst_k = max(worst_k, abs(ijk[2] - round(ijk[2])))
+        ks.append(int(round(ijk[2])))
+print(json.dumps({'shape': list(data.shape), 'voxels': int((data > 0).sum()), 'worst_ij': worst_ij,
+                  'worst_k': worst_k, 'slices': sorted(set(ks))}))
+`;
+
+describe('rt-liver segment --mask: the NIfTI mask lands on the DICOM pixels (nibabel + pydicom)', () => {
+  it('has the series shape, the reported voxel count, and an affine that hits every slice pixel', () => {
+    const mask = join(work, 'liver.nii.gz');
+    expect(existsSync(mask)).toBe(true);
+    const check = spawnSync('/usr/bin/python3', ['-c', CHECK_MASK_GEOMETRY, mask, seriesDir], { encoding: 'utf8', timeout: 60_000 });
+    expect(check.stderr).toBe('');
+    const result = JSON.parse(check.stdout);
+    expect(result.shape).toEqual(dimensions);
+    expect(result.worst_ij).toBeLessThan(1e-3);
+    expect(result.worst_k).toBeLessThan(1e-3);
+    expect(result.slices).toEqual(Array.from({ length: dimensions[2] }, (_, k) => k));
+    const report = JSON.parse(rtLiver(['segment', seriesDir, '--json', '-q']).stdout);
+    expect(result.voxels).toBe(report.voxels);
+  }, 120_000);
+
+  it('the DICOM SEG and the NIfTI mask of the same run agree voxel for voxel (rt-liver eval)', () => {
+    const seg = join(work, 'liver.dcm');
+    if (!existsSync(seg)) {
+      console.warn('SKIPPED SEG vs NIfTI: the placeholder model found no liver, so no SEG was written.');
+      return;
+    }
+    const run = rtLiver(['eval', seg, join(work, 'liver.nii.gz'), '--json']);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.dice).toBe(1);
+    expect(report.hd95_mm).toBe(0);
   }, 120_000);
 });
 
@@ -136,6 +193,29 @@ describe('rt-liver eval', () => {
     expect(report.dice).toBe(1);
     expect(report.hd95_mm).toBe(0);
   }, 120_000);
+});
+
+describeWithSharedData('rt-liver on the real TotalSegmentator NIfTI CT', ['ct', 'totalseg-a'], (folder) => {
+  it('segments the NIfTI, writes its mask on the same affine, and evaluates it against label 5 (liver)', () => {
+    const mask = join(work, 'totalseg-mask.nii.gz');
+    const run = rtLiver(['segment', join(folder, 'example_ct.nii.gz'), '--json', '-q', '--mask', mask]);
+    expect(run.status).toBe(0);
+    const affines = spawnSync(
+      '/usr/bin/python3',
+      ['-c', 'import sys, json, nibabel as nib; print(json.dumps([nib.load(p).affine.tolist() for p in sys.argv[1:]] + [list(nib.load(sys.argv[2]).shape)]))', join(folder, 'example_ct.nii.gz'), mask],
+      { encoding: 'utf8' },
+    );
+    const [source, written, shape] = JSON.parse(affines.stdout);
+    expect(shape).toEqual(JSON.parse(run.stdout).input.dimensions);
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) expect(written[r][c]).toBeCloseTo(source[r][c], 4);
+    // The placeholder's Dice means nothing; this checks that a labelmap reference on its own grid is read.
+    const evaluation = rtLiver(['eval', mask, join(folder, 'example_seg_fast_force_split.nii.gz'), '--ref-label', '5', '--json']);
+    expect(evaluation.status).toBe(0);
+    const metrics = JSON.parse(evaluation.stdout);
+    expect(metrics.voxels_ref).toBeGreaterThan(0);
+    expect(metrics.volume_ref_ml).toBeGreaterThan(500); // an adult liver
+    expect(metrics.dice).toBeGreaterThanOrEqual(0);
+  }, 180_000);
 });
 
 describeWithSharedData('rt-liver segment on the real CRLM series', ['ct', 'crlm-ct-1006'], (series) => {

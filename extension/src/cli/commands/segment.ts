@@ -117,7 +117,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   t = performance.now();
   if (options.mask) {
     progress.stage(`Writing ${options.mask}`);
-    writeMaskFile(result.mask, options.mask);
+    writeMaskFile(result.mask, options.mask, `rt-liver ${prepared.entry.name}`.slice(0, 79));
     outputs.mask = options.mask;
   }
   const writeMaskMs = performance.now() - t;
