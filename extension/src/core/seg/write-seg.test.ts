@@ -142,6 +142,25 @@ describe('writeLiverSeg', () => {
     expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
   });
 
+  it('accepts a mask stored left-right flipped (rows read backwards) and still matches by position', async () => {
+    const segCase = makeSegCase({ name: 'mirrored', dimensions: [23, 38, 7] });
+    const [nx, ny, nz] = segCase.mask.dimensions;
+    const mirrored = new Uint8Array(segCase.mask.voxels.length);
+    for (let k = 0; k < nz; k++)
+      for (let j = 0; j < ny; j++)
+        for (let i = 0; i < nx; i++) mirrored[nx - 1 - i + j * nx + k * nx * ny] = segCase.mask.voxels[i + j * nx + k * nx * ny];
+    const d = segCase.mask.direction;
+    const mirroredMask = {
+      ...segCase.mask,
+      origin: indexToWorld(segCase.mask, [nx - 1, 0, 0]),
+      direction: [d[0].map((v) => -v) as Vec3, d[1], d[2]] as [Vec3, Vec3, Vec3],
+      voxels: mirrored,
+    };
+    const result = written({ sourceInstances: segCase.files, mask: mirroredMask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+    const back = await readSeg(result.bytes, segCase.mask);
+    expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
+  });
+
   describe('refuses a mask whose grid does not match the instances', () => {
     const segCase = makeSegCase({ name: 'mismatch', dimensions: [23, 38, 7] });
     const attempt = (mask: typeof segCase.mask, files = segCase.files) => () =>
