@@ -217,23 +217,16 @@ export function writeHounsfieldSlice(samples: SampleArray, encoding: HounsfieldE
   const signBit = narrowed ? 2 ** (bitsStored - 1) : 0;
   const signed = encoding.pixelRepresentation === 1;
   let clamped = 0;
+  if (narrowed && slope === 1 && Number.isInteger(intercept)) {
+    return addInterceptNarrowed(samples, target.subarray(offset, offset + samples.length), intercept, bitsStored, signed);
+  }
   if (!narrowed && slope === 1 && Number.isInteger(intercept)) {
     // The common case (integer intercept, unit slope): integer adds, no rounding.
     if (intercept === 0 && samples instanceof Int16Array) {
       target.set(samples, offset);
       return 0;
     }
-    const slice = target.subarray(offset, offset + samples.length);
-    for (let index = 0; index < samples.length; index++) {
-      const hu = samples[index] + intercept;
-      if (hu > 32767 || hu < -32768) {
-        slice[index] = hu > 32767 ? 32767 : -32768;
-        clamped++;
-      } else {
-        slice[index] = hu;
-      }
-    }
-    return clamped;
+    return addIntercept(samples, target.subarray(offset, offset + samples.length), intercept);
   }
   for (let index = 0; index < samples.length; index++) {
     let stored = samples[index];
@@ -250,6 +243,43 @@ export function writeHounsfieldSlice(samples: SampleArray, encoding: HounsfieldE
       clamped++;
     }
     target[offset + index] = hu;
+  }
+  return clamped;
+}
+
+/** HU = stored + intercept, clamped to int16; a small function of its own so the JIT keeps it tight. */
+function addIntercept(samples: SampleArray, slice: Int16Array, intercept: number): number {
+  const count = samples.length;
+  let clamped = 0;
+  for (let index = 0; index < count; index++) {
+    const hu = samples[index] + intercept;
+    if (hu > 32767 || hu < -32768) {
+      slice[index] = hu > 32767 ? 32767 : -32768;
+      clamped++;
+    } else {
+      slice[index] = hu;
+    }
+  }
+  return clamped;
+}
+
+/** As addIntercept, for samples with BitsStored < BitsAllocated: masked or sign-extended first. */
+function addInterceptNarrowed(samples: SampleArray, slice: Int16Array, intercept: number, bitsStored: number, signed: boolean): number {
+  const count = samples.length;
+  const mask = 2 ** bitsStored - 1;
+  const signBit = 2 ** (bitsStored - 1);
+  const wrap = signed ? mask + 1 : 0;
+  let clamped = 0;
+  for (let index = 0; index < count; index++) {
+    let stored = samples[index] & mask;
+    if (stored >= signBit) stored -= wrap;
+    const hu = stored + intercept;
+    if (hu > 32767 || hu < -32768) {
+      slice[index] = hu > 32767 ? 32767 : -32768;
+      clamped++;
+    } else {
+      slice[index] = hu;
+    }
   }
   return clamped;
 }

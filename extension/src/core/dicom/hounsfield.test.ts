@@ -43,3 +43,8 @@ test('12 bits stored, unsigned: bits above the stored range (old overlay planes)
   const { hu } = convert(new Uint16Array([0xf000, 0x1fff, 0x8400, 24]), { bitsStored: 12, rescaleIntercept: -1024 });
   expect(hu).toEqual([-1024, 3071, 0, -1000]);
 });
+
+test('12 bits stored with a fractional slope: masked, sign-extended, then rescaled and rounded', () => {
+  const { hu } = convert(new Uint16Array([0xf800, 0x0002, 0x07ff]), { bitsStored: 12, pixelRepresentation: 1, rescaleSlope: 0.5, rescaleIntercept: 0.25 });
+  expect(hu).toEqual([-1024, 1, 1024]);
+});
