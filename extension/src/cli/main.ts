@@ -81,14 +81,20 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('Per-stage median timings of the segmentation on a generated CT, for each model and backend, with ratios to onnxruntime-node (cpu).')
-    .option('--size <NXxNYxNZ>', 'size of the generated CT', dimensions, [512, 512, 200] as [number, number, number])
+    .addOption(new Option('--size <NXxNYxNZ>', 'size of the generated CT').argParser(dimensions).default([512, 512, 200], '512x512x200'))
     .option('--runs <n>', 'timed runs per model and backend (after one warm-up run)', positiveInteger, 5)
     .option('--model <name...>', 'models to time (default: every model in the manifest)')
     .option('--backends <list>', 'comma-separated backends to time; cpu is always included as the baseline', 'cpu,wasm')
     .option('--threads <n>', 'inference threads', positiveInteger)
+    .option('--input <path>', 'instead: time `rt-liver segment <path>` end to end, in fresh processes (wall time, stages, peak memory)')
     .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
     .option('--json', 'print the results as JSON on stdout')
-    .action(async (options: { size: [number, number, number]; runs: number; model?: string[]; backends: string; threads?: number; modelsDir: string; json?: boolean }) => {
+    .action(async (options: { size: [number, number, number]; runs: number; model?: string[]; backends: string; threads?: number; input?: string; modelsDir: string; json?: boolean }) => {
+      if (options.input) {
+        const { benchEndToEnd } = await import('./commands/bench-cli');
+        await benchEndToEnd(options.input, options);
+        return;
+      }
       const { benchCommand } = await import('./commands/bench');
       await benchCommand(options);
     });

@@ -33,6 +33,8 @@ export interface SegmentReport {
   model: string;
   timings_ms: Record<string, number>;
   voxels: number;
+  /** Peak resident memory of this process, and the CT's own size, in MB. */
+  memory_mb: { peak_rss: number; ct_voxels: number };
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
   outputs: { mask?: string; seg?: string };
   warnings: string[];
@@ -152,6 +154,10 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     model: result.model,
     timings_ms: Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, round(value)])),
     voxels: result.voxels,
+    memory_mb: {
+      peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
+      ct_voxels: Math.round(loaded.volume.voxels.byteLength / 104857.6) / 10,
+    },
     input: {
       path: inputPath,
       kind: loaded.kind,

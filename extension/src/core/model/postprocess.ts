@@ -54,19 +54,20 @@ function positiveBox(values: Float32Array, dims: Vec3): Box | undefined {
   const [nx, ny, nz] = dims;
   const lo: Vec3 = [nx, ny, nz];
   const hi: Vec3 = [-1, -1, -1];
-  let n = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++, n++) {
-        if (values[n] > 0) {
-          if (i < lo[0]) lo[0] = i;
-          if (i > hi[0]) hi[0] = i;
-          if (j < lo[1]) lo[1] = j;
-          if (j > hi[1]) hi[1] = j;
-          if (k < lo[2]) lo[2] = k;
-          if (k > hi[2]) hi[2] = k;
-        }
-      }
+      const row = (k * ny + j) * nx;
+      let first = 0;
+      while (first < nx && !(values[row + first] > 0)) first++;
+      if (first === nx) continue;
+      let last = nx - 1;
+      while (!(values[row + last] > 0)) last--;
+      if (first < lo[0]) lo[0] = first;
+      if (last > hi[0]) hi[0] = last;
+      if (j < lo[1]) lo[1] = j;
+      if (j > hi[1]) hi[1] = j;
+      if (k < lo[2]) lo[2] = k;
+      if (k > hi[2]) hi[2] = k;
     }
   }
   return hi[0] < 0 ? undefined : { lo, hi };
