@@ -1,0 +1,72 @@
+/**
+ * rt-liver borrows React and Cornerstone3D from the OHIF bundle it runs in (see index.ts). These
+ * tests read the installed OHIF dist and fail loudly when it is not the host we were built for:
+ * another OHIF version, React moved to another module id, Cornerstone no longer on window. The e2e
+ * suite checks the same in the running page (window.rtLiverHost).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXPECTED_HOST, HostMismatchError, checkHost, hostCornerstone, hostReact } from './index';
+
+const OHIF_APP = join(__dirname, '..', '..', '..', 'node_modules', '@ohif', 'app');
+const DIST = join(OHIF_APP, 'dist');
+
+function bundle(predicate: (text: string) => boolean): string | undefined {
+  for (const name of readdirSync(DIST).filter((n) => n.endsWith('.js'))) {
+    const text = readFileSync(join(DIST, name), 'utf8');
+    if (predicate(text)) return text;
+  }
+  return undefined;
+}
+
+describe('the installed OHIF host', () => {
+  const appBundleName = readdirSync(DIST).find((n) => /^app\.bundle\..*\.js$/.test(n));
+  const appBundle = appBundleName ? readFileSync(join(DIST, appBundleName), 'utf8') : '';
+
+  test(`is OHIF ${EXPECTED_HOST.ohifVersion}`, () => {
+    const { version } = JSON.parse(readFileSync(join(OHIF_APP, 'package.json'), 'utf8')) as { version: string };
+    expect(version).toBe(EXPECTED_HOST.ohifVersion);
+  });
+
+  test(`registers its modules in globalThis.${EXPECTED_HOST.chunkGlobal}`, () => {
+    expect(appBundle).toContain(`globalThis["${EXPECTED_HOST.chunkGlobal}"]`);
+  });
+
+  test(`has React ${EXPECTED_HOST.reactVersion} as module ${EXPECTED_HOST.reactModuleId}`, () => {
+    expect(appBundle).toContain(`// EXTERNAL MODULE: ../../../node_modules/react/index.js\nvar react = __webpack_require__(${EXPECTED_HOST.reactModuleId});`);
+    expect(appBundle).toContain(`"${EXPECTED_HOST.reactVersion}"`);
+  });
+
+  test('puts its Cornerstone3D on window.cornerstone and window.cornerstoneTools', () => {
+    const cornerstoneExtension = bundle((text) => text.includes('window.cornerstone = esm;'));
+    expect(cornerstoneExtension).toBeDefined();
+    expect(cornerstoneExtension).toContain('window.cornerstoneTools = dist_esm;');
+  });
+
+  test(`bundles Cornerstone3D ${EXPECTED_HOST.cornerstoneVersion}`, () => {
+    const withVersion = bundle((text) => text.includes(`version = '${EXPECTED_HOST.cornerstoneVersion}'`) || text.includes(`"${EXPECTED_HOST.cornerstoneVersion}"`));
+    expect(withVersion).toBeDefined();
+  });
+});
+
+describe('attaching to a page that is not the expected host', () => {
+  test('a page without OHIF reports every missing piece, naming the expected versions', () => {
+    const report = checkHost({});
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toMatch(/rspackChunk is missing/);
+    expect(report.problems.join('\n')).toMatch(/window\.cornerstone .* not set/);
+    expect(report.problems[0]).toContain(`OHIF ${EXPECTED_HOST.ohifVersion}`);
+  });
+
+  test('a registry whose module is not React is refused', () => {
+    const registry = {
+      push: (chunk: [unknown, unknown, (require: (id: number) => unknown) => void]) => chunk[2](() => ({ version: '19.0.0', createElement() {} })),
+    };
+    expect(() => hostReact({ [EXPECTED_HOST.chunkGlobal]: registry })).toThrow(/is not React 18\.3\.1 \(found 19\.0\.0\)/);
+  });
+
+  test('a Cornerstone without the API we use is refused', () => {
+    expect(() => hostCornerstone({ cornerstone: { cache: {} }, cornerstoneTools: {} })).toThrow(HostMismatchError);
+    expect(() => hostCornerstone({ cornerstone: { cache: {} }, cornerstoneTools: {} })).toThrow(/cornerstone\.cache\.getVolume/);
+  });
+});
