@@ -1,14 +1,12 @@
 /**
- * A selected CT series to a Volume of Hounsfield units on the exact acquired grid.
- *
- * HU are stored as Int16Array: stored value x RescaleSlope + RescaleIntercept, rounded to the nearest
- * integer (1 HU is far below CT noise) and clamped to [-32768, 32767] with a warning that counts the
- * clamped voxels (only extended-range metal reconstructions get there).
+ * A selected CT series to a Volume of Hounsfield units (Int16Array, see hounsfield.ts) on the exact
+ * acquired grid (see slice-geometry.ts and docs/geometry.md).
  */
 import { RtLiverError } from '../errors';
 import type { Vec3, Volume } from '../volume';
 import type { DicomInstance, PatientStudyAttributes } from './instance';
-import { decodeFrameSamples, type SampleArray } from './pixel-data';
+import { writeHounsfieldSlice } from './hounsfield';
+import { decodeFrameSamples } from './pixel-data';
 import type { DicomSeries } from './select-series';
 import { orientationFrame, placeSlices, sameOrientation } from './slice-geometry';
 
@@ -20,9 +18,6 @@ export interface DicomSliceReference {
   /** 1-based frame of a multi-frame (Enhanced) source image; absent for single-frame images. */
   frameNumber?: number;
 }
-
-/** What turns stored sample values into HU. */
-export type HounsfieldEncoding = Pick<DicomInstance, 'bitsAllocated' | 'bitsStored' | 'pixelRepresentation' | 'rescaleSlope' | 'rescaleIntercept'>;
 
 export interface DicomSeriesInfo {
   studyInstanceUID?: string;
@@ -201,85 +196,4 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
     },
     warnings,
   };
-}
-
-/**
- * Stored values to HU into `target` at `offset`; returns how many voxels were clamped. Samples with
- * BitsStored < BitsAllocated are masked (unsigned) or sign-extended (signed) from BitsStored first, so
- * stray bits above the stored range (old overlay planes) do not leak into HU.
- */
-export function writeHounsfieldSlice(samples: SampleArray, encoding: HounsfieldEncoding, target: Int16Array, offset: number): number {
-  const slope = encoding.rescaleSlope;
-  const intercept = encoding.rescaleIntercept;
-  const bitsStored = encoding.bitsStored;
-  const narrowed = bitsStored > 0 && bitsStored < encoding.bitsAllocated;
-  const mask = narrowed ? 2 ** bitsStored - 1 : 0;
-  const signBit = narrowed ? 2 ** (bitsStored - 1) : 0;
-  const signed = encoding.pixelRepresentation === 1;
-  let clamped = 0;
-  if (narrowed && slope === 1 && Number.isInteger(intercept)) {
-    return addInterceptNarrowed(samples, target.subarray(offset, offset + samples.length), intercept, bitsStored, signed);
-  }
-  if (!narrowed && slope === 1 && Number.isInteger(intercept)) {
-    // The common case (integer intercept, unit slope): integer adds, no rounding.
-    if (intercept === 0 && samples instanceof Int16Array) {
-      target.set(samples, offset);
-      return 0;
-    }
-    return addIntercept(samples, target.subarray(offset, offset + samples.length), intercept);
-  }
-  for (let index = 0; index < samples.length; index++) {
-    let stored = samples[index];
-    if (narrowed) {
-      stored = stored & mask;
-      if (signed && stored >= signBit) stored -= mask + 1;
-    }
-    let hu = Math.round(stored * slope + intercept);
-    if (hu > 32767) {
-      hu = 32767;
-      clamped++;
-    } else if (hu < -32768) {
-      hu = -32768;
-      clamped++;
-    }
-    target[offset + index] = hu;
-  }
-  return clamped;
-}
-
-/** HU = stored + intercept, clamped to int16; a small function of its own so the JIT keeps it tight. */
-function addIntercept(samples: SampleArray, slice: Int16Array, intercept: number): number {
-  const count = samples.length;
-  let clamped = 0;
-  for (let index = 0; index < count; index++) {
-    const hu = samples[index] + intercept;
-    if (hu > 32767 || hu < -32768) {
-      slice[index] = hu > 32767 ? 32767 : -32768;
-      clamped++;
-    } else {
-      slice[index] = hu;
-    }
-  }
-  return clamped;
-}
-
-/** As addIntercept, for samples with BitsStored < BitsAllocated: masked or sign-extended first. */
-function addInterceptNarrowed(samples: SampleArray, slice: Int16Array, intercept: number, bitsStored: number, signed: boolean): number {
-  const count = samples.length;
-  const mask = 2 ** bitsStored - 1;
-  const signBit = 2 ** (bitsStored - 1);
-  const wrap = signed ? mask + 1 : 0;
-  let clamped = 0;
-  for (let index = 0; index < count; index++) {
-    let stored = samples[index] & mask;
-    if (stored >= signBit) stored -= wrap;
-    const hu = stored + intercept;
-    if (hu > 32767 || hu < -32768) {
-      slice[index] = hu > 32767 ? 32767 : -32768;
-      clamped++;
-    } else {
-      slice[index] = hu;
-    }
-  }
-  return clamped;
 }

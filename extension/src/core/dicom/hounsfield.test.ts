@@ -1,6 +1,6 @@
 /** Stored values to HU: rescale, rounding, clamping to int16, and BitsStored narrower than BitsAllocated. */
 import type { DicomInstance } from './instance';
-import { writeHounsfieldSlice } from './build-volume';
+import { writeHounsfieldSlice } from './hounsfield';
 
 function instance(overrides: Partial<DicomInstance>): DicomInstance {
   return {
