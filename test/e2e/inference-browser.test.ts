@@ -1,0 +1,162 @@
+/**
+ * onnxruntime-web in Debian's Chromium, through the core's own session factory (core/model/ort-web.ts,
+ * bundled for the browser as the viewer's worker bundles it): WebGPU (SwiftShader adapter with
+ * --enable-unsafe-webgpu) and WASM each match the PyTorch logits of the parity fixture, and without
+ * WebGPU the factory falls back to WASM and says why.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
+
+const ROOT = join(__dirname, '..', '..');
+const ORT_DIST = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'model-parity');
+const fixture = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as {
+  model: string;
+  modelFile: string;
+  input: { shape: number[]; file: string };
+  output: { file: string };
+  tolerance: number;
+};
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>ort-web parity</title><script type="module" src="/bundle.js"></script>`;
+
+/** The page's code: the core factory, given the model bytes, runs the fixture input. */
+const ENTRY = `
+import { ortWebSessionFactory } from './extension/src/core/model/ort-web';
+import { parseManifest, selectModel } from './extension/src/core/model/manifest';
+window.runParity = async (backend) => {
+  const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const manifest = parseManifest(await (await fetch('/models/manifest.json')).json());
+  const model = selectModel(manifest, ${JSON.stringify(fixture.model)});
+  const bytes = await fetchBytes('/models/' + model.file);
+  const input = new Float32Array((await fetchBytes('/fixture/${fixture.input.file}')).buffer);
+  const reference = new Float32Array((await fetchBytes('/fixture/${fixture.output.file}')).buffer);
+  const factory = ortWebSessionFactory({ wasmPaths: '/ort/' });
+  const session = await factory({ model, bytes, backend });
+  const logits = await session.run(input, ${JSON.stringify(fixture.input.shape)});
+  let worst = 0;
+  for (let n = 0; n < reference.length; n++) worst = Math.max(worst, Math.abs(logits.data[n] - reference[n]));
+  const result = { backend: session.backend, warnings: [...session.warnings], worst, dims: logits.dims, isolated: self.crossOriginIsolated };
+  await session.dispose();
+  return result;
+};
+window.ready = true;
+`;
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
+
+let server: Server;
+let origin: string;
+let bundle: string;
+
+function serveFile(root: string, relative: string): Buffer | undefined {
+  const path = normalize(join(root, relative));
+  if (!path.startsWith(root)) return undefined;
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+beforeAll(async () => {
+  const result = await build({
+    stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'error',
+  });
+  bundle = result.outputFiles[0].text;
+  server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    let body: Buffer | string | undefined;
+    if (url.pathname === '/') body = PAGE;
+    else if (url.pathname === '/bundle.js') body = bundle;
+    else if (url.pathname.startsWith('/ort/')) body = serveFile(ORT_DIST, url.pathname.slice(5));
+    else if (url.pathname.startsWith('/models/')) body = serveFile(join(ROOT, 'models'), url.pathname.slice(8));
+    else if (url.pathname.startsWith('/fixture/')) body = serveFile(FIXTURE, url.pathname.slice(9));
+    // Cross-origin isolation: without it onnxruntime-web's WASM runs on one thread.
+    response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (body === undefined) {
+      response.statusCode = 404;
+      response.end('not found');
+      return;
+    }
+    response.setHeader('Content-Type', url.pathname === '/' ? 'text/html' : (TYPES[extname(url.pathname)] ?? 'application/octet-stream'));
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+interface ParityResult {
+  backend: string;
+  warnings: string[];
+  worst: number;
+  dims: number[];
+  isolated: boolean;
+}
+
+async function runInBrowser(browser: Browser, backend: string): Promise<ParityResult> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(origin);
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    return await page.evaluate((choice) => (window as unknown as { runParity: (b: string) => Promise<ParityResult> }).runParity(choice), backend);
+  } finally {
+    await page.close();
+  }
+}
+
+describe('onnxruntime-web in Chromium through the core session factory', () => {
+  it('WASM (threaded, cross-origin isolated) matches the PyTorch logits', async () => {
+    const browser = await launchChromium();
+    try {
+      const result = await runInBrowser(browser, 'wasm');
+      expect(result.isolated).toBe(true);
+      expect(result.backend).toBe('onnxruntime-web/wasm');
+      expect(result.dims).toEqual([1, 2, ...fixture.input.shape.slice(2)]);
+      expect(result.worst).toBeLessThan(fixture.tolerance);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+
+  it('WebGPU on the SwiftShader adapter matches the PyTorch logits, or falls back to WASM saying why', async () => {
+    const browser = await launchChromium({ webgpu: true });
+    try {
+      const result = await runInBrowser(browser, 'webgpu');
+      if (result.backend !== 'onnxruntime-web/webgpu') {
+        console.warn(`SKIPPED WebGPU parity in Chromium: ${result.warnings.join(' ')}`);
+        expect(result.warnings.join(' ')).toMatch(/WebGPU/);
+      }
+      expect(result.worst).toBeLessThan(fixture.tolerance);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+
+  it('without WebGPU, asking for it gives WASM and a warning that names the reason', async () => {
+    const browser = await launchChromium({ webgpu: false });
+    try {
+      const result = await runInBrowser(browser, 'auto');
+      expect(result.backend).toBe('onnxruntime-web/wasm');
+      expect(result.warnings.join(' ')).toMatch(/WebGPU is not available/);
+      expect(result.worst).toBeLessThan(fixture.tolerance);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
