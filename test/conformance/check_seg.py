@@ -9,6 +9,9 @@
       the CT file in DIR that lies at the frame position. With --pgm-dir, DCMTK's dcm2pnm rendering of
       each frame (DIR/f.<n>.pgm) must show the same pixels as pydicom's decoding.
 
+  check_seg.py mask --seg SEG --ct-dir DIR --nifti MASK.nii.gz
+      The same, with the mask read by nibabel from a NIfTI file (its RAS affine turned into LPS here).
+
   check_seg.py compare --seg SEG --reference REF
       Both SEGs must hold the same non-empty frames: same positions, orientation, spacing, referenced
       source images and pixels (empty frames are left out on both sides: we omit them, dcmqi may not).
@@ -62,13 +65,8 @@ def seg_frames(ds):
 def check_against_mask(args):
     errors = []
     seg = pydicom.dcmread(args.seg)
-    with open(args.geometry) as handle:
-        geometry = json.load(handle)
-    nx, ny, nz = geometry["dimensions"]
-    mask = np.fromfile(args.mask, dtype=np.uint8).reshape(nz, ny, nx)
-    origin = np.array(geometry["origin"], dtype=float)
-    # Columns of `axes` are the index axes in world space (direction times spacing).
-    axes = np.stack([np.array(d, dtype=float) * s for d, s in zip(geometry["direction"], geometry["spacing"])], axis=1)
+    mask, origin, axes = load_nifti_mask(args.nifti) if args.nifti else load_raw_mask(args.mask, args.geometry)
+    nz, ny, nx = mask.shape
     world_to_index = np.linalg.inv(axes)
 
     ct_by_position = []
@@ -133,6 +131,30 @@ def check_against_mask(args):
     return {"ok": not errors, "errors": errors, "frames": int(frames.shape[0]), "voxels": int((mask != 0).sum())}
 
 
+def load_raw_mask(mask_path, geometry_path):
+    """Raw bytes (i fastest) + {dimensions, origin, spacing, direction} in LPS -> mask[k, j, i], origin, axes."""
+    with open(geometry_path) as handle:
+        geometry = json.load(handle)
+    nx, ny, nz = geometry["dimensions"]
+    mask = np.fromfile(mask_path, dtype=np.uint8).reshape(nz, ny, nx)
+    origin = np.array(geometry["origin"], dtype=float)
+    # Columns of `axes` are the index axes in world space (direction times spacing).
+    axes = np.stack([np.array(d, dtype=float) * s for d, s in zip(geometry["direction"], geometry["spacing"])], axis=1)
+    return mask, origin, axes
+
+
+def load_nifti_mask(path):
+    """A NIfTI mask (nibabel, RAS world) -> mask[k, j, i], LPS origin and index axes."""
+    import nibabel
+
+    image = nibabel.load(path)
+    affine = image.affine
+    ras_to_lps = np.diag([-1.0, -1.0, 1.0])
+    data = np.asarray(image.dataobj)
+    mask = np.ascontiguousarray(np.transpose(data != 0, (2, 1, 0))).astype(np.uint8)
+    return mask, ras_to_lps @ affine[:3, 3], ras_to_lps @ affine[:3, :3]
+
+
 def check_compare(args):
     errors = []
     ours = pydicom.dcmread(args.seg)
@@ -194,13 +216,16 @@ def main():
     mask = sub.add_parser("mask")
     mask.add_argument("--seg", required=True)
     mask.add_argument("--ct-dir", required=True)
-    mask.add_argument("--mask", required=True)
-    mask.add_argument("--geometry", required=True)
+    mask.add_argument("--mask")
+    mask.add_argument("--geometry")
+    mask.add_argument("--nifti")
     mask.add_argument("--pgm-dir")
     compare = sub.add_parser("compare")
     compare.add_argument("--seg", required=True)
     compare.add_argument("--reference", required=True)
     args = parser.parse_args()
+    if args.mode == "mask" and not args.nifti and not (args.mask and args.geometry):
+        parser.error("mask mode needs --nifti, or --mask and --geometry")
     try:
         report = check_against_mask(args) if args.mode == "mask" else check_compare(args)
     except Exception as error:  # report, do not hide: the test prints it

@@ -17,7 +17,7 @@ declare module 'dcmjs' {
       write(options?: { allowInvalidVRLength?: boolean; fragmentMultiframe?: boolean }): ArrayBuffer;
     }
     const DicomMessage: {
-      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string; includeUntilTagValue?: boolean }): DicomDict;
+      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string; includeUntilTagValue?: boolean; stopOnGreaterTag?: boolean }): DicomDict;
     };
     const DicomMetaDictionary: {
       naturalizeDataset(dataset: DenaturalizedDataset): NaturalDataset;

@@ -95,8 +95,18 @@ export function saveMask(mask: Volume<Uint8Array>, folder: string): { maskPath: 
   return { maskPath, geometryPath };
 }
 
-export function checkSegAgainstMask(options: { seg: string; ctDir: string; maskPath: string; geometryPath: string; pgmDir?: string }): CheckerReport {
-  const args = ['mask', '--seg', options.seg, '--ct-dir', options.ctDir, '--mask', options.maskPath, '--geometry', options.geometryPath];
+/** The mask is raw bytes + geometry JSON (saveMask), or a NIfTI file (`nifti`, read by nibabel). */
+export function checkSegAgainstMask(options: {
+  seg: string;
+  ctDir: string;
+  maskPath?: string;
+  geometryPath?: string;
+  nifti?: string;
+  pgmDir?: string;
+}): CheckerReport {
+  const args = ['mask', '--seg', options.seg, '--ct-dir', options.ctDir];
+  if (options.nifti) args.push('--nifti', options.nifti);
+  else args.push('--mask', options.maskPath ?? '', '--geometry', options.geometryPath ?? '');
   if (options.pgmDir) args.push('--pgm-dir', options.pgmDir);
   return checker(args);
 }

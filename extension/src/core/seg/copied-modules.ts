@@ -1,7 +1,9 @@
 /**
  * Attributes a derived SEG copies from its source images so that it joins the same patient and study
  * (PS3.3 A.51: Patient, Clinical Trial Subject, General Study, Patient Study, Clinical Trial Study
- * modules). Read with dcmjs from one source instance, up to its pixel data.
+ * modules, Frame of Reference). Read with dcmjs from one source instance, only up to group 0028: all of
+ * these come before it, and stopping there skips the image attributes (some have the ambiguous VR
+ * "xs", on which dcmjs logs an error for implicit-VR files).
  */
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 
@@ -78,7 +80,7 @@ const REQUIRED_EVEN_IF_EMPTY = [
 
 /** The patient, study and frame-of-reference attributes of `source`, ready to merge into the SEG. */
 export function readCopiedModules(source: ArrayBuffer): NaturalDataset {
-  const header = dcmjs.data.DicomMessage.readFile(source, { untilTag: '7FE00010' });
+  const header = dcmjs.data.DicomMessage.readFile(source, { untilTag: '00280000', stopOnGreaterTag: true });
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(header.dict);
   const copied: NaturalDataset = {};
   for (const keyword of COPIED_KEYWORDS) {
