@@ -6,8 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "start: building the OHIF plugins (webpack)"
 npx webpack --config webpack.config.js
-if [ ! -d var/studies/phantom ] && [ -f scripts/generate-data.ts ]; then
-  echo "start: generating the demo phantom study into var/studies/phantom"
-  npx tsx scripts/generate-data.ts
-fi
+# Idempotent: generates var/studies/phantom only when it is missing or incomplete.
+npx tsx scripts/generate-data.ts --what demo
 exec npx tsx scripts/serve.ts

@@ -1,7 +1,8 @@
 /**
  * Starts the real viewer server for the e2e suite on a free port, with its own static DICOMweb
- * store in a temporary folder: the demo phantom study, two bad-input studies (a CT series of one
- * image, a study with no CT) and, when ../shared/data is present, a real CT study.
+ * store in a temporary folder: the demo phantom study (var/studies/phantom, generated when missing,
+ * the same study `npm start` shows), two bad-input studies (a CT series of one image, a study with
+ * no CT) and, when ../shared/data is present, a real CT study.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { Volume } from '../../extension/src/core/volume';
 import { createViewerServer, defaultPaths, listen } from '../../scripts/server/app';
 import type { PacsConfig } from '../../scripts/server/pacs-proxy';
 import { publishDicom } from '../../scripts/server/publish';
+import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
 import { sharedDataPath } from '../support/shared-data';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -80,18 +82,14 @@ export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): P
   const work = mkdtempSync(join(tmpdir(), 'rt-liver-e2e-'));
   const storeDir = join(work, 'dicomweb');
 
-  const phantom = makeAbdomenPhantom({ seed: 'rt-liver-demo' });
-  const demoSeries = writeCtSeries(phantom.ct, {
-    seed: 'rt-liver-demo',
-    patientName: 'Phantom^Abdomen',
-    patientID: 'RT-LIVER-DEMO',
-    studyDescription: 'Demo abdominal CT phantom',
-    seriesDescription: 'Phantom CT',
-  });
-  writeFiles(join(work, 'demo'), demoSeries.files);
-  publishDicom(join(work, 'demo'), storeDir);
+  const varDir = join(REPO_ROOT, 'var');
+  const demo = ensureDemoStudy(varDir);
+  publishDicom(demoStudyPaths(varDir).seriesDir, storeDir);
 
-  const singleSeries = writeCtSeries(oneSlice(phantom.ct, 48), {
+  // The bad-input studies are small variants of a phantom of their own.
+  const phantom = makeAbdomenPhantom({ seed: 'rt-liver-bad-input', dimensions: [128, 128, 64], spacing: [2.8, 2.8, 3.75] });
+
+  const singleSeries = writeCtSeries(oneSlice(phantom.ct, 32), {
     seed: 'rt-liver-single-image',
     patientName: 'Bad input^Single image',
     patientID: 'RT-LIVER-ONE-IMAGE',
@@ -115,7 +113,7 @@ export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): P
   return {
     url: `http://127.0.0.1:${port}`,
     storeDir,
-    demo: { studyInstanceUid: demoSeries.studyInstanceUID, patientName: 'Phantom^Abdomen' },
+    demo: { studyInstanceUid: demo.studyInstanceUID, patientName: 'Phantom^Liver Demo' },
     singleImage: { studyInstanceUid: singleSeries.studyInstanceUID, patientName: 'Bad input^Single image' },
     noCt: { studyInstanceUid: uidFromSeed('rt-liver-no-ct', 'study'), patientName: 'Bad input^No CT' },
     real,

@@ -63,7 +63,7 @@ test('the server sends cross-origin isolation headers, serves the plugins and an
 
 test('the study list opens the demo phantom in the Real-time Liver mode with three rendered views', async () => {
   await page.goto(fixture.url);
-  const row = page.getByText('Demo abdominal CT phantom').first();
+  const row = page.getByText('Demo abdominal CT phantom (synthetic)').first();
   await row.waitFor({ timeout: 60_000 });
   await saveScreenshot(page, 'e2e-study-list');
   await row.click();
@@ -86,8 +86,8 @@ test('the study list opens the demo phantom in the Real-time Liver mode with thr
 
   const { state } = await panelState();
   expect(state).toBe('ready');
-  expect(await panelText('rt-liver-study')).toContain('Phantom, Abdomen · Demo abdominal CT phantom');
-  expect(await panelText('rt-liver-series')).toMatch(/CT · Phantom CT · \d+ images/);
+  expect(await panelText('rt-liver-study')).toContain('Phantom, Liver Demo · Demo abdominal CT phantom (synthetic)');
+  expect(await panelText('rt-liver-series')).toMatch(/^CT · Abdomen portal venous 2\.5 mm \(synthetic phantom\) · \d+ images$/);
   await page.getByTestId('rt-liver-model').filter({ hasNotText: 'loading' }).waitFor();
   expect(await panelText('rt-liver-model')).toMatch(/No model is bundled yet|\d+ kB/);
   expect(await panelText('rt-liver-backend')).toMatch(/WASM, \d threads? \(cross-origin isolated|WebGPU/);
