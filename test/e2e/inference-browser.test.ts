@@ -4,6 +4,7 @@
  * --enable-unsafe-webgpu) and WASM each match the PyTorch logits of the parity fixture, and without
  * WebGPU the factory falls back to WASM and says why.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,7 +46,33 @@ window.runParity = async (backend) => {
   await session.dispose();
   return result;
 };
+/** A model with a 3-D ConvTranspose, which onnxruntime-web's WebGPU EP cannot run. */
+window.runConvTranspose = async (backend) => {
+  const bytes = new Uint8Array(await (await fetch('/extra/conv-transpose-3d.onnx')).arrayBuffer());
+  const model = parseManifest({ models: [{ name: 'conv-transpose-3d', file: 'conv-transpose-3d.onnx', sha256: '0'.repeat(64),
+    input: { name: 'ct', shape: [1, 1, 16, 32, 32], sizeDivisor: 2 }, output: { name: 'logits', channels: ['background', 'liver'] } }] }).models[0];
+  const session = await ortWebSessionFactory({ wasmPaths: '/ort/' })({ model, bytes, backend });
+  const before = session.backend;
+  const logits = await session.run(new Float32Array(16 * 32 * 32).fill(0.5), [1, 1, 16, 32, 32]);
+  const result = { before, backend: session.backend, warnings: [...session.warnings], dims: logits.dims, finite: logits.data.every(Number.isFinite) };
+  await session.dispose();
+  return result;
+};
 window.ready = true;
+`;
+
+/** Exported by PyTorch at test time: Conv3d (stride 2) then ConvTranspose3d back to the input size. */
+const CONV_TRANSPOSE_EXPORT = `
+import io, sys, torch, torch.nn as nn
+torch.manual_seed(0)
+class M(nn.Module):
+    def __init__(s):
+        super().__init__(); s.d = nn.Conv3d(1, 2, 2, stride=2); s.u = nn.ConvTranspose3d(2, 2, 2, stride=2)
+    def forward(s, x): return s.u(s.d(x))
+buffer = io.BytesIO()
+torch.onnx.export(M().eval(), torch.randn(1, 1, 16, 32, 32), buffer, input_names=['ct'], output_names=['logits'],
+                  dynamic_axes={'ct': {2: 'D', 3: 'H', 4: 'W'}, 'logits': {2: 'D', 3: 'H', 4: 'W'}}, opset_version=17)
+sys.stdout.buffer.write(buffer.getvalue())
 `;
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
@@ -53,6 +80,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/
 let server: Server;
 let origin: string;
 let bundle: string;
+let convTransposeModel: Buffer;
 
 function serveFile(root: string, relative: string): Buffer | undefined {
   const path = normalize(join(root, relative));
@@ -74,6 +102,7 @@ beforeAll(async () => {
     logLevel: 'error',
   });
   bundle = result.outputFiles[0].text;
+  convTransposeModel = spawnSync('/usr/bin/python3', ['-c', CONV_TRANSPOSE_EXPORT], { maxBuffer: 1 << 20 }).stdout;
   server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     let body: Buffer | string | undefined;
@@ -82,6 +111,7 @@ beforeAll(async () => {
     else if (url.pathname.startsWith('/ort/')) body = serveFile(ORT_DIST, url.pathname.slice(5));
     else if (url.pathname.startsWith('/models/')) body = serveFile(join(ROOT, 'models'), url.pathname.slice(8));
     else if (url.pathname.startsWith('/fixture/')) body = serveFile(FIXTURE, url.pathname.slice(9));
+    else if (url.pathname === '/extra/conv-transpose-3d.onnx') body = convTransposeModel;
     // Cross-origin isolation: without it onnxruntime-web's WASM runs on one thread.
     response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
@@ -109,12 +139,15 @@ interface ParityResult {
   isolated: boolean;
 }
 
-async function runInBrowser(browser: Browser, backend: string): Promise<ParityResult> {
+async function runInBrowser<T = ParityResult>(browser: Browser, backend: string, run = 'runParity'): Promise<T> {
   const page = await browser.newPage();
   try {
     await page.goto(origin);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-    return await page.evaluate((choice) => (window as unknown as { runParity: (b: string) => Promise<ParityResult> }).runParity(choice), backend);
+    return await page.evaluate(
+      ([name, choice]) => (window as unknown as Record<string, (b: string) => Promise<T>>)[name](choice),
+      [run, backend] as const,
+    );
   } finally {
     await page.close();
   }
@@ -159,4 +192,26 @@ describe('onnxruntime-web in Chromium through the core session factory', () => {
       await browser.close();
     }
   }, 120_000);
+
+  it('when WebGPU fails while running (3-D ConvTranspose), the run is redone on WASM and the reason reported', async () => {
+    expect(convTransposeModel.length).toBeGreaterThan(100);
+    const browser = await launchChromium({ webgpu: true });
+    try {
+      const result = await runInBrowser<{ before: string; backend: string; warnings: string[]; dims: number[]; finite: boolean }>(
+        browser,
+        'webgpu',
+        'runConvTranspose',
+      );
+      if (result.before !== 'onnxruntime-web/webgpu') {
+        console.warn(`SKIPPED run-time fallback: WebGPU did not start (${result.warnings.join(' ')}).`);
+        return;
+      }
+      expect(result.backend).toBe('onnxruntime-web/wasm');
+      expect(result.warnings.join(' ')).toMatch(/WebGPU failed while running the model .*fell back to WASM/);
+      expect(result.dims).toEqual([1, 2, 16, 32, 32]);
+      expect(result.finite).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
 });
