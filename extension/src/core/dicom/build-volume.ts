@@ -7,7 +7,7 @@ import type { Vec3, Volume } from '../volume';
 import type { DicomInstance, PatientStudyAttributes } from './instance';
 import { writeHounsfieldSlice } from './hounsfield';
 import { decodeFrameSamples } from './pixel-data';
-import type { DicomSeries } from './select-series';
+import { isCtInstance, type DicomSeries } from './select-series';
 import { orientationFrame, placeSlices, sameOrientation } from './slice-geometry';
 
 export interface DicomSliceReference {
@@ -92,8 +92,31 @@ function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
   return sources;
 }
 
+/**
+ * The instances that make up the image stack. Left aside, with a note: objects without pixels (dose
+ * SRs, presentation states), non-CT images (secondary captures, dose screens) and localizer (scout)
+ * images that share the series with the axial stack.
+ */
+function stackInstances(series: DicomSeries): { stack: DicomInstance[]; notes: string[] } {
+  const images = series.instances.filter((instance) => instance.pixelData !== undefined && isCtInstance(instance));
+  if (images.length === 0) {
+    throw new RtLiverError(
+      'DICOM_NO_IMAGES',
+      `The chosen series holds no CT images with pixel data (${series.instances.length} instance(s) without pixels or geometry).`,
+      'Point rt-liver at the folder of the CT images themselves.',
+    );
+  }
+  const notes: string[] = [];
+  const notImages = series.instances.length - images.length;
+  if (notImages > 0) notes.push(`Left aside ${notImages} instance(s) of the series that are not CT images (no pixels or no geometry).`);
+  const localizers = images.filter((instance) => instance.imageType?.includes('LOCALIZER'));
+  if (localizers.length === 0 || localizers.length === images.length) return { stack: images, notes };
+  notes.push(`Left aside ${localizers.length} localizer image(s) of the series: ${localizers.map((instance) => instance.fileName).join(', ')}.`);
+  return { stack: images.filter((instance) => !localizers.includes(instance)), notes };
+}
+
 /** Every slice of the series, with the checks that make them one stack. */
-function checkedSlices(series: DicomSeries): SliceSource[] {
+function checkedSlices(series: DicomSeries): { slices: SliceSource[]; notes: string[] } {
   if (series.damagedFiles.length > 0) {
     const names = series.damagedFiles.map((file) => `${file.name} (${file.reason})`).join('; ');
     throw new RtLiverError(
@@ -102,7 +125,8 @@ function checkedSlices(series: DicomSeries): SliceSource[] {
       'Re-export or re-send the series; rt-liver does not guess missing slices.',
     );
   }
-  const slices = sliceSources(series.instances.filter((instance) => instance.pixelData));
+  const { stack, notes } = stackInstances(series);
+  const slices = sliceSources(stack);
   const first = slices[0];
   const groups = (describe: (slice: SliceSource) => string) => {
     const counts = new Map<string, number>();
@@ -139,11 +163,11 @@ function checkedSlices(series: DicomSeries): SliceSource[] {
       'Positions in different frames of reference cannot be stacked; choose a single acquisition.',
     );
   }
-  return slices;
+  return { slices, notes };
 }
 
 export async function buildVolume(series: DicomSeries, options: BuildVolumeOptions = {}): Promise<DicomSeriesVolume> {
-  const slices = checkedSlices(series);
+  const { slices, notes } = checkedSlices(series);
   const first = slices[0];
   const frame = orientationFrame(first.orientation);
   const placement = placeSlices(slices.map((slice) => ({ position: slice.position, label: slice.label })), frame.normal);
@@ -163,7 +187,7 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
     options.onSlice?.(k + 1, nz);
   }
 
-  const warnings = [...series.notes, ...placement.warnings];
+  const warnings = [...series.notes, ...notes, ...placement.warnings];
   if (clamped > 0) {
     warnings.push(`${clamped} voxels exceeded the int16 range of HU values and were clamped to [-32768, 32767].`);
   }

@@ -31,6 +31,8 @@ export interface DicomInstance {
   seriesInstanceUID?: string;
   frameOfReferenceUID?: string;
   seriesDescription?: string;
+  /** ImageType values, e.g. ['ORIGINAL', 'PRIMARY', 'AXIAL'] or [..., 'LOCALIZER'] for a scout. */
+  imageType?: string[];
   seriesNumber?: number;
   /** Informational only: slices are never ordered by it. */
   instanceNumber?: number;

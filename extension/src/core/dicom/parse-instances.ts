@@ -119,6 +119,7 @@ function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string): D
     seriesInstanceUID: readString(ds, 'x0020000e'),
     frameOfReferenceUID: readString(ds, 'x00200052'),
     seriesDescription: readString(ds, 'x0008103e'),
+    imageType: readString(ds, 'x00080008')?.split('\\').map((value) => value.trim().toUpperCase()),
     seriesNumber: readNumber(ds, 'x00200011'),
     instanceNumber: readNumber(ds, 'x00200013'),
     imagePositionPatient: readNumbers(ds, 'x00200032', 3) as Vec3 | undefined,

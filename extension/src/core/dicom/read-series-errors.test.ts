@@ -3,6 +3,7 @@
  * or foreign files are handled by the stated rule: skipped with a note or warning unless the chosen
  * series can no longer be complete.
  */
+import dcmjs from 'dcmjs';
 import { RtLiverError } from '../errors';
 import { writeCtSeries, writePart10, type CtSeriesOptions } from '../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
@@ -35,6 +36,16 @@ function otherInstance(modality: string, sopClassUID: string, seriesInstanceUID:
     sopInstanceUID,
   );
   return { name: `${modality}.dcm`, bytes };
+}
+
+/** A copy of a Part-10 file with some attributes changed (through dcmjs's naturalized dataset). */
+function rewrite(bytes: ArrayBuffer | Uint8Array, change: (dataset: Record<string, unknown>) => void): ArrayBuffer {
+  const buffer = bytes instanceof Uint8Array ? bytes.slice().buffer : bytes;
+  const dict = dcmjs.data.DicomMessage.readFile(buffer);
+  const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict) as Record<string, unknown>;
+  change(dataset);
+  if (dataset.PixelData) dataset._vrMap = { PixelData: 'OW' };
+  return writePart10(dataset, String(dataset.SOPInstanceUID));
 }
 
 async function readError(input: DicomFileBytes[], options = {}): Promise<RtLiverError> {
@@ -138,13 +149,10 @@ describe('bad input: slice geometry', () => {
   test('small jitter in positions (below tolerance) is accepted', async () => {
     const series = writeCtSeries(volume([8, 6, 6], [1, 1, 2.5]), { seed: 'jitter' });
     // Move one slice by 0.02 mm along z, as rounded ImagePositionPatient values do.
-    const { DicomMessage, DicomMetaDictionary } = (await import('dcmjs')).default.data;
-    const dict = DicomMessage.readFile(series.files[3].bytes);
-    const dataset = DicomMetaDictionary.naturalizeDataset(dict.dict) as Record<string, unknown>;
-    const position = dataset.ImagePositionPatient as number[];
-    dataset.ImagePositionPatient = [position[0], position[1], Number(position[2]) + 0.02];
-    dataset._vrMap = { PixelData: 'OW' };
-    const moved = writePart10(dataset, String(dataset.SOPInstanceUID));
+    const moved = rewrite(series.files[3].bytes, (dataset) => {
+      const position = dataset.ImagePositionPatient as number[];
+      dataset.ImagePositionPatient = [position[0], position[1], Number(position[2]) + 0.02];
+    });
     const input = series.files.map((file, k) => ({ name: file.name, bytes: k === 3 ? moved : file.bytes }));
     const result = await readDicomSeries(input);
     expect(result.volume.spacing[2]).toBeCloseTo(2.5, 9);
@@ -158,6 +166,34 @@ describe('bad input: slice geometry', () => {
     const error = await readError([...axial, ...other]);
     expect(error.code).toBe('DICOM_MIXED_ORIENTATION');
     expect(error.message).toMatch(/4 x \[1, 0, 0, 0, 1, 0\]/);
+  });
+
+  test('a localizer image inside the series is left aside with a note', async () => {
+    const shared = { seriesInstanceUID: '2.25.601', frameOfReferenceUID: '2.25.602' };
+    const stack = files(volume(), { ...shared, seed: 'stack' });
+    const sagittal: [Vec3, Vec3, Vec3] = [[0, 1, 0], [0, 0, -1], [1, 0, 0]];
+    const [scout] = files(volume([8, 6, 1], [1, 1, 1], [0, 0, 0], sagittal), { ...shared, seed: 'scout' });
+    const localizer = rewrite(scout.bytes, (dataset) => {
+      dataset.ImageType = ['ORIGINAL', 'PRIMARY', 'LOCALIZER'];
+    });
+    const result = await readDicomSeries([...stack, { name: 'scout.dcm', bytes: localizer }]);
+    expect(result.volume.dimensions).toEqual([8, 6, 6]);
+    expect(result.warnings.join(' ')).toMatch(/Left aside 1 localizer image\(s\) of the series: scout\.dcm/);
+    // Without the LOCALIZER mark the same file is a mixed orientation.
+    await expect(readDicomSeries([...stack, { name: 'scout.dcm', bytes: scout.bytes }])).rejects.toMatchObject({ code: 'DICOM_MIXED_ORIENTATION' });
+  });
+
+  test('a secondary capture (dose screen) inside the series is left aside with a note', async () => {
+    const stack = files(volume(), { seriesInstanceUID: '2.25.701', seed: 'dose' });
+    const doseScreen = rewrite(stack[0].bytes, (dataset) => {
+      dataset.SOPClassUID = '1.2.840.10008.5.1.4.1.1.7';
+      dataset.SOPInstanceUID = '2.25.7019';
+      delete dataset.ImagePositionPatient;
+      delete dataset.ImageOrientationPatient;
+    });
+    const result = await readDicomSeries([...stack, { name: 'dose.dcm', bytes: doseScreen }]);
+    expect(result.volume.dimensions[2]).toBe(6);
+    expect(result.warnings.join(' ')).toMatch(/Left aside 1 instance\(s\) of the series that are not CT images/);
   });
 
   test('mixed matrix sizes', async () => {
