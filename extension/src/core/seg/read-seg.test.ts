@@ -1,9 +1,12 @@
+import dcmjs from 'dcmjs';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeWithSharedData } from '../../../../test/support/shared-data';
 import { isRtLiverError } from '../errors';
 import { readSeg, readSegSegments } from './read-seg';
 import { gridOfSourceInstances } from './source-grid';
+import { writeLiverSeg } from './write-seg';
+import { TEST_ALGORITHM, TEST_DEVICE, makeSegCase } from '../../../../test/conformance/support/seg-cases';
 
 function arrayBuffer(path: string): ArrayBuffer {
   const bytes = readFileSync(path);
@@ -57,5 +60,48 @@ describeWithSharedData('readSeg on the dcmqi liver SEG and its re-encodings', ['
     const shifted = { ...grid, origin: [grid.origin[0] + 0.4, grid.origin[1], grid.origin[2]] as [number, number, number] };
     const error = await readSeg(arrayBuffer(join(segmentations, 'liver.dcm')), shifted).catch((caught: unknown) => caught);
     expect(isRtLiverError(error) && error.code).toBe('seg-grid-mismatch');
+  });
+});
+
+describe('readSeg on SEGs other writers could make', () => {
+  const segCase = makeSegCase({ name: 'variants', dimensions: [23, 38, 7], order: 'shuffled' });
+  const result = writeLiverSeg({ sourceInstances: segCase.files, mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+  if (result.status !== 'written') throw new Error('expected a SEG');
+
+  /** Our SEG, changed through dcmjs' naturalized dataset and written again. */
+  function rewrite(change: (dataset: Record<string, any>) => void): ArrayBuffer {
+    const file = dcmjs.data.DicomMessage.readFile(result.status === 'written' ? result.bytes : new ArrayBuffer(0));
+    const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(file.dict) as Record<string, any>;
+    change(dataset);
+    file.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
+    return file.write();
+  }
+
+  it('places frames without ImagePositionPatient through the source image they reference', async () => {
+    const bytes = rewrite((dataset) => {
+      for (const frame of dataset.PerFrameFunctionalGroupsSequence) delete frame.PlanePositionSequence;
+    });
+    const error = await readSeg(bytes, segCase.mask).catch((caught: unknown) => caught);
+    expect(isRtLiverError(error) && error.code).toBe('seg-no-geometry');
+    const back = await readSeg(bytes, segCase.mask, { sourceInstances: segCase.files });
+    expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
+  });
+
+  it('reads a FRACTIONAL SEG as the voxels above half of MaximumFractionalValue', async () => {
+    const pixels = segCase.mask.dimensions[0] * segCase.mask.dimensions[1];
+    const bytes = rewrite((dataset) => {
+      const frames = dataset.NumberOfFrames as number;
+      const packed = new Uint8Array(dataset.PixelData[0]);
+      const fractional = new Uint8Array(frames * pixels);
+      for (let index = 0; index < fractional.length; index++) {
+        // In the mask: 200 of 255; outside: 100 of 255 (below half, so not in the segment).
+        fractional[index] = (packed[index >>> 3] >>> (index & 7)) & 1 ? 200 : 100;
+      }
+      Object.assign(dataset, { SegmentationType: 'FRACTIONAL', SegmentationFractionalType: 'PROBABILITY', MaximumFractionalValue: 255 });
+      Object.assign(dataset, { BitsAllocated: 8, BitsStored: 8, HighBit: 7, PixelData: [fractional.buffer] });
+    });
+    const back = await readSeg(bytes, segCase.mask);
+    expect(back.segmentationType).toBe('FRACTIONAL');
+    expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
   });
 });
