@@ -4,7 +4,7 @@
  * var/studies/phantom-labels.nii.gz, and var/studies/phantom.json with the UIDs and geometry.
  * phantom.json is written last: its presence means the study is complete.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
@@ -58,13 +58,64 @@ export function readDemoStudyInfo(varDir: string): DemoStudyInfo | undefined {
   return complete ? info : undefined;
 }
 
-/** Generates the demo study unless it is already there; returns its description. */
+/**
+ * Generates the demo study unless it is already there; returns its description. Safe when several
+ * processes ask at once (parallel jest workers, the server and a test): one generates under a lock
+ * file, the others wait for it (synchronously: callers are scripts and test set-up).
+ */
 export function ensureDemoStudy(varDir: string, log: (line: string) => void = () => {}): DemoStudyInfo {
   const existing = readDemoStudyInfo(varDir);
   if (existing) {
     log(`demo study: already in ${demoStudyPaths(varDir).seriesDir}`);
     return existing;
   }
+  const lock = join(varDir, 'studies', '.phantom.lock');
+  mkdirSync(join(varDir, 'studies'), { recursive: true });
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const handle = tryLock(lock);
+    if (handle !== undefined) {
+      try {
+        return readDemoStudyInfo(varDir) ?? generateDemoStudy(varDir, log);
+      } finally {
+        closeSync(handle);
+        rmSync(lock, { force: true });
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${lock}; delete it if no generator is running.`);
+    sleepSync(200);
+  }
+}
+
+/** Creates the lock file (holding our pid), or returns undefined while a live process holds it. */
+function tryLock(lock: string): number | undefined {
+  try {
+    const handle = openSync(lock, 'wx');
+    writeSync(handle, String(process.pid));
+    return handle;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  // A lock left by a process that died is removed; a live holder is waited for.
+  const holder = Number(readFileSync(lock, 'utf8').trim());
+  if (holder > 0 && !isAlive(holder)) rmSync(lock, { force: true });
+  return undefined;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function generateDemoStudy(varDir: string, log: (line: string) => void): DemoStudyInfo {
   const paths = demoStudyPaths(varDir);
   rmSync(paths.info, { force: true });
   rmSync(paths.seriesDir, { recursive: true, force: true });

@@ -1,11 +1,13 @@
 /**
  * The Orthanc test harness against the real Debian Orthanc: start, upload, QIDO-RS, auth, stop.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
-import { type OrthancHandle, findOrthancBinary, startOrthanc, uploadDicom } from '../support/orthanc';
+import { type OrthancHandle, findOrthancBinary, startOrthanc, uploadDicom, uploadFolder } from '../support/orthanc';
 
 jest.setTimeout(60000);
 
@@ -56,6 +58,27 @@ describe('startOrthanc', () => {
     });
     const listed = (await instances.json()) as Record<string, { Value?: unknown[] }>[];
     expect(listed.map((instance) => instance['00080018'].Value?.[0])).toEqual([series.files[0].sopInstanceUID]);
+  });
+
+  it('uploads a folder tree of DICOM files and skips the rest', async () => {
+    const phantom = makeAbdomenPhantom({ seed: 'orthanc-folder', dimensions: [16, 16, 3], spacing: [22, 22, 80] });
+    const series = writeCtSeries(phantom.ct, { seed: 'orthanc-folder', patientID: 'HARNESS-2' });
+    const folder = mkdtempSync(join(tmpdir(), 'rt-liver-upload-'));
+    try {
+      mkdirSync(join(folder, 'nested'));
+      series.files.forEach((file, n) => writeFileSync(join(folder, n === 0 ? 'nested' : '', file.name), new Uint8Array(file.bytes)));
+      writeFileSync(join(folder, 'README.txt'), 'not DICOM');
+      const result = await uploadFolder(orthanc, folder);
+      expect(result.uploaded).toBe(3);
+      expect(result.skipped).toEqual([join(folder, 'README.txt')]);
+      expect(result.studies.size).toBe(1);
+      const response = await fetch(`${orthanc.dicomWebUrl}/studies/${series.studyInstanceUID}/instances`, {
+        headers: { authorization: orthanc.authorization, accept: 'application/dicom+json' },
+      });
+      expect(((await response.json()) as unknown[]).length).toBe(3);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('says which port is taken when asked for a busy one', async () => {

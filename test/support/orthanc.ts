@@ -6,7 +6,9 @@
  *   fetch(`${orthanc.dicomWebUrl}/studies`, { headers: { authorization: orthanc.authorization } });
  *   await orthanc.stop();                          // kills it and removes its storage
  *
- * The implementation lives in scripts/orthanc/launcher.ts, shared with `npx tsx scripts/orthanc.ts`.
+ *   await uploadFolder(orthanc, folder);           // every DICOM file below a folder
+ *
+ * The implementation lives in scripts/orthanc/, shared with `npx tsx scripts/orthanc.ts`.
  */
 export {
   OrthancError,
@@ -17,3 +19,4 @@ export {
   startOrthanc,
   uploadDicom,
 } from '../../scripts/orthanc/launcher';
+export { uploadFolder, isDicomPart10 } from '../../scripts/orthanc/load-folder';

@@ -3,7 +3,7 @@
  * set, generated into a temporary var/ folder and read back with the project's own DICOM and NIfTI
  * readers (their geometry must agree with each other and with the phantom).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDicomSeries } from '../../extension/src/core/dicom';
@@ -23,7 +23,11 @@ afterAll(() => rmSync(varDir, { recursive: true, force: true }));
 describe('demo study', () => {
   it('writes phantom seed 1 as a DICOM CT series whose grid and HU match the phantom and its liver mask', async () => {
     expect(readDemoStudyInfo(varDir)).toBeUndefined();
+    // A lock left behind by a generator that died (a pid above Linux's pid_max) must not block us.
+    mkdirSync(join(varDir, 'studies'), { recursive: true });
+    writeFileSync(join(varDir, 'studies', '.phantom.lock'), '4194305');
     const info = ensureDemoStudy(varDir);
+    expect(existsSync(join(varDir, 'studies', '.phantom.lock'))).toBe(false);
     const paths = demoStudyPaths(varDir);
     expect(info.seed).toBe(DEMO_SEED);
     expect(readdirSync(paths.seriesDir).sort()).toEqual([...info.files].sort());
