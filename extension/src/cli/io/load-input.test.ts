@@ -39,7 +39,7 @@ test('a single DICOM file is read as a one-file input (and refused as a one-slic
   const file = writeCtSeries(smallVolume(), { seed: 'single' }).files[0];
   const path = join(root, 'single.dcm');
   writeFileSync(path, new Uint8Array(file.bytes));
-  await expect(loadInput(path)).rejects.toMatchObject({ code: 'DICOM_SINGLE_SLICE' });
+  await expect(loadInput(path)).rejects.toMatchObject({ code: 'DICOM_SINGLE_SLICE', hint: expect.stringMatching(/Pass the folder/) });
 });
 
 test('an empty folder, a missing path and a folder of NIfTI files get specific errors', async () => {

@@ -59,7 +59,15 @@ export async function loadInput(path: string, options: LoadInputOptions = {}): P
   }
   const read = performance.now();
   configureNodeWasmCodecs();
-  const dicom = await readDicomSeries(files, options);
+  let dicom: DicomSeriesVolume;
+  try {
+    dicom = await readDicomSeries(files, options);
+  } catch (error) {
+    if (stats.isFile() && error instanceof RtLiverError && error.code === 'DICOM_SINGLE_SLICE') {
+      throw new RtLiverError(error.code, `${path} is a single slice.`, 'Pass the folder that holds the whole series, not one of its files.', { cause: error });
+    }
+    throw error;
+  }
   return {
     kind: 'dicom',
     path,
