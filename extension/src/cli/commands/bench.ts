@@ -7,10 +7,14 @@ import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
 import { prepareModel, segmentLiver, type SegmentationTimings } from '../../core/model/pipeline';
 import { makeAbdomenPhantom } from '../../core/synthetic/phantom';
-import type { Vec3 } from '../../core/volume';
+import type { Vec3, Volume } from '../../core/volume';
 import { BACKENDS, nodeSessionFactory } from '../backends';
 import { loadManifest, readModel } from '../models';
-import { createProgress } from '../progress';
+import { createProgress, type Progress } from '../progress';
+import { canonicalView } from '../../core/model/orientation';
+import { postprocess } from '../../core/model/postprocess';
+import { preprocess } from '../../core/model/preprocess';
+import { resampleTrilinear } from '../../core/model/resample';
 
 export interface BenchOptions {
   size: Vec3;
@@ -64,19 +68,56 @@ function parseBackends(list: string): BackendChoice[] {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
+/**
+ * Pre- and post-processing with the phantom's true liver as the "model output" (its mask resampled to
+ * the model grid, as logits), no inference: what post-processing costs for a real liver-shaped mask,
+ * whatever the bundled models produce (an untrained placeholder's noisy output is a worst case).
+ */
+function benchOracle(ct: Volume, liver: Volume<Uint8Array>, shape: [1, 1, number, number, number], runs: number, progress: Progress): BenchRow {
+  const samples: SegmentationTimings[] = [];
+  const [, , depth, height, width] = shape;
+  for (let run = 0; run <= runs; run++) {
+    progress.stage(`phantom liver as logits, no model: ${run === 0 ? 'warm-up run' : `run ${run}/${runs}`}`);
+    const start = performance.now();
+    const input = preprocess(ct, { shape, huWindow: [-200, 300] });
+    const preprocessMs = performance.now() - start;
+    const probability = resampleTrilinear(canonicalView(liver.voxels, liver, input.reorientation), [width, height, depth]);
+    const logits = new Float32Array(2 * probability.length);
+    for (let n = 0; n < probability.length; n++) logits[probability.length + n] = 2 * probability[n] - 1;
+    const t = performance.now();
+    const post = postprocess({ logits, modelShape: [depth, height, width], source: ct, reorientation: input.reorientation, canonicalDims: input.canonicalGeometry.dimensions });
+    const postprocessMs = performance.now() - t;
+    if (run > 0) {
+      samples.push({ preprocess: preprocessMs, inference: 0, ...post.timings, postprocess: postprocessMs, total: preprocessMs + postprocessMs });
+    }
+  }
+  return {
+    model: 'phantom liver as logits (no model)',
+    placeholder: false,
+    backend: 'none',
+    runs,
+    create_session_ms: 0,
+    median_ms: Object.fromEntries(STAGES.map((stage) => [stage, round(median(samples.map((sample) => sample[stage])))])) as Record<StageName, number>,
+    ratio_total_to_cpu: null,
+    ratio_inference_to_cpu: null,
+  };
+}
+
 export async function benchCommand(options: BenchOptions): Promise<BenchReport> {
   const progress = createProgress(true);
   const backends = parseBackends(options.backends);
   const manifest = loadManifest(options.modelsDir);
   const names = options.model ?? manifest.models.map((model) => model.name);
+  const files = new Map(names.map((name) => [name, readModel(options.modelsDir, name)])); // unknown names fail here, before any work
   // A typical abdominal CT field of view (~380 mm across, ~1 mm along z per 200 slices of 5 mm / 2.5 ...).
   const spacing: Vec3 = [380 / options.size[0], 380 / options.size[1], Math.max(0.625, 250 / options.size[2])];
   progress.stage(`Generating a ${options.size.join('x')} abdominal phantom`);
-  const { ct } = makeAbdomenPhantom({ seed: 'rt-liver-bench', dimensions: options.size, spacing });
+  const { ct, liver } = makeAbdomenPhantom({ seed: 'rt-liver-bench', dimensions: options.size, spacing });
 
   const rows: BenchRow[] = [];
+  rows.push(benchOracle(ct, liver, manifest.models[0].input.shape, options.runs, progress));
   for (const name of names) {
-    const file = readModel(options.modelsDir, name);
+    const file = files.get(name)!;
     for (const backend of backends) {
       progress.stage(`${name} on ${backend}: starting`);
       const row: BenchRow = {
