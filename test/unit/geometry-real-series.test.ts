@@ -3,7 +3,9 @@
  * pydicom (/usr/bin/python3): the script below sorts slices by their own projection on the normal and
  * computes spacing, origin and per-slice HU sums without any of our code.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInput } from '../../extension/src/cli/io';
 import { describeWithSharedData } from '../support/shared-data';
@@ -112,5 +114,22 @@ describeWithSharedData('an Enhanced (multi-frame) CT image', ['ct', 'dcmqi-3slic
     expect(Array.from(multiFrame.volume.voxels)).toEqual(Array.from(classic.volume.voxels));
     expect(multiFrame.slices.map((slice) => slice.frameNumber)).toEqual([1, 2, 3]);
     expect(multiFrame.slices.map((slice) => slice.imagePositionPatient[2])).toEqual([-177.75, -175.25, -172.75]);
+  });
+
+  test('the multi-frame image transcoded (implicit VR, RLE, JPEG-LS, JPEG 2000) reads to the same volume', async () => {
+    const original = join(folder, 'multiframe', 'mf.dcm');
+    const reference = await loadInput(original);
+    const workDir = mkdtempSync(join(tmpdir(), 'rt-liver-multiframe-'));
+    try {
+      for (const [tool, args] of [['dcmconv', ['+ti']], ['dcmcrle', []], ['dcmcjpls', []], ['gdcmconv', ['--j2k']]] as const) {
+        const target = join(workDir, `${tool}.dcm`);
+        execFileSync(tool, [...args, original, target]);
+        const transcoded = await loadInput(target);
+        expect(transcoded.volume.origin).toEqual(reference.volume.origin);
+        expect(Array.from(transcoded.volume.voxels)).toEqual(Array.from(reference.volume.voxels));
+      }
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 });
