@@ -1,8 +1,10 @@
 /**
  * Benchmark (not a test): reading a DICOM CT series into a HU Volume, stage by stage.
  * Usage: npx tsx scripts/bench-dicom-read.ts [folder] [runs]   (default ../shared/data/ct/crlm-ct-1006/dicom, 5)
- * Prints the median and range of each stage over the runs, in ms.
+ * Prints the median and range of each stage over the runs, in ms, and the header parse time against
+ * dcmjs's full parse of the same files (the baseline that justified dicom-parser), in the same run.
  */
+import dcmjs from 'dcmjs';
 import { join } from 'node:path';
 import { readInputFiles } from '../extension/src/cli/io/read-files';
 import { configureNodeWasmCodecs } from '../extension/src/cli/io/node-wasm';
@@ -19,7 +21,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   configureNodeWasmCodecs();
-  const stages: Record<string, number[]> = { readFiles: [], parseHeaders: [], selectSeries: [], decodeAndBuild: [], total: [] };
+  const stages: Record<string, number[]> = { readFiles: [], parseHeaders: [], selectSeries: [], decodeAndBuild: [], total: [], dcmjsParseBaseline: [] };
   let shape = '';
   for (let run = 0; run < runs + 1; run++) {
     const t0 = performance.now();
@@ -38,11 +40,18 @@ async function main(): Promise<void> {
     stages.selectSeries.push(t3 - t2);
     stages.decodeAndBuild.push(t4 - t3);
     stages.total.push(t4 - t0);
+    // dcmjs wants whole ArrayBuffers: copy outside the timed part.
+    const buffers = files.map((file) => (file.bytes instanceof Uint8Array ? file.bytes.slice().buffer : file.bytes));
+    const t5 = performance.now();
+    for (const buffer of buffers) dcmjs.data.DicomMessage.readFile(buffer);
+    stages.dcmjsParseBaseline.push(performance.now() - t5);
   }
   console.log(`${folder}: ${shape}, ${runs} runs after 1 warm-up, node ${process.version}`);
   for (const [stage, values] of Object.entries(stages)) {
-    console.log(`${stage.padEnd(15)} median ${median(values).toFixed(1).padStart(7)} ms   min ${Math.min(...values).toFixed(1)}   max ${Math.max(...values).toFixed(1)}`);
+    console.log(`${stage.padEnd(18)} median ${median(values).toFixed(1).padStart(7)} ms   min ${Math.min(...values).toFixed(1)}   max ${Math.max(...values).toFixed(1)}`);
   }
+  const ratio = median(stages.parseHeaders) / median(stages.dcmjsParseBaseline);
+  console.log(`parseHeaders / dcmjs parse: ${ratio.toFixed(3)} (median over median)`);
 }
 
 void main();
