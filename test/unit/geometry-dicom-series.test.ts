@@ -153,3 +153,23 @@ describe('DICOM series geometry: every voxel lands where it was written', () => 
     expect(result.slices.every((slice) => slice.sopClassUID === '1.2.840.10008.5.1.4.1.1.2')).toBe(true);
   });
 });
+
+describe('per-slice pixel encoding', () => {
+  test('slices of one series stored differently (int16 vs uint16 + intercept -1024) give one HU volume', async () => {
+    const source = numberedVolume([12, 10, 8], [0.8, 0.8, 2], [-20, 10, 50], AXIAL);
+    const sliceSize = 12 * 10;
+    const half = (k0: number, k1: number): Volume<Int16Array> => ({
+      ...source,
+      dimensions: [12, 10, k1 - k0],
+      origin: indexToWorld(source, [0, 0, k0]),
+      voxels: source.voxels.slice(k0 * sliceSize, k1 * sliceSize),
+    });
+    const shared = { seriesInstanceUID: '2.25.8001', frameOfReferenceUID: '2.25.8002', studyInstanceUID: '2.25.8003' };
+    const lower = writeCtSeries(half(0, 4), { ...shared, seed: 'lower', pixelStorage: 'int16' }).files;
+    const upper = writeCtSeries(half(4, 8), { ...shared, seed: 'upper', pixelStorage: 'uint16-intercept-1024' }).files;
+    const files = shuffled([...lower.map((f) => ({ name: `l-${f.name}`, bytes: f.bytes })), ...upper.map((f) => ({ name: `u-${f.name}`, bytes: f.bytes }))], 3);
+    const result = await readDicomSeries(files);
+    expect(Array.from(result.volume.voxels)).toEqual(Array.from(source.voxels));
+    expect(worstWorldError(source, result.volume)).toBeLessThan(1e-6);
+  });
+});
