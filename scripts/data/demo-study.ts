@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
-import { PHANTOM_LABELS, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { PHANTOM_LABELS, PHANTOM_VERSION, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import { voxelVolumeMl } from '../../extension/src/core/volume';
 import { writeFileAtomic } from './files';
 
@@ -16,6 +16,8 @@ export const DEMO_SEED = 1;
 
 export interface DemoStudyInfo {
   seed: number;
+  /** PHANTOM_VERSION it was made with; another version means the study is stale. */
+  phantomVersion: number;
   studyInstanceUID: string;
   seriesInstanceUID: string;
   frameOfReferenceUID: string;
@@ -49,12 +51,13 @@ export function demoStudyPaths(varDir: string): DemoStudyPaths {
   };
 }
 
-/** The demo study's description, or undefined when it has not been generated (completely). */
+/** The demo study's description, or undefined when it is missing, incomplete or from another phantom version. */
 export function readDemoStudyInfo(varDir: string): DemoStudyInfo | undefined {
   const paths = demoStudyPaths(varDir);
   if (!existsSync(paths.info)) return undefined;
   const info = JSON.parse(readFileSync(paths.info, 'utf8')) as DemoStudyInfo;
-  const complete = existsSync(paths.liverMask) && info.files.every((name) => existsSync(join(paths.seriesDir, name)));
+  const complete = info.phantomVersion === PHANTOM_VERSION && existsSync(paths.liverMask) &&
+    info.files.every((name) => existsSync(join(paths.seriesDir, name)));
   return complete ? info : undefined;
 }
 
@@ -139,6 +142,7 @@ function generateDemoStudy(varDir: string, log: (line: string) => void): DemoStu
   for (const value of phantom.liver.voxels) liverVoxels += value;
   const info: DemoStudyInfo = {
     seed: DEMO_SEED,
+    phantomVersion: PHANTOM_VERSION,
     studyInstanceUID: series.studyInstanceUID,
     seriesInstanceUID: series.seriesInstanceUID,
     frameOfReferenceUID: series.frameOfReferenceUID,

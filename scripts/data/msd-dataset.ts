@@ -2,12 +2,13 @@
  * A training set of phantoms in the Medical Segmentation Decathlon Task03_Liver layout:
  *   imagesTr/liver_N.nii.gz (int16 HU), labelsTr/liver_N.nii.gz (uint8, 1 = liver), dataset.json.
  * Case N is phantom seed 1000 + N, so the set never contains the demo patient (seed 1).
- * Existing cases are kept; dataset.json is rewritten to list exactly the requested cases.
+ * Existing cases are kept, unless dataset.json says they came from another phantom version or grid
+ * (then the whole set is made again); dataset.json is rewritten to list exactly the requested cases.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
-import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { PHANTOM_VERSION, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import type { Vec3 } from '../../extension/src/core/volume';
 import { writeFileAtomic } from './files';
 
@@ -31,6 +32,11 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
   const spacing = options.spacing ?? TRAINING_SPACING;
   let written = 0;
   let kept = 0;
+  if (isStale(root, dimensions, spacing)) {
+    log(`training set: ${root} was made by another phantom version or grid; making it again`);
+    rmSync(join(root, 'imagesTr'), { recursive: true, force: true });
+    rmSync(join(root, 'labelsTr'), { recursive: true, force: true });
+  }
   for (let index = 0; index < count; index++) {
     const paths = msdCasePaths(root, index);
     if (existsSync(paths.image) && existsSync(paths.label)) {
@@ -64,6 +70,7 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
     test: [],
     rtLiver: {
       generator: 'makeAbdomenPhantom',
+      phantomVersion: PHANTOM_VERSION,
       seeds: Array.from({ length: count }, (_, index) => TRAINING_SEED_BASE + index),
       dimensions,
       spacing,
@@ -71,4 +78,17 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
   };
   writeFileAtomic(join(root, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
   return { written, kept };
+}
+
+/** True when dataset.json exists and names another phantom version or grid than the one asked for. */
+function isStale(root: string, dimensions: Vec3, spacing: Vec3): boolean {
+  const path = join(root, 'dataset.json');
+  if (!existsSync(path)) return false;
+  try {
+    const made = JSON.parse(readFileSync(path, 'utf8')).rtLiver ?? {};
+    return made.phantomVersion !== PHANTOM_VERSION || JSON.stringify(made.dimensions) !== JSON.stringify(dimensions) ||
+      JSON.stringify(made.spacing) !== JSON.stringify(spacing);
+  } catch {
+    return true;
+  }
 }

@@ -53,7 +53,7 @@ describe('demo study', () => {
     expect(info.liverVolumeMl).toBeLessThan(2000);
   });
 
-  it('keeps an existing study (idempotent)', () => {
+  it('keeps an existing study (idempotent) but not one from another phantom version', () => {
     const paths = demoStudyPaths(varDir);
     const before = statSync(paths.info).mtimeMs;
     const firstFile = join(paths.seriesDir, readdirSync(paths.seriesDir)[0]);
@@ -62,6 +62,9 @@ describe('demo study', () => {
     expect(statSync(paths.info).mtimeMs).toBe(before);
     expect(statSync(firstFile).mtimeMs).toBe(fileBefore);
     expect(info.files).toHaveLength(96);
+    const stale = { ...info, phantomVersion: info.phantomVersion - 1 };
+    writeFileSync(paths.info, JSON.stringify(stale));
+    expect(readDemoStudyInfo(varDir)).toBeUndefined();
   });
 });
 
@@ -88,5 +91,9 @@ describe('MSD training set', () => {
     expect(readFileSync(msdCasePaths(root, 0).image).equals(readFileSync(msdCasePaths(root, 1).image))).toBe(false);
     expect(generateMsdDataset(root, { ...options, count: 3 })).toEqual({ written: 1, kept: 2 });
     expect(JSON.parse(readFileSync(join(root, 'dataset.json'), 'utf8')).numTraining).toBe(3);
+    // Another grid (or phantom version) makes the set stale: it is made again, not mixed.
+    expect(generateMsdDataset(root, { ...options, count: 1, dimensions: [48, 48, 16] })).toEqual({ written: 1, kept: 0 });
+    expect(readNifti(readFileSync(msdCasePaths(root, 0).image)).dimensions).toEqual([48, 48, 16]);
+    expect(existsSync(msdCasePaths(root, 1).image)).toBe(false);
   });
 });

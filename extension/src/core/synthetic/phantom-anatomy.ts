@@ -35,6 +35,8 @@ export interface Intensities {
   lung: number;
   liver: number;
   liverVessel: number;
+  /** Hypodense lesions (metastasis-like) inside the liver. */
+  lesion: number;
   spleen: number;
   kidneyCortex: number;
   kidneyMedulla: number;
@@ -65,6 +67,8 @@ export interface AbdomenAnatomy {
   liverTargetMl: number;
   liverLobes: Blob[];
   liverVessels: Tube[];
+  /** 0-3 hypodense lesions; they count as liver (as in LiTS/MSD, where tumour is part of the liver). */
+  liverLesions: Blob[];
   gallbladder: Blob;
   spleen: Blob;
   kidneys: { right: Blob; left: Blob };
@@ -146,6 +150,7 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
     lung: random.range(-870, -820),
     liver: random.range(50, 75),
     liverVessel: 0, // set below, relative to the liver
+    lesion: 0,
     spleen: 0,
     kidneyCortex: random.range(25, 40),
     kidneyMedulla: random.range(15, 25),
@@ -166,6 +171,17 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
   };
   hu.liverVessel = hu.liver + random.range(60, 100);
   hu.spleen = hu.liver - random.range(5, 15);
+  // Lesions come from their own random stream, so adding them left every other feature of a seed as it was.
+  const lesionRandom = new Random(`phantom-lesions|${seed}`);
+  hu.lesion = hu.liver - lesionRandom.range(25, 50);
+  const liverLesions: Blob[] = [];
+  const lesionCount = lesionRandom.int(0, 3);
+  for (let n = 0; n < lesionCount; n++) {
+    const lobe = lesionRandom.uniform() < 0.75 ? liverLobes[0] : liverLobes[1];
+    const center = lobe.center.map((c, a) => c + lesionRandom.range(-0.5, 0.5) * lobe.radii[a]) as Vec3;
+    const radius = lesionRandom.range(4, 18);
+    liverLesions.push(blob(lesionRandom, center, [radius, radius * lesionRandom.range(0.8, 1.2), radius * lesionRandom.range(0.8, 1.2)], lesionRandom.range(0, 3), 0.08));
+  }
 
   return {
     body: {
@@ -179,6 +195,7 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
     liverTargetMl: random.range(1300, 1900),
     liverLobes,
     liverVessels,
+    liverLesions,
     gallbladder: blob(random, at(-40, -48, liverTop - 88), [14, 14, 28].map((r) => r * random.range(0.8, 1.2)) as Vec3, 0.3, 0.04),
     spleen: blob(random, at(88, 42, liverTop - 40), [28 * random.range(0.85, 1.15), 48 * random.range(0.85, 1.15), 48 * random.range(0.85, 1.15)], -0.5, 0.06),
     kidneys: {

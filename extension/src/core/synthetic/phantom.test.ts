@@ -72,6 +72,31 @@ describe('makeAbdomenPhantom', () => {
     expect(stats.get(PHANTOM_LABELS.liver)!.max).toBeGreaterThan(120);
   });
 
+  it('draws hypodense lesions inside the liver that keep the liver label', () => {
+    const { ct, liver, anatomy } = makeAbdomenPhantom({ seed: 1, ...SMALL });
+    expect(anatomy.liverLesions.length).toBeGreaterThan(0);
+    const largest = [...anatomy.liverLesions].sort((a, b) => b.radii[0] - a.radii[0])[0];
+    const [nx, ny, nz] = ct.dimensions;
+    const inLesion: number[] = [];
+    let liverSum = 0;
+    let liverCount = 0;
+    for (let k = 0; k < nz; k++) {
+      for (let j = 0; j < ny; j++) {
+        for (let i = 0; i < nx; i++) {
+          const p = i + j * nx + k * nx * ny;
+          if (!liver.voxels[p]) continue;
+          liverSum += ct.voxels[p];
+          liverCount++;
+          const [x, y, z] = indexToWorld(ct, [i, j, k]);
+          const r = Math.hypot(x - largest.center[0], y - largest.center[1], z - largest.center[2]);
+          if (r < 0.5 * largest.radii[0]) inLesion.push(ct.voxels[p]);
+        }
+      }
+    }
+    expect(inLesion.length).toBeGreaterThan(0); // the lesion core is labelled liver
+    expect(median(inLesion)).toBeLessThan(liverSum / liverCount - 15);
+  });
+
   it('puts lung bases above the liver', () => {
     const { ct, liver } = makeAbdomenPhantom({ seed: 3, ...SMALL });
     const [nx, ny, nz] = ct.dimensions;

@@ -51,18 +51,24 @@ export interface AbdomenPhantom {
   anatomy: AbdomenAnatomy;
 }
 
+/**
+ * Bumped whenever a seed's output changes, so generated data on disk (scripts/generate-data.ts) is
+ * recognised as stale and made again. 2: liver lesions and correlated noise.
+ */
+export const PHANTOM_VERSION = 2;
+
 export const DEMO_PHANTOM_DIMENSIONS: Vec3 = [256, 256, 96];
 export const DEMO_PHANTOM_SPACING: Vec3 = [1.4, 1.4, 2.5];
 
 /** Tissue classes, each with its own intensity; several tissues share one label. */
 const enum Tissue {
-  Air, Fat, VisceralFat, Muscle, Lung, Liver, LiverVessel, PortalVein, Gallbladder, Spleen,
+  Air, Fat, VisceralFat, Muscle, Lung, Liver, LiverVessel, LiverLesion, PortalVein, Gallbladder, Spleen,
   KidneyCortex, KidneyMedulla, RenalSinus, StomachWall, StomachFluid, StomachGas, Bowel, BowelGas,
   Aorta, Ivc, Heart, CancellousBone, CorticalBone, Rib, Disc, SpinalCanal,
 }
 
 function tissueIntensities(hu: Intensities): Float32Array {
-  const table = new Float32Array(26);
+  const table = new Float32Array(27);
   table[Tissue.Air] = hu.air;
   table[Tissue.Fat] = hu.fat;
   table[Tissue.VisceralFat] = hu.visceralFat;
@@ -70,6 +76,7 @@ function tissueIntensities(hu: Intensities): Float32Array {
   table[Tissue.Lung] = hu.lung;
   table[Tissue.Liver] = hu.liver;
   table[Tissue.LiverVessel] = hu.liverVessel;
+  table[Tissue.LiverLesion] = hu.lesion;
   table[Tissue.PortalVein] = hu.liverVessel;
   table[Tissue.Gallbladder] = hu.gallbladder;
   table[Tissue.Spleen] = hu.spleen;
@@ -334,10 +341,17 @@ function paintAnatomy(canvas: Canvas, anatomy: AbdomenAnatomy): void {
       else if (DISPLACEABLE.has(current) && belowDiaphragm(x, y, z)) canvas.set(index, Tissue.PortalVein, 0);
     });
   }
+  // Hypodense lesions, inside the liver only; they keep the liver label.
+  for (const lesion of anatomy.liverLesions) {
+    paintBlob(lesion, (index) => {
+      const current = canvas.tissue[index];
+      if (current === Tissue.Liver || current === Tissue.LiverVessel) canvas.set(index, Tissue.LiverLesion, PHANTOM_LABELS.liver);
+    });
+  }
   // Gallbladder in its fossa under the liver.
   paintBlob(anatomy.gallbladder, (index, _r, x, y, z) => {
     const current = canvas.tissue[index];
-    if ((current === Tissue.Liver || current === Tissue.LiverVessel || DISPLACEABLE.has(current)) && belowDiaphragm(x, y, z) && inCavity(x, y)) {
+    if ((current === Tissue.Liver || current === Tissue.LiverVessel || current === Tissue.LiverLesion || DISPLACEABLE.has(current)) && belowDiaphragm(x, y, z) && inCavity(x, y)) {
       canvas.set(index, Tissue.Gallbladder, 0);
     }
   });
@@ -414,12 +428,19 @@ function paintRibs(canvas: Canvas, anatomy: AbdomenAnatomy, cavityA: number, cav
   });
 }
 
-/** Tissue intensities, a light [1 2 1]/4 blur along each axis (partial volume), then noise. */
+/**
+ * Tissue intensities, then noise with CT-like texture: part of it is added before a light
+ * [1 2 1]/4 blur along each axis (which also gives edges a partial-volume ramp), so it is spatially
+ * correlated, and part after it (white). Each part carries half the variance of `noiseSigma`.
+ */
 function renderIntensities(canvas: Canvas, anatomy: AbdomenAnatomy, noiseSigma: number, random: Random): Int16Array {
   const table = tissueIntensities(anatomy.hu);
   const count = canvas.tissue.length;
+  // The blur keeps 0.375 of the variance per axis: scale the correlated part up to compensate.
+  const correlatedSigma = (noiseSigma * Math.SQRT1_2) / sqrt(0.375 ** 3);
+  const whiteSigma = noiseSigma * Math.SQRT1_2;
   let values = new Float32Array(count);
-  for (let p = 0; p < count; p++) values[p] = table[canvas.tissue[p]];
+  for (let p = 0; p < count; p++) values[p] = table[canvas.tissue[p]] + (noiseSigma > 0 ? correlatedSigma * random.gaussian() : 0);
   const strides = [1, canvas.nx, canvas.nx * canvas.ny];
   const sizes = [canvas.nx, canvas.ny, canvas.nz];
   let scratch = new Float32Array(count);
@@ -436,7 +457,7 @@ function renderIntensities(canvas: Canvas, anatomy: AbdomenAnatomy, noiseSigma: 
   }
   const hu = new Int16Array(count);
   for (let p = 0; p < count; p++) {
-    const value = round(values[p] + (noiseSigma > 0 ? noiseSigma * random.gaussian() : 0));
+    const value = round(values[p] + (noiseSigma > 0 ? whiteSigma * random.gaussian() : 0));
     hu[p] = value < -1024 ? -1024 : value > 3071 ? 3071 : value;
   }
   return hu;
