@@ -29,7 +29,22 @@ export interface OrtWebOptions {
 
 let loading: Promise<OrtWebModule> | undefined;
 
+/** A page or a worker (not Node): where onnxruntime-web would guess its file locations wrongly. */
+function inBrowser(): boolean {
+  return typeof (globalThis as { window?: unknown }).window !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
+}
+
+/**
+ * The module, loaded once per page or worker: the first caller's options (wasmPaths, threads) apply
+ * to the whole page, as onnxruntime-web's `env` is global.
+ */
 function loadOrt(options: OrtWebOptions): Promise<OrtWebModule> {
+  if (options.wasmPaths === undefined && options.load === undefined && inBrowser()) {
+    // Left to itself, onnxruntime-web resolves its .wasm against the page route and fetches index.html.
+    return Promise.reject(
+      new Error('onnxruntime-web needs wasmPaths in a browser: pass the URL where its ort-wasm-*.wasm/.mjs files are served.'),
+    );
+  }
   loading ??= (options.load ?? (() => import('onnxruntime-web/webgpu') as Promise<OrtWebModule>))().then(
     (ort) => {
       if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
