@@ -4,6 +4,7 @@
  * readers (their geometry must agree with each other and with the phantom).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDicomSeries } from '../../extension/src/core/dicom';
@@ -51,6 +52,40 @@ describe('demo study', () => {
     expect(Buffer.from(mask.voxels.buffer).equals(Buffer.from(phantom.liver.voxels.buffer))).toBe(true);
     expect(info.liverVolumeMl).toBeGreaterThan(1200);
     expect(info.liverVolumeMl).toBeLessThan(2000);
+  });
+
+  it('puts the liver mask on the CT, as pydicom and nibabel see them independently', () => {
+    const paths = demoStudyPaths(varDir);
+    const script = `
+import glob, json, sys
+import numpy as np, pydicom, nibabel as nib
+series_dir, mask_path = sys.argv[1], sys.argv[2]
+slices = [pydicom.dcmread(f) for f in glob.glob(series_dir + '/*.dcm')]
+row, col = np.array(slices[0].ImageOrientationPatient[:3], float), np.array(slices[0].ImageOrientationPatient[3:], float)
+normal = np.cross(row, col)
+slices.sort(key=lambda s: float(np.dot(normal, np.array(s.ImagePositionPatient, float))))
+ct = np.stack([s.pixel_array * float(s.RescaleSlope) + float(s.RescaleIntercept) for s in slices])  # [k, j, i]
+first, last = (np.array(s.ImagePositionPatient, float) for s in (slices[0], slices[-1]))
+dr, dc = (float(v) for v in slices[0].PixelSpacing)  # row spacing (along j), column spacing (along i)
+lps = np.eye(4)
+lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = row * dc, col * dr, (last - first) / (len(slices) - 1), first
+ras_from_dicom = np.diag([-1, -1, 1, 1]) @ lps
+mask_img = nib.load(mask_path)
+mask = np.asanyarray(mask_img.dataobj).transpose(2, 1, 0)  # nibabel [i, j, k] -> [k, j, i]
+print(json.dumps({'affine_error': float(np.abs(mask_img.affine - ras_from_dicom).max()),
+                  'shape_ct': list(ct.shape), 'shape_mask': list(mask.shape),
+                  'liver_hu': float(ct[mask > 0].mean()), 'outside_hu': float(ct[mask == 0].mean()),
+                  'liver_ml': float(mask.sum() * abs(np.linalg.det(mask_img.affine[:3, :3])) / 1000)}))
+`;
+    const run = spawnSync('/usr/bin/python3', ['-c', script, paths.seriesDir, paths.liverMask], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`pydicom/nibabel check failed (run scripts/setup.sh): ${run.stderr}`);
+    const seen = JSON.parse(run.stdout);
+    expect(seen.affine_error).toBeLessThan(1e-3);
+    expect(seen.shape_ct).toEqual(seen.shape_mask);
+    expect(seen.liver_hu).toBeGreaterThan(40); // contrast-enhanced liver under the mask
+    expect(seen.liver_hu).toBeLessThan(110);
+    expect(seen.outside_hu).toBeLessThan(-300); // mostly air and fat elsewhere
+    expect(seen.liver_ml).toBeCloseTo(readDemoStudyInfo(varDir)!.liverVolumeMl, 0);
   });
 
   it('keeps an existing study (idempotent) but not one from another phantom version', () => {
