@@ -50,7 +50,8 @@ def frame_geometry(ds, index):
     derivation = group("DerivationImageSequence")
     if derivation is not None:
         item = derivation.SourceImageSequence[0]
-        source = (str(item.ReferencedSOPClassUID), str(item.ReferencedSOPInstanceUID))
+        frame = int(item.ReferencedFrameNumber) if "ReferencedFrameNumber" in item else None
+        source = (str(item.ReferencedSOPClassUID), str(item.ReferencedSOPInstanceUID), frame)
     return position, orientation, spacing, segment, source
 
 
@@ -69,10 +70,7 @@ def check_against_mask(args):
     nz, ny, nx = mask.shape
     world_to_index = np.linalg.inv(axes)
 
-    ct_by_position = []
-    for name in sorted(os.listdir(args.ct_dir)):
-        ct = pydicom.dcmread(os.path.join(args.ct_dir, name), stop_before_pixels=True)
-        ct_by_position.append((np.array([float(v) for v in ct.ImagePositionPatient]), str(ct.SOPClassUID), str(ct.SOPInstanceUID)))
+    ct_by_position = ct_images(args.ct_dir)
 
     for keyword, expected in (("SOPClassUID", "1.2.840.10008.5.1.4.1.1.66.4"), ("Modality", "SEG"),
                               ("SegmentationType", "BINARY"), ("BitsAllocated", 1)):
@@ -112,7 +110,7 @@ def check_against_mask(args):
         at_position = [ct for ct in ct_by_position if np.linalg.norm(ct[0] - position) < 1e-3]
         if len(at_position) != 1:
             errors.append(f"frame {index + 1}: {len(at_position)} CT files at position {position.tolist()}")
-        elif source != (at_position[0][1], at_position[0][2]):
+        elif source != tuple(at_position[0][1:]):
             errors.append(f"frame {index + 1}: references {source}, the CT file at its position is {at_position[0][1:]}")
 
     if not np.array_equal(rebuilt != 0, mask != 0):
@@ -129,6 +127,23 @@ def check_against_mask(args):
                 errors.append(f"frame {index + 1}: DCMTK and pydicom decode different pixels")
 
     return {"ok": not errors, "errors": errors, "frames": int(frames.shape[0]), "voxels": int((mask != 0).sum())}
+
+
+def ct_images(folder):
+    """(position, SOP class, SOP instance, frame number or None) of every CT image plane in `folder`."""
+    images = []
+    for name in sorted(os.listdir(folder)):
+        ct = pydicom.dcmread(os.path.join(folder, name), stop_before_pixels=True)
+        if "PerFrameFunctionalGroupsSequence" in ct:
+            shared = ct.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ct else {}
+            for index, frame in enumerate(ct.PerFrameFunctionalGroupsSequence):
+                plane = frame.PlanePositionSequence[0] if "PlanePositionSequence" in frame else shared.PlanePositionSequence[0]
+                position = np.array([float(v) for v in plane.ImagePositionPatient])
+                images.append((position, str(ct.SOPClassUID), str(ct.SOPInstanceUID), index + 1))
+        else:
+            position = np.array([float(v) for v in ct.ImagePositionPatient])
+            images.append((position, str(ct.SOPClassUID), str(ct.SOPInstanceUID), None))
+    return images
 
 
 def load_raw_mask(mask_path, geometry_path):

@@ -18,6 +18,7 @@ const REAL_DICOM_SERIES: Array<{ name: string; folder: string[] }> = [
   { name: 'pancreas-ct-cb-001', folder: ['ct', 'pancreas-ct-cb-001', 'dicom'] },
   { name: 'dcmqi-ct-3slice', folder: ['ct', 'dcmqi-3slice', 'segmentations', 'ct-3slice'] },
   { name: 'dcmqi-23x38x3', folder: ['ct', 'dcmqi-3slice', 'segmentations', '23x38x3', 'image'] },
+  { name: 'dcmqi-23x38x3 Enhanced CT', folder: ['ct', 'dcmqi-3slice', 'segmentations', '23x38x3', 'multiframe'] },
 ];
 
 describe('rt-liver segment --out: SEG of every real series', () => {

@@ -128,6 +128,14 @@ describe('SEG conformance', () => {
       { name: '23x38x3 (frames not byte-aligned)', ctDir: join(segmentations, '23x38x3', 'image'), reference: join(segmentations, '23x38x3', 'seg', 'label.seg') },
       { name: '24x38x3', ctDir: join(segmentations, '24x38x3', 'image'), reference: join(segmentations, '24x38x3', 'seg', 'label.seg') },
     ];
+    // The same 23x38x3 crop as one Legacy Converted Enhanced CT file: frames reference it by frame number.
+    conformanceSuite('dcmqi 23x38x3 Enhanced CT source', async () => {
+      const ctDir = join(segmentations, '23x38x3', 'multiframe');
+      const files = readFolder(ctDir);
+      const { instances: _instances, ...grid } = gridOfSourceInstances(files);
+      const { mask } = await readSeg(arrayBuffer(join(segmentations, '23x38x3', 'seg', 'label.seg')), grid);
+      return { ctDir, files, mask };
+    });
     for (const { name, ctDir, reference } of references) {
       conformanceSuite(`dcmqi ${name}`, async () => {
         const files = readFolder(ctDir);

@@ -25,7 +25,8 @@ function run(command: string, args: string[]): { status: number; stdout: string;
 export const EXPLAINED_DCIODVFY_WARNINGS: Array<{ pattern: RegExp; reason: string }> = [
   {
     pattern: /Retired Person Name form/,
-    reason: 'PatientName copied verbatim from the source CT, which has a name without "^" components (e.g. "CRLM-CT-1004").',
+    reason:
+      'Person names (PatientName, ReferringPhysicianName) copied verbatim from the source CT, which has names without "^" components (e.g. "CRLM-CT-1004", "Anonymous").',
   },
   {
     pattern: /StudyID.*needed to build DICOMDIR|needed to build DICOMDIR - Study ID/,

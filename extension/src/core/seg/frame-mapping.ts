@@ -11,7 +11,7 @@
  */
 import { RtLiverError } from '../errors';
 import { worldToIndex, type Vec3, type VolumeGeometry } from '../volume';
-import type { SourceInstance } from './source-instances';
+import { sourceImageKey, type SourceInstance } from './source-instances';
 
 /** How far (in voxels) a pixel centre may sit from a voxel centre: allows decimal rounding in headers. */
 export const POSITION_TOLERANCE_VOXELS = 0.05;
@@ -116,15 +116,16 @@ export function mapFramesToVolume(instances: SourceInstance[], grid: VolumeGeome
   const planeOwner = new Map<number, SourceInstance>();
   let samplingAxis: number | undefined;
   const samplings = instances.map((instance): FrameSampling => {
-    const sampling = samplePlane(instance, grid, `source image ${instance.sopInstanceUID}`);
+    const name = `source image ${sourceImageKey(instance.sopInstanceUID, instance.frameNumber)}`;
+    const sampling = samplePlane(instance, grid, name);
     if (sampling.planeAxis !== (samplingAxis ??= sampling.planeAxis)) {
-      throw mismatch(`source image ${instance.sopInstanceUID}`, 'it is not parallel to the other images', `its plane is orthogonal to volume axis ${sampling.planeAxis}`);
+      throw mismatch(name, 'it is not parallel to the other images', `its plane is orthogonal to volume axis ${sampling.planeAxis}`);
     }
     const previous = planeOwner.get(sampling.planeIndex);
     if (previous) {
       throw mismatch(
-        `source image ${instance.sopInstanceUID}`,
-        `it lies on the same plane as ${previous.sopInstanceUID}`,
+        name,
+        `it lies on the same plane as ${sourceImageKey(previous.sopInstanceUID, previous.frameNumber)}`,
         `plane ${sampling.planeIndex}`,
       );
     }

@@ -9,7 +9,7 @@ import { voxelCount, type Vec3, type Volume, type VolumeGeometry } from '../volu
 import { LIVER, SEGMENTATION_STORAGE_SOP_CLASS_UID, type CodedConcept } from './codes';
 import { samplePlane, type PlaneGeometry } from './frame-mapping';
 import { frameDecoder } from './seg-frames';
-import { readSourceInstance, type SourceInstance } from './source-instances';
+import { readAllSourceImages, sourceImageKey, type SourceInstance } from './source-instances';
 
 export interface SegSegmentInfo {
   number: number;
@@ -141,7 +141,8 @@ function frameGeometry(
   const spacing = numbers(group('PixelMeasuresSequence')?.PixelSpacing, 2);
   let position = numbers(group('PlanePositionSequence')?.ImagePositionPatient, 3) as Vec3 | undefined;
   const derivation = firstItem(group('DerivationImageSequence')?.SourceImageSequence);
-  const referenced = derivation ? sources.get(String(derivation.ReferencedSOPInstanceUID)) : undefined;
+  const frameNumber = derivation?.ReferencedFrameNumber === undefined ? undefined : Number(derivation.ReferencedFrameNumber);
+  const referenced = derivation ? sources.get(sourceImageKey(String(derivation.ReferencedSOPInstanceUID), frameNumber)) : undefined;
   position ??= referenced?.position;
   const plane = {
     rows,
@@ -196,10 +197,7 @@ function code(sequence: unknown): CodedConcept | undefined {
 
 function sourcesByUid(buffers: ArrayBuffer[] | undefined): Map<string, SourceInstance> {
   const map = new Map<string, SourceInstance>();
-  buffers?.forEach((buffer, index) => {
-    const instance = readSourceInstance(buffer, index);
-    map.set(instance.sopInstanceUID, instance);
-  });
+  for (const image of readAllSourceImages(buffers ?? [])) map.set(sourceImageKey(image.sopInstanceUID, image.frameNumber), image);
   return map;
 }
 

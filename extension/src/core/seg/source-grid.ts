@@ -5,10 +5,10 @@
  */
 import { RtLiverError } from '../errors';
 import type { Vec3, VolumeGeometry } from '../volume';
-import { checkOneSeries, readSourceInstance, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, type SourceInstance } from './source-instances';
 
 export function gridOfSourceInstances(buffers: ArrayBuffer[]): VolumeGeometry & { instances: SourceInstance[] } {
-  const instances = buffers.map((buffer, index) => readSourceInstance(buffer, index));
+  const instances = readAllSourceImages(buffers);
   checkOneSeries(instances);
   const [rx, ry, rz, cx, cy, cz] = instances[0].orientation;
   const normal: Vec3 = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx];

@@ -1,15 +1,20 @@
 /**
- * The few header attributes of each source CT instance that a SEG needs: identity, study, frame of
- * reference and plane geometry. Parsed with dicom-parser up to the pixel data only (about 0.1 ms per
- * instance, no copy of the pixels); the source buffers are read, never written.
+ * The few header attributes of each source CT image that a SEG needs: identity, study, frame of
+ * reference and plane geometry. A single-frame instance (CT Image Storage) gives one image; a
+ * multi-frame one (Enhanced or Legacy Converted Enhanced CT) one per frame, from its functional groups.
+ * Parsed with dicom-parser up to the pixel data only (about 0.1 ms per instance, no copy of the
+ * pixels); the source buffers are read, never written.
  */
 import { parseDicom, type DataSet } from 'dicom-parser';
 import { RtLiverError } from '../errors';
 import type { Vec3 } from '../volume';
 
+/** One source image plane: a single-frame instance, or one frame of a multi-frame instance. */
 export interface SourceInstance {
   /** Position of this buffer in the caller's list (the list may come in any order). */
   inputIndex: number;
+  /** 1-based frame number within a multi-frame instance; undefined for a single-frame instance. */
+  frameNumber?: number;
   sopClassUID: string;
   sopInstanceUID: string;
   studyInstanceUID: string;
@@ -29,7 +34,7 @@ export interface SourceInstance {
   sliceThicknessText?: string;
 }
 
-export function readSourceInstance(buffer: ArrayBuffer, inputIndex: number): SourceInstance {
+export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): SourceInstance[] {
   let dataSet: DataSet;
   try {
     dataSet = parseDicom(new Uint8Array(buffer), { untilTag: 'x7fe00010' });
@@ -41,52 +46,24 @@ export function readSourceInstance(buffer: ArrayBuffer, inputIndex: number): Sou
       { cause: error },
     );
   }
+  const where = `Source instance #${inputIndex + 1}`;
   const required = (tag: string, name: string): string => {
     const value = dataSet.string(tag);
     if (!value) {
       throw new RtLiverError(
         'seg-source-incomplete',
-        `Source instance #${inputIndex + 1} has no ${name} ${tagLabel(tag)}.`,
+        `${where} has no ${name} ${tagLabel(tag)}.`,
         'A SEG can only reference CT images that carry their identity and plane geometry.',
       );
     }
     return value;
   };
-  const multi = (tag: string, name: string, count: number): string[] => {
-    required(tag, name);
-    const values = Array.from({ length: count }, (_, index) => dataSet.string(tag, index) ?? '');
-    const numbers = values.map(Number);
-    if (values.some((value) => value === '') || numbers.some((n) => !Number.isFinite(n))) {
-      throw new RtLiverError(
-        'seg-source-incomplete',
-        `Source instance #${inputIndex + 1} has a malformed ${name} ${tagLabel(tag)}: "${dataSet.string(tag)}".`,
-        `${name} needs ${count} numbers.`,
-      );
-    }
-    return values;
-  };
-
-  const positionText = multi('x00200032', 'ImagePositionPatient', 3);
-  const orientationText = multi('x00200037', 'ImageOrientationPatient', 6);
-  const pixelSpacingText = multi('x00280030', 'PixelSpacing', 2);
   const rows = dataSet.uint16('x00280010');
   const columns = dataSet.uint16('x00280011');
   if (!rows || !columns) {
-    throw new RtLiverError(
-      'seg-source-incomplete',
-      `Source instance #${inputIndex + 1} has no Rows/Columns.`,
-      'Pass single-frame CT images.',
-    );
+    throw new RtLiverError('seg-source-incomplete', `${where} has no Rows/Columns.`, 'Pass CT images.');
   }
-  const frames = Number(dataSet.string('x00280008') ?? '1');
-  if (frames > 1) {
-    throw new RtLiverError(
-      'seg-source-multiframe',
-      `Source instance #${inputIndex + 1} is a multi-frame image (${frames} frames).`,
-      'The SEG writer takes a series of single-frame CT images (CT Image Storage).',
-    );
-  }
-  return {
+  const identity = {
     inputIndex,
     sopClassUID: required('x00080016', 'SOPClassUID'),
     sopInstanceUID: required('x00080018', 'SOPInstanceUID'),
@@ -95,14 +72,87 @@ export function readSourceInstance(buffer: ArrayBuffer, inputIndex: number): Sou
     frameOfReferenceUID: required('x00200052', 'FrameOfReferenceUID'),
     rows,
     columns,
+  };
+
+  const perFrame = dataSet.elements.x52009230?.items;
+  if (!perFrame) return [{ ...identity, ...planeOf([dataSet], `${where}`) }];
+  // Multi-frame: each frame's plane from its own functional groups, else from the shared ones.
+  const shared = dataSet.elements.x52009229?.items?.[0]?.dataSet;
+  return perFrame.map((item, index) => {
+    const groups = [item.dataSet, shared].filter((group): group is DataSet => group !== undefined);
+    const macros = ['x00209113', 'x00209116', 'x00289110'].flatMap((tag) =>
+      groups.map((group) => group.elements[tag]?.items?.[0]?.dataSet).filter((macro): macro is DataSet => macro !== undefined),
+    );
+    return { ...identity, frameNumber: index + 1, ...planeOf(macros, `${where}, frame ${index + 1},`) };
+  });
+}
+
+/** Plane geometry from the first of `sources` that has each attribute. */
+function planeOf(sources: DataSet[], where: string) {
+  const texts = (tag: string, name: string, count: number): string[] => {
+    const source = sources.find((candidate) => candidate.string(tag) !== undefined);
+    const values = Array.from({ length: count }, (_, index) => source?.string(tag, index) ?? '');
+    if (values.some((value) => value === '' || !Number.isFinite(Number(value)))) {
+      throw new RtLiverError(
+        'seg-source-incomplete',
+        `${where} has no valid ${name} ${tagLabel(tag)}${source ? `: "${source.string(tag)}"` : ''}.`,
+        `A SEG can only reference CT images that carry their plane geometry (${name} needs ${count} numbers).`,
+      );
+    }
+    return values;
+  };
+  const positionText = texts('x00200032', 'ImagePositionPatient', 3);
+  const orientationText = texts('x00200037', 'ImageOrientationPatient', 6);
+  const pixelSpacingText = texts('x00280030', 'PixelSpacing', 2);
+  return {
     position: positionText.map(Number) as Vec3,
     positionText,
     orientation: orientationText.map(Number) as SourceInstance['orientation'],
     orientationText,
     pixelSpacing: pixelSpacingText.map(Number) as [number, number],
     pixelSpacingText,
-    sliceThicknessText: dataSet.string('x00180050') || undefined,
+    sliceThicknessText: sources.map((source) => source.string('x00180050')).find(Boolean),
   };
+}
+
+/**
+ * Every image plane of the given files, in file order (frames in frame order). The same file given
+ * more than once (e.g. a multi-frame file listed once per frame) counts once; two *different* files
+ * with one SOPInstanceUID are an error.
+ */
+export function readAllSourceImages(buffers: ArrayBuffer[]): SourceInstance[] {
+  const fileOf = new Map<string, ArrayBuffer>();
+  const images: SourceInstance[] = [];
+  buffers.forEach((buffer, index) => {
+    const fromFile = readSourceImages(buffer, index);
+    const uid = fromFile[0].sopInstanceUID;
+    const earlier = fileOf.get(uid);
+    if (earlier) {
+      if (sameBytes(earlier, buffer)) return;
+      throw new RtLiverError(
+        'seg-source-duplicate',
+        `Source instance #${index + 1} and an earlier one are different files with the same SOPInstanceUID ${uid}.`,
+        'Each DICOM instance needs its own SOPInstanceUID; pass the series as stored.',
+      );
+    }
+    fileOf.set(uid, buffer);
+    images.push(...fromFile);
+  });
+  return images;
+}
+
+function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  for (let index = 0; index < x.length; index++) if (x[index] !== y[index]) return false;
+  return true;
+}
+
+/** How a SEG frame names its source image: SOP Instance UID, plus the frame number in a multi-frame one. */
+export function sourceImageKey(sopInstanceUID: string, frameNumber?: number): string {
+  return frameNumber === undefined ? sopInstanceUID : `${sopInstanceUID}#${frameNumber}`;
 }
 
 /**
@@ -116,11 +166,12 @@ export function checkOneSeries(instances: SourceInstance[]): void {
   const first = instances[0];
   const seen = new Set<string>();
   for (const instance of instances) {
-    const where = `Source instance #${instance.inputIndex + 1} (${instance.sopInstanceUID})`;
-    if (seen.has(instance.sopInstanceUID)) {
+    const key = sourceImageKey(instance.sopInstanceUID, instance.frameNumber);
+    const where = `Source instance #${instance.inputIndex + 1} (${key})`;
+    if (seen.has(key)) {
       throw new RtLiverError('seg-source-duplicate', `${where} is given twice.`, 'Pass each CT image once.');
     }
-    seen.add(instance.sopInstanceUID);
+    seen.add(key);
     if (instance.studyInstanceUID !== first.studyInstanceUID) {
       throw new RtLiverError('seg-source-mixed', `${where} belongs to another study.`, 'Pass the images of one CT series.');
     }

@@ -28,7 +28,7 @@ import {
 } from './codes';
 import { readCopiedModules } from './copied-modules';
 import { mapFramesToVolume, type FrameSampling } from './frame-mapping';
-import { checkOneSeries, readSourceInstance, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInstance } from './source-instances';
 import { isValidUid, newUid } from './uid';
 
 export interface SegAlgorithm {
@@ -48,7 +48,7 @@ export interface SegDevice {
 }
 
 export interface WriteLiverSegOptions {
-  /** The CT series as Part-10 files, in any order. Read only. */
+  /** The CT series as Part-10 files in any order (single-frame CT, or Enhanced CT frames). Read only. */
   sourceInstances: ArrayBuffer[];
   /** Liver mask (non-zero = liver) on the grid those instances form, in any axis order. */
   mask: Volume<Uint8Array>;
@@ -88,7 +88,7 @@ const DEFAULT_SERIES_NUMBER = 901;
 export function writeLiverSeg(options: WriteLiverSegOptions): WriteLiverSegResult {
   checkOptions(options);
   const { mask } = options;
-  const instances = options.sourceInstances.map((buffer, index) => readSourceInstance(buffer, index));
+  const instances = readAllSourceImages(options.sourceInstances);
   checkOneSeries(instances);
   const samplings = mapFramesToVolume(instances, mask);
   // Frames go in a fixed order (ascending along the slice normal), independent of the input order.
@@ -102,7 +102,7 @@ export function writeLiverSeg(options: WriteLiverSegOptions): WriteLiverSegResul
   const seriesInstanceUID = options.uids?.seriesInstanceUID ?? newUid();
   const createdAt = options.createdAt ?? new Date();
   const copied = readCopiedModules(options.sourceInstances[first.inputIndex]);
-  const positionIndex = new Map(samplings.map((sampling, index) => [sampling.instance.sopInstanceUID, index + 1]));
+  const positionIndex = new Map(samplings.map(({ instance }, index) => [sourceImageKey(instance.sopInstanceUID, instance.frameNumber), index + 1]));
 
   const dataset: NaturalDataset = {
     ...copied,
@@ -150,7 +150,7 @@ export function writeLiverSeg(options: WriteLiverSegOptions): WriteLiverSegResul
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: first.seriesInstanceUID,
-        ReferencedInstanceSequence: samplings.map(({ instance }) => ({
+        ReferencedInstanceSequence: uniqueInstances(samplings).map((instance) => ({
           ReferencedSOPClassUID: instance.sopClassUID,
           ReferencedSOPInstanceUID: instance.sopInstanceUID,
         })),
@@ -244,16 +244,24 @@ function perFrameFunctionalGroups(sampling: FrameSampling, positionIndex: Map<st
           {
             ReferencedSOPClassUID: instance.sopClassUID,
             ReferencedSOPInstanceUID: instance.sopInstanceUID,
+            ...(instance.frameNumber !== undefined ? { ReferencedFrameNumber: instance.frameNumber } : {}),
             PurposeOfReferenceCodeSequence: [codeItem(SOURCE_IMAGE_FOR_PROCESSING)],
           },
         ],
         DerivationCodeSequence: [codeItem(SEGMENTATION_DERIVATION)],
       },
     ],
-    FrameContentSequence: [{ DimensionIndexValues: [1, positionIndex.get(instance.sopInstanceUID)] }],
+    FrameContentSequence: [{ DimensionIndexValues: [1, positionIndex.get(sourceImageKey(instance.sopInstanceUID, instance.frameNumber))] }],
     PlanePositionSequence: [{ ImagePositionPatient: instance.positionText }],
     SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
   };
+}
+
+/** Each source SOP instance once (a multi-frame instance holds several images), in frame order. */
+function uniqueInstances(samplings: FrameSampling[]): SourceInstance[] {
+  const seen = new Map<string, SourceInstance>();
+  for (const { instance } of samplings) if (!seen.has(instance.sopInstanceUID)) seen.set(instance.sopInstanceUID, instance);
+  return [...seen.values()];
 }
 
 function distanceAlongNormal(instance: SourceInstance): number {
