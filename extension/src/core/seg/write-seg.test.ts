@@ -161,6 +161,21 @@ describe('writeLiverSeg', () => {
     expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
   });
 
+  it('counts the same file passed twice once, and refuses two different files with one SOPInstanceUID', () => {
+    const segCase = makeSegCase({ name: 'twice', dimensions: [16, 16, 4] });
+    const again = written({ sourceInstances: [...segCase.files, segCase.files[2].slice(0)], mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+    expect(again.frameCount).toBe(segCase.nonEmptyPlanes);
+    const altered = new Uint8Array(segCase.files[2].slice(0));
+    altered[altered.length - 1] ^= 0xff; // a pixel byte: same header, other content
+    let caught: unknown;
+    try {
+      writeLiverSeg({ sourceInstances: [...segCase.files, altered.buffer], mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isRtLiverError(caught) && caught.code).toBe('seg-source-duplicate');
+  });
+
   describe('refuses a mask whose grid does not match the instances', () => {
     const segCase = makeSegCase({ name: 'mismatch', dimensions: [23, 38, 7] });
     const attempt = (mask: typeof segCase.mask, files = segCase.files) => () =>
