@@ -58,6 +58,33 @@ window.runConvTranspose = async (backend) => {
   await session.dispose();
   return result;
 };
+/** The segmentation worker through its client, against the same pipeline run in the page. */
+window.runWorker = async (backend) => {
+  const { SegmentationWorkerClient } = await import('./extension/src/core/model/worker-client');
+  const { prepareModel, segmentLiver } = await import('./extension/src/core/model/pipeline');
+  const { makeAbdomenPhantom } = await import('./extension/src/core/synthetic/phantom');
+  const manifest = parseManifest(await (await fetch('/models/manifest.json')).json());
+  const model = selectModel(manifest);
+  const modelUrl = location.origin + '/models/' + model.file;
+  const { ct } = makeAbdomenPhantom({ seed: 'worker', dimensions: [96, 80, 24], spacing: [4, 4, 10] });
+  const client = new SegmentationWorkerClient(new Worker('/worker.js', { type: 'module' }));
+  const loaded = await client.load(model, modelUrl, backend, { wasmPaths: location.origin + '/ort/' });
+  const stages = [];
+  const fromWorker = await client.segment(ct, { onStage: (stage) => stages.push(stage) });
+  let badModel;
+  try {
+    await client.load({ ...model, sha256: 'f'.repeat(64) }, modelUrl, backend, { wasmPaths: location.origin + '/ort/' });
+  } catch (error) {
+    badModel = { name: error.name, code: error.code, message: error.message, hint: error.hint };
+  }
+  await client.dispose();
+  const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const direct = await segmentLiver(ct, await prepareModel(model, bytes, backend, ortWebSessionFactory({ wasmPaths: '/ort/' })));
+  let differences = 0;
+  for (let n = 0; n < direct.mask.voxels.length; n++) if (direct.mask.voxels[n] !== fromWorker.mask.voxels[n]) differences++;
+  return { loaded, stages, backend: fromWorker.backend, voxels: fromWorker.voxels, volumeMl: fromWorker.volumeMl,
+    dimensions: fromWorker.mask.dimensions, directVoxels: direct.voxels, differences, badModel };
+};
 window.ready = true;
 `;
 
@@ -80,6 +107,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/
 let server: Server;
 let origin: string;
 let bundle: string;
+let workerBundle: string;
 let convTransposeModel: Buffer;
 
 function serveFile(root: string, relative: string): Buffer | undefined {
@@ -98,16 +126,27 @@ beforeAll(async () => {
     bundle: true,
     format: 'esm',
     platform: 'browser',
+    splitting: false,
     write: false,
     logLevel: 'error',
   });
   bundle = result.outputFiles[0].text;
+  const worker = await build({
+    entryPoints: [join(ROOT, 'extension', 'src', 'core', 'model', 'segmentation-worker.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'error',
+  });
+  workerBundle = worker.outputFiles[0].text;
   convTransposeModel = spawnSync('/usr/bin/python3', ['-c', CONV_TRANSPOSE_EXPORT], { maxBuffer: 1 << 20 }).stdout;
   server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     let body: Buffer | string | undefined;
     if (url.pathname === '/') body = PAGE;
     else if (url.pathname === '/bundle.js') body = bundle;
+    else if (url.pathname === '/worker.js') body = workerBundle;
     else if (url.pathname.startsWith('/ort/')) body = serveFile(ORT_DIST, url.pathname.slice(5));
     else if (url.pathname.startsWith('/models/')) body = serveFile(join(ROOT, 'models'), url.pathname.slice(8));
     else if (url.pathname.startsWith('/fixture/')) body = serveFile(FIXTURE, url.pathname.slice(9));
@@ -210,6 +249,35 @@ describe('onnxruntime-web in Chromium through the core session factory', () => {
       expect(result.warnings.join(' ')).toMatch(/WebGPU failed while running the model .*fell back to WASM/);
       expect(result.dims).toEqual([1, 2, 16, 32, 32]);
       expect(result.finite).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+
+  it('the segmentation worker loads the model, reports stages, returns the same mask as the page, and names a bad checksum', async () => {
+    const browser = await launchChromium();
+    try {
+      const result = await runInBrowser<{
+        loaded: { backend: string; timings_ms: Record<string, number> };
+        stages: string[];
+        backend: string;
+        voxels: number;
+        volumeMl: number;
+        dimensions: number[];
+        directVoxels: number;
+        differences: number;
+        badModel?: { name: string; code: string; message: string; hint: string };
+      }>(browser, 'wasm', 'runWorker');
+      expect(result.loaded.backend).toBe('onnxruntime-web/wasm');
+      expect(result.loaded.timings_ms.verify_sha256).toBeGreaterThanOrEqual(0);
+      expect(result.stages).toEqual(['preprocess', 'inference', 'postprocess']);
+      expect(result.dimensions).toEqual([96, 80, 24]);
+      expect(result.volumeMl).toBeCloseTo((result.voxels * 4 * 4 * 10) / 1000, 6);
+      expect(result.differences).toBe(0);
+      expect(result.voxels).toBe(result.directVoxels);
+      expect(result.badModel?.code).toBe('MODEL_CHECKSUM_MISMATCH');
+      expect(result.badModel?.message).toContain('f'.repeat(64));
+      expect(result.badModel?.hint).toMatch(/restore/);
     } finally {
       await browser.close();
     }

@@ -6,3 +6,6 @@ export { preprocess, applyHuWindow, type PreprocessedInput } from './preprocess'
 export { postprocess, type PostprocessResult } from './postprocess';
 export { lpsReorientation, reorientGeometry, canonicalView, type Reorientation } from './orientation';
 export { prepareModel, segmentLiver, type PreparedModel, type SegmentationResult, type SegmentationTimings, type Stage } from './pipeline';
+export { SegmentationWorkerClient, type WorkerLike } from './worker-client';
+export type { WorkerRequest, WorkerResponse } from './worker-protocol';
+export { compareMasks, hausdorff95, binarize, resampleMaskNearest, type MaskAgreement } from './evaluate';
