@@ -146,38 +146,12 @@ export function writeLiverSeg(options: WriteLiverSegOptions): WriteLiverSegResul
     SegmentsOverlap: 'NO',
     SegmentSequence: [segmentItem(options)],
     NumberOfFrames: packed.frames.length,
-    // References to every source image, as the Common Instance Reference module asks.
-    ReferencedSeriesSequence: [
-      {
-        SeriesInstanceUID: first.seriesInstanceUID,
-        ReferencedInstanceSequence: uniqueInstances(samplings).map((instance) => ({
-          ReferencedSOPClassUID: instance.sopClassUID,
-          ReferencedSOPInstanceUID: instance.sopInstanceUID,
-        })),
-      },
-    ],
-    // Multi-frame dimensions: segment, then position (as dcmqi and highdicom do).
-    DimensionOrganizationSequence: [{ DimensionOrganizationUID: `${sopInstanceUID}.1`.length <= 64 ? `${sopInstanceUID}.1` : newUid() }],
+    ReferencedSeriesSequence: referencedSeries(samplings),
+    ...dimensionOrganization(sopInstanceUID),
     SharedFunctionalGroupsSequence: [sharedFunctionalGroups(first, samplings)],
     PerFrameFunctionalGroupsSequence: packed.frames.map((sampling) => perFrameFunctionalGroups(sampling, positionIndex)),
     PixelData: packed.bytes.slice().buffer,
   };
-  const organizationUID = (dataset.DimensionOrganizationSequence as Array<{ DimensionOrganizationUID: string }>)[0].DimensionOrganizationUID;
-  dataset.DimensionIndexSequence = [
-    {
-      DimensionOrganizationUID: organizationUID,
-      DimensionIndexPointer: 0x0062000b, // ReferencedSegmentNumber
-      FunctionalGroupPointer: 0x0062000a, // SegmentIdentificationSequence
-      DimensionDescriptionLabel: 'ReferencedSegmentNumber',
-    },
-    {
-      DimensionOrganizationUID: organizationUID,
-      DimensionIndexPointer: 0x00200032, // ImagePositionPatient
-      FunctionalGroupPointer: 0x00209113, // PlanePositionSequence
-      DimensionDescriptionLabel: 'ImagePositionPatient',
-    },
-  ];
-
   const meta: NaturalDataset = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: SEGMENTATION_STORAGE_SOP_CLASS_UID,
@@ -257,11 +231,46 @@ function perFrameFunctionalGroups(sampling: FrameSampling, positionIndex: Map<st
   };
 }
 
-/** Each source SOP instance once (a multi-frame instance holds several images), in frame order. */
-function uniqueInstances(samplings: FrameSampling[]): SourceInstance[] {
-  const seen = new Map<string, SourceInstance>();
-  for (const { instance } of samplings) if (!seen.has(instance.sopInstanceUID)) seen.set(instance.sopInstanceUID, instance);
-  return [...seen.values()];
+/**
+ * Every source instance, grouped by series, as the Common Instance Reference module asks: each SOP
+ * instance once (a multi-frame instance holds several images), in frame order.
+ */
+function referencedSeries(samplings: FrameSampling[]): NaturalDataset[] {
+  const bySeries = new Map<string, Map<string, SourceInstance>>();
+  for (const { instance } of samplings) {
+    const series = bySeries.get(instance.seriesInstanceUID) ?? new Map<string, SourceInstance>();
+    bySeries.set(instance.seriesInstanceUID, series);
+    if (!series.has(instance.sopInstanceUID)) series.set(instance.sopInstanceUID, instance);
+  }
+  return [...bySeries].map(([seriesInstanceUID, instances]) => ({
+    SeriesInstanceUID: seriesInstanceUID,
+    ReferencedInstanceSequence: [...instances.values()].map((instance) => ({
+      ReferencedSOPClassUID: instance.sopClassUID,
+      ReferencedSOPInstanceUID: instance.sopInstanceUID,
+    })),
+  }));
+}
+
+/** Multi-frame dimensions: segment, then position (as dcmqi and highdicom do). */
+function dimensionOrganization(sopInstanceUID: string): NaturalDataset {
+  // Derived from the SOP Instance UID so that writing again with the same UIDs gives the same bytes.
+  const derived = `${sopInstanceUID}.1`;
+  const organizationUID = derived.length <= 64 ? derived : newUid();
+  const dimension = (pointer: number, group: number, label: string) => ({
+    DimensionOrganizationUID: organizationUID,
+    DimensionIndexPointer: pointer,
+    FunctionalGroupPointer: group,
+    DimensionDescriptionLabel: label,
+  });
+  return {
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: organizationUID }],
+    DimensionIndexSequence: [
+      // ReferencedSegmentNumber in SegmentIdentificationSequence
+      dimension(0x0062000b, 0x0062000a, 'ReferencedSegmentNumber'),
+      // ImagePositionPatient in PlanePositionSequence
+      dimension(0x00200032, 0x00209113, 'ImagePositionPatient'),
+    ],
+  };
 }
 
 function distanceAlongNormal(instance: SourceInstance): number {
