@@ -2,55 +2,90 @@
  * A training set of phantoms in the Medical Segmentation Decathlon Task03_Liver layout:
  *   imagesTr/liver_N.nii.gz (int16 HU), labelsTr/liver_N.nii.gz (uint8, 1 = liver), dataset.json.
  * Case N is phantom seed 1000 + N, so the set never contains the demo patient (seed 1).
- * Existing cases are kept, unless dataset.json says they came from another phantom version or grid
- * (then the whole set is made again); dataset.json is rewritten to list exactly the requested cases.
+ *
+ * The model sees the whole scan resized to a fixed grid, so the field of view matters as much as the
+ * anatomy: unless `fieldOfView: 'fixed'`, each case gets its own voxel size (in-plane 1.7-2.1 mm,
+ * slices 2.5-3.5 mm) and a shifted centre (cranio-caudal -20..+25 mm, in-plane +-10 mm), drawn from
+ * its seed, on the same 192 x 192 x 80 matrix. Real scans differ in the same ways.
+ *
+ * Existing cases are kept, unless dataset.json says they were made by another phantom version or
+ * grid rule (then the whole set is made again); dataset.json always lists exactly the requested cases.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { PHANTOM_VERSION, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { Random } from '../../extension/src/core/synthetic/random';
 import type { Vec3 } from '../../extension/src/core/volume';
 import { writeFileAtomic } from './files';
 
 export const TRAINING_DIMENSIONS: Vec3 = [192, 192, 80];
+/** The nominal voxel size; the per-case sizes vary around it. */
 export const TRAINING_SPACING: Vec3 = [1.9, 1.9, 3];
 export const TRAINING_SEED_BASE = 1000;
 
 export interface MsdDatasetOptions {
   count?: number;
   dimensions?: Vec3;
+  /** Voxel size for 'fixed'; the centre of the ranges for 'varied'. */
   spacing?: Vec3;
+  /** 'varied' (default): per-case voxel size and centre; 'fixed': every case on the same grid. */
+  fieldOfView?: 'varied' | 'fixed';
+}
+
+export interface MsdCaseGrid {
+  seed: number;
+  spacing: Vec3;
+  center: Vec3;
 }
 
 export function msdCasePaths(root: string, index: number): { image: string; label: string } {
   return { image: join(root, 'imagesTr', `liver_${index}.nii.gz`), label: join(root, 'labelsTr', `liver_${index}.nii.gz`) };
 }
 
+/** The grid of case `index`: deterministic from its seed. */
+export function msdCaseGrid(index: number, spacing: Vec3, fieldOfView: 'varied' | 'fixed'): MsdCaseGrid {
+  const seed = TRAINING_SEED_BASE + index;
+  if (fieldOfView === 'fixed') return { seed, spacing, center: [0, 0, 0] };
+  const random = new Random(`msd-grid|${seed}`);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  const inPlane = round(spacing[0] * random.range(0.9, 1.1));
+  return {
+    seed,
+    spacing: [inPlane, round(inPlane * (spacing[1] / spacing[0])), round(spacing[2] * random.range(0.84, 1.17))],
+    center: [round(random.range(-10, 10)), round(random.range(-10, 10)), round(random.range(-20, 25))],
+  };
+}
+
 export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}, log: (line: string) => void = () => {}): { written: number; kept: number } {
   const count = options.count ?? 40;
   const dimensions = options.dimensions ?? TRAINING_DIMENSIONS;
   const spacing = options.spacing ?? TRAINING_SPACING;
+  const fieldOfView = options.fieldOfView ?? 'varied';
+  const rule = { phantomVersion: PHANTOM_VERSION, dimensions, spacing, fieldOfView };
   let written = 0;
   let kept = 0;
-  if (isStale(root, dimensions, spacing)) {
-    log(`training set: ${root} was made by another phantom version or grid; making it again`);
+  if (isStale(root, rule)) {
+    log(`training set: ${root} was made by another phantom version or grid rule; making it again`);
     rmSync(join(root, 'imagesTr'), { recursive: true, force: true });
     rmSync(join(root, 'labelsTr'), { recursive: true, force: true });
   }
+  const grids: MsdCaseGrid[] = [];
   for (let index = 0; index < count; index++) {
+    const grid = msdCaseGrid(index, spacing, fieldOfView);
+    grids.push(grid);
     const paths = msdCasePaths(root, index);
     if (existsSync(paths.image) && existsSync(paths.label)) {
       kept++;
       continue;
     }
     const started = performance.now();
-    const seed = TRAINING_SEED_BASE + index;
-    const phantom = makeAbdomenPhantom({ seed, dimensions, spacing });
+    const phantom = makeAbdomenPhantom({ seed: grid.seed, dimensions, spacing: grid.spacing, center: grid.center });
     // Fast gzip: the set is regenerated more often than it is shipped.
-    writeFileAtomic(paths.label, writeNifti(phantom.liver, { gzip: true, gzipLevel: 3, intent: 'label', description: `rt-liver phantom seed ${seed} liver` }));
-    writeFileAtomic(paths.image, writeNifti(phantom.ct, { gzip: true, gzipLevel: 3, description: `rt-liver phantom seed ${seed} CT (HU)` }));
+    writeFileAtomic(paths.label, writeNifti(phantom.liver, { gzip: true, gzipLevel: 3, intent: 'label', description: `rt-liver phantom seed ${grid.seed} liver` }));
+    writeFileAtomic(paths.image, writeNifti(phantom.ct, { gzip: true, gzipLevel: 3, description: `rt-liver phantom seed ${grid.seed} CT (HU)` }));
     written++;
-    log(`training set: liver_${index} (seed ${seed}) in ${Math.round(performance.now() - started)} ms [${index + 1}/${count}]`);
+    log(`training set: liver_${index} (seed ${grid.seed}) in ${Math.round(performance.now() - started)} ms [${index + 1}/${count}]`);
   }
   const dataset = {
     name: 'rt-liver phantom liver',
@@ -68,26 +103,20 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
       label: `./labelsTr/liver_${index}.nii.gz`,
     })),
     test: [],
-    rtLiver: {
-      generator: 'makeAbdomenPhantom',
-      phantomVersion: PHANTOM_VERSION,
-      seeds: Array.from({ length: count }, (_, index) => TRAINING_SEED_BASE + index),
-      dimensions,
-      spacing,
-    },
+    rtLiver: { generator: 'makeAbdomenPhantom', ...rule, cases: grids },
   };
   writeFileAtomic(join(root, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
   return { written, kept };
 }
 
-/** True when dataset.json exists and names another phantom version or grid than the one asked for. */
-function isStale(root: string, dimensions: Vec3, spacing: Vec3): boolean {
+/** True when dataset.json exists and was made by another phantom version or grid rule. */
+function isStale(root: string, rule: { phantomVersion: number; dimensions: Vec3; spacing: Vec3; fieldOfView: string }): boolean {
   const path = join(root, 'dataset.json');
   if (!existsSync(path)) return false;
   try {
     const made = JSON.parse(readFileSync(path, 'utf8')).rtLiver ?? {};
-    return made.phantomVersion !== PHANTOM_VERSION || JSON.stringify(made.dimensions) !== JSON.stringify(dimensions) ||
-      JSON.stringify(made.spacing) !== JSON.stringify(spacing);
+    const key = (r: typeof rule) => JSON.stringify([r.phantomVersion, r.dimensions, r.spacing, r.fieldOfView ?? 'fixed']);
+    return key(made) !== key(rule);
   } catch {
     return true;
   }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDicomSeries } from '../../extension/src/core/dicom';
 import { readNifti, readNiftiDetailed } from '../../extension/src/core/nifti';
+import { indexToWorld } from '../../extension/src/core/volume';
 import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import { DEMO_SEED, demoStudyPaths, ensureDemoStudy, readDemoStudyInfo } from '../../scripts/data/demo-study';
 import { generateMsdDataset, msdCasePaths } from '../../scripts/data/msd-dataset';
@@ -120,8 +121,15 @@ describe('MSD training set', () => {
       expect(ct.dimensions).toEqual([64, 64, 24]);
       expect(liver.volume.dimensions).toEqual(ct.dimensions);
       expect(liver.volume.origin).toEqual(ct.origin);
+      // Each case has its own field of view (voxel size and centre), recorded in dataset.json.
+      const grid = dataset.rtLiver.cases[index];
+      ct.spacing.forEach((s, a) => expect(s).toBeCloseTo(grid.spacing[a], 4));
+      expect(grid.spacing[0]).toBeGreaterThanOrEqual(5.7 * 0.9);
+      expect(grid.spacing[0]).toBeLessThanOrEqual(5.7 * 1.1);
+      expect(indexToWorld(ct, [31.5, 31.5, 11.5])[2]).toBeCloseTo(grid.center[2], 3);
       expect(new Set(liver.volume.voxels)).toEqual(new Set([0, 1]));
     }
+    expect(dataset.rtLiver.cases[0].spacing).not.toEqual(dataset.rtLiver.cases[1].spacing);
     // Different seeds: the two cases differ.
     expect(readFileSync(msdCasePaths(root, 0).image).equals(readFileSync(msdCasePaths(root, 1).image))).toBe(false);
     expect(generateMsdDataset(root, { ...options, count: 3 })).toEqual({ written: 1, kept: 2 });

@@ -131,13 +131,14 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
   for (const vessel of liverVessels) vessel.radius *= random.range(0.85, 1.15);
 
   const bowel: Tube[] = [];
-  // Ascending, transverse and descending colon, then small-bowel loops filling the lower abdomen.
+  // Ascending, transverse and descending colon, then small-bowel loops filling the lower abdomen
+  // (down to z = -175 mm, so grids shifted towards the pelvis are not empty there).
   const colonRadius = random.range(15, 20);
-  bowel.push({ from: at(-95, 0, -120), to: at(-95, -10, -35 + breathing * 0.5), radius: colonRadius });
+  bowel.push({ from: at(-95, 0, -175), to: at(-95, -10, -35 + breathing * 0.5), radius: colonRadius });
   bowel.push({ from: at(-95, -10, -35 + breathing * 0.5), to: at(90, -20, -25 + breathing * 0.5), radius: colonRadius });
-  bowel.push({ from: at(90, -20, -25 + breathing * 0.5), to: at(95, 20, -120), radius: colonRadius });
+  bowel.push({ from: at(90, -20, -25 + breathing * 0.5), to: at(95, 20, -175), radius: colonRadius });
   for (let n = 0; n < 26; n++) {
-    const from = at(random.range(-70, 70), random.range(-75, 0), random.range(-120, -35));
+    const from = at(random.range(-70, 70), random.range(-75, 0), random.range(-170, -35));
     const to: Vec3 = [from[0] + jitter(35), from[1] + jitter(20), from[2] + jitter(30)];
     bowel.push({ from, to, radius: random.range(8, 13) });
   }

@@ -38,6 +38,11 @@ export interface AbdomenPhantomOptions {
   spacing?: Vec3;
   /** Override the seed's noise level (HU standard deviation); 0 gives a noiseless image. */
   noiseSigma?: number;
+  /**
+   * LPS position (mm) of the grid's centre; default [0, 0, 0]. The anatomy stays where it is, so this
+   * moves the field of view (the liver dome is near z = +70..90, the kidneys near z = -40).
+   */
+  center?: Vec3;
 }
 
 export interface AbdomenPhantom {
@@ -53,9 +58,9 @@ export interface AbdomenPhantom {
 
 /**
  * Bumped whenever a seed's output changes, so generated data on disk (scripts/generate-data.ts) is
- * recognised as stale and made again. 2: liver lesions and correlated noise.
+ * recognised as stale and made again. 2: liver lesions and correlated noise. 3: bowel down to the pelvis.
  */
-export const PHANTOM_VERSION = 2;
+export const PHANTOM_VERSION = 3;
 
 export const DEMO_PHANTOM_DIMENSIONS: Vec3 = [256, 256, 96];
 export const DEMO_PHANTOM_SPACING: Vec3 = [1.4, 1.4, 2.5];
@@ -203,7 +208,8 @@ function tubeBox(tube: Tube): [Vec3, Vec3] {
 export function makeAbdomenPhantom(options: AbdomenPhantomOptions): AbdomenPhantom {
   const dimensions = options.dimensions ?? DEMO_PHANTOM_DIMENSIONS;
   const spacing = options.spacing ?? DEMO_PHANTOM_SPACING;
-  const origin: Vec3 = [0, 1, 2].map((a) => (-(dimensions[a] - 1) / 2) * spacing[a]) as Vec3;
+  const center = options.center ?? [0, 0, 0];
+  const origin: Vec3 = [0, 1, 2].map((a) => center[a] - ((dimensions[a] - 1) / 2) * spacing[a]) as Vec3;
   const anatomy = drawAbdomenAnatomy(options.seed);
   calibrateLiverVolume(anatomy);
   const canvas = new Canvas(dimensions, spacing, origin);
