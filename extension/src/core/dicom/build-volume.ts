@@ -98,7 +98,17 @@ function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
  * images that share the series with the axial stack.
  */
 function stackInstances(series: DicomSeries): { stack: DicomInstance[]; notes: string[] } {
-  const images = series.instances.filter((instance) => instance.pixelData !== undefined && isCtInstance(instance));
+  const ctImages = series.instances.filter(isCtInstance);
+  const withoutPixels = ctImages.filter((instance) => instance.pixelData === undefined);
+  if (withoutPixels.length > 0) {
+    throw new RtLiverError(
+      'DICOM_DAMAGED_FILE',
+      `The CT series cannot be complete: ${withoutPixels.map((instance) => instance.fileName).join(', ')} ` +
+        `${withoutPixels.length === 1 ? 'is a CT image' : 'are CT images'} without Pixel Data (cut off before the pixels?).`,
+      'Re-export or re-send the series; rt-liver does not guess missing slices.',
+    );
+  }
+  const images = ctImages;
   if (images.length === 0) {
     throw new RtLiverError(
       'DICOM_NO_IMAGES',

@@ -33,22 +33,24 @@ export async function readDicomSeries(files: readonly DicomFileBytes[], options:
   const { instances, skipped } = parseDicomInstances(files);
   const series = selectCtSeries(instances, { seriesInstanceUID: options.seriesInstanceUID, skipped });
   const otherDamaged = skipped.filter((file) => file.kind === 'corrupt' && !series.damagedFiles.includes(file));
+  const notDicom = skipped.filter((file) => file.kind === 'not-dicom');
   let result: DicomSeriesVolume;
   try {
     result = await buildVolume(series, options);
   } catch (error) {
-    // A damaged file whose series could not be read may well be the missing slice: say so.
-    if (error instanceof RtLiverError && error.code === 'DICOM_MISSING_SLICE' && otherDamaged.length > 0) {
+    // A file that could not be read (damaged, or cut so short it no longer looks like DICOM) may well
+    // be the missing slice: say so.
+    const unreadable = [...otherDamaged, ...notDicom];
+    if (error instanceof RtLiverError && error.code === 'DICOM_MISSING_SLICE' && unreadable.length > 0) {
       throw new RtLiverError(
         error.code,
-        `${error.message.replace(error.hint ?? '', '').trim()} ${otherDamaged.length} damaged file(s) could not be read and may hold it: ` +
-          otherDamaged.map((file) => `${file.name} (${file.reason})`).join('; ') + '.',
+        `${error.message.replace(error.hint ?? '', '').trim()} ${unreadable.length} file(s) could not be read as DICOM and may hold it: ` +
+          unreadable.map((file) => `${file.name} (${file.reason})`).join('; ') + '.',
         error.hint,
       );
     }
     throw error;
   }
-  const notDicom = skipped.filter((file) => file.kind === 'not-dicom');
   if (otherDamaged.length > 0) {
     result.warnings.unshift(
       `Skipped ${otherDamaged.length} damaged DICOM file(s) whose series is unknown or not the chosen one: ` +

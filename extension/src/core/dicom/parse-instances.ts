@@ -55,7 +55,7 @@ function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
     });
   } catch (error) {
     const partial = (error as { dataSet?: DataSet }).dataSet;
-    const seriesInstanceUID = partial ? readString(partial, 'x0020000e') : undefined;
+    const seriesInstanceUID = partial ? readStringSafely(partial, 'x0020000e') : undefined;
     return {
       skipped: {
         name,
@@ -65,11 +65,16 @@ function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
       },
     };
   }
-  const sopClassUID = readString(dataSet, 'x00080016') ?? readString(dataSet, 'x00020002') ?? '';
-  if (sopClassUID === MEDIA_STORAGE_DIRECTORY) {
-    return { skipped: { name, kind: 'not-dicom', reason: 'DICOMDIR (a directory record, not an image)' } };
+  try {
+    const sopClassUID = readString(dataSet, 'x00080016') ?? readString(dataSet, 'x00020002') ?? '';
+    if (sopClassUID === MEDIA_STORAGE_DIRECTORY) {
+      return { skipped: { name, kind: 'not-dicom', reason: 'DICOMDIR (a directory record, not an image)' } };
+    }
+    return { instance: toInstance(name, dataSet, rawTransferSyntax || readString(dataSet, 'x00020010') || IMPLICIT_VR_LITTLE_ENDIAN) };
+  } catch (error) {
+    // Element lengths that point past the end of the file surface only when a value is read.
+    return { skipped: { name, kind: 'corrupt', reason: `damaged DICOM header: ${describeParseError(error)}` } };
   }
-  return { instance: toInstance(name, dataSet, rawTransferSyntax || readString(dataSet, 'x00020010') || IMPLICIT_VR_LITTLE_ENDIAN) };
 }
 
 /**
@@ -211,6 +216,15 @@ function readPatientStudy(ds: DataSet): PatientStudyAttributes {
 
 function dropUndefined(record: Record<string, unknown>): void {
   for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+}
+
+/** readString on a partly parsed data set, whose last element may point past the end of the file. */
+function readStringSafely(ds: DataSet, tag: string): string | undefined {
+  try {
+    return readString(ds, tag);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A string value with padding (spaces, NUL) removed; undefined when absent or empty. */

@@ -110,12 +110,21 @@ describe('bad input: series choice', () => {
     hasUsefulHint(error);
   });
 
-  test('a one-image localizer next to the stack is left aside with a note', async () => {
+  test('a one-image localizer series (another plane) next to the stack is left aside with a note', async () => {
     const stack = files(volume(), { seriesInstanceUID: '2.25.201', seed: 'stack' });
-    const scout = files(volume([8, 6, 1]), { seriesInstanceUID: '2.25.202', seed: 'scout', seriesDescription: 'Topogram' });
+    const coronal: [Vec3, Vec3, Vec3] = [[1, 0, 0], [0, 0, -1], [0, 1, 0]];
+    const scout = files(volume([8, 6, 1], [1, 1, 1], [0, 0, 0], coronal), { seriesInstanceUID: '2.25.202', seed: 'scout', seriesDescription: 'Topogram' });
     const result = await readDicomSeries([...scout, ...stack]);
     expect(result.series.seriesInstanceUID).toBe('2.25.201');
     expect(result.warnings.join(' ')).toMatch(/Left aside 1 single-image CT series.*Topogram/);
+  });
+
+  test('a lone axial image in a series of its own is not guessed away: the choice goes to the user', async () => {
+    const stack = files(volume(), { seriesInstanceUID: '2.25.211', seed: 'stack' });
+    const lone = files(volume([8, 6, 1]), { seriesInstanceUID: '2.25.212', seed: 'lone' }).map((file) => ({ ...file, name: 'lone.dcm' }));
+    const error = await readError([...stack, ...lone]);
+    expect(error.code).toBe('DICOM_SEVERAL_CT_SERIES');
+    expect(error.message).toContain('1 slice(s), 2.25.212 (file lone.dcm)');
   });
 });
 
@@ -213,7 +222,7 @@ describe('damaged and foreign files', () => {
     const input = series.map((file, k) => (k === 2 ? truncated : file));
     const error = await readError(input);
     expect(error.code).toBe('DICOM_MISSING_SLICE');
-    expect(error.message).toMatch(new RegExp(`could not be read and may hold it: ${series[2].name}`));
+    expect(error.message).toMatch(new RegExp(`could not be read as DICOM and may hold it: ${series[2].name}`));
   });
 
   test('a slice of the chosen series cut off in its Pixel Data: the series cannot be complete, so reading fails naming it', async () => {

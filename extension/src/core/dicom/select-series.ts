@@ -6,6 +6,7 @@
  */
 import { RtLiverError } from '../errors';
 import type { DicomInstance, SkippedFile } from './instance';
+import { sameOrientation } from './slice-geometry';
 
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 export const ENHANCED_CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2.1';
@@ -81,7 +82,8 @@ export function describeSeries(series: DicomSeries): string {
   const uid = series.seriesInstanceUID ?? `(no SeriesInstanceUID; ${series.key})`;
   const description = series.description ? ` "${series.description}"` : '';
   const number = series.seriesNumber !== undefined ? ` #${series.seriesNumber}` : '';
-  return `${series.modality || '?'}${number}${description}: ${sliceCount(series)} slice(s), ${uid}`;
+  const file = series.instances.length === 1 ? ` (file ${series.instances[0].fileName})` : '';
+  return `${series.modality || '?'}${number}${description}: ${sliceCount(series)} slice(s), ${uid}${file}`;
 }
 
 export function selectCtSeries(instances: readonly DicomInstance[], options: SelectSeriesOptions = {}): DicomSeries {
@@ -123,11 +125,14 @@ export function selectCtSeries(instances: readonly DicomInstance[], options: Sel
   }
   if (ctSeries.length === 1) return checkSliceCount(ctSeries[0]);
 
-  // A one-image CT series next to a real stack is a localizer (scout): leave it aside, with a note.
+  // A one-image CT series next to a real stack, marked LOCALIZER or in another plane, is a scout:
+  // leave it aside, with a note. Any other lone image (a slice that lost its series UID, say) is not
+  // guessed away: the choice goes back to the user.
   const stacks = ctSeries.filter((series) => sliceCount(series) > 1);
-  if (stacks.length === 1) {
+  const others = ctSeries.filter((series) => !stacks.includes(series));
+  if (stacks.length === 1 && others.every((series) => isLocalizerOf(series, stacks[0]))) {
     const chosen = stacks[0];
-    const leftAside = ctSeries.filter((series) => series !== chosen);
+    const leftAside = others;
     chosen.notes.push(`Left aside ${leftAside.length} single-image CT series (localizer?): ${leftAside.map(describeSeries).join('; ')}.`);
     return chosen;
   }
@@ -136,6 +141,13 @@ export function selectCtSeries(instances: readonly DicomInstance[], options: Sel
     `The input holds ${ctSeries.length} CT series: ${ctSeries.map(describeSeries).join('; ')}.`,
     'Choose one with --series <SeriesInstanceUID>.',
   );
+}
+
+function isLocalizerOf(single: DicomSeries, stack: DicomSeries): boolean {
+  const image = single.instances[0];
+  if (image.imageType?.includes('LOCALIZER')) return true;
+  const stackOrientation = stack.instances[0].imageOrientationPatient;
+  return image.imageOrientationPatient !== undefined && stackOrientation !== undefined && !sameOrientation(image.imageOrientationPatient, stackOrientation);
 }
 
 function checkSliceCount(series: DicomSeries): DicomSeries {
