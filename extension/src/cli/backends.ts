@@ -4,6 +4,7 @@
  *   webgpu    -> onnxruntime-node's WebGPU EP;
  *   wasm      -> onnxruntime-web's WASM build for Node (what browsers run, for parity and benchmarks).
  */
+import { availableParallelism } from 'node:os';
 import type { SessionFactory } from '../core/model/inference';
 import { ortWebSessionFactory, type OrtWebModule } from '../core/model/ort-web';
 import { ortNodeSessionFactory } from './ort-node';
@@ -15,7 +16,9 @@ export function nodeSessionFactory(options: { threads?: number } = {}): SessionF
   const web = ortWebSessionFactory({
     // onnxruntime-web's "node" export finds its .wasm next to itself.
     load: () => import('onnxruntime-web') as Promise<OrtWebModule>,
-    numThreads: options.threads,
+    // onnxruntime-node uses every core by default; give WASM the same, so their ratio compares runtimes,
+    // not thread counts (onnxruntime-web's own default is half the cores).
+    numThreads: options.threads ?? availableParallelism(),
   });
   return (request) => (request.backend === 'wasm' ? web(request) : native(request));
 }
