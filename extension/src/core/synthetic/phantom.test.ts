@@ -114,7 +114,7 @@ describe('makeAbdomenPhantom', () => {
   it("places the liver on the patient's right (low i in LPS) with a left lobe across the midline", () => {
     for (const seed of [1, 4, 9]) {
       const { liver } = makeAbdomenPhantom({ seed, ...SMALL });
-      const [nx, ny] = liver.dimensions;
+      const [nx] = liver.dimensions;
       let right = 0;
       let left = 0;
       let sumX = 0;
@@ -125,7 +125,6 @@ describe('makeAbdomenPhantom', () => {
         sumX += x;
         if (x < 0) right++;
         else left++;
-        void ny;
       }
       const count = right + left;
       expect(sumX / count).toBeLessThan(-30); // centroid well to the patient's right (LPS x < 0)

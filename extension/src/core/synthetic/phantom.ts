@@ -4,9 +4,9 @@
  * The anatomy (phantom-anatomy.ts) is drawn from the seed in millimetres; here it is painted onto the
  * voxel grid tissue by tissue, in an order that lets later structures displace earlier ones (the
  * liver indents the stomach, the IVC runs through the caudate lobe, ...). Intensities then get a
- * slight blur (partial volume) and Gaussian noise.
+ * slight blur (partial volume) and Gaussian noise, part of it spatially correlated.
  *
- * Labels follow LiTS/MSD conventions for the liver (vessels inside it count as liver):
+ * Labels follow LiTS/MSD conventions for the liver (vessels and lesions inside it count as liver):
  * 1 liver, 2 spleen, 3 right kidney, 4 left kidney, 5 stomach, 6 aorta, 7 bone.
  */
 import type { Vec3, Volume } from '../volume';
