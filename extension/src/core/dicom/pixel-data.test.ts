@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { configureNodeWasmCodecs, nodeWasmPath } from '../../cli/io/node-wasm';
 import { writeCtSeries, writePart10, type PixelStorage } from '../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
+import { RtLiverError } from '../errors';
 import { configureWasmCodecs } from './codecs/wasm-codecs';
 import { parseDicomInstances, readDicomSeries, type DicomFileBytes } from './index';
 
@@ -145,3 +146,25 @@ test('data sets without the Part-10 preamble and meta header (old exports) are r
     expect(Array.from(volume.voxels)).toEqual(Array.from(source.voxels));
   }
 });
+
+test('corrupted compressed frames fail as RtLiverErrors, and the WASM decoders keep working afterwards', async () => {
+  const source = ctVolume();
+  const folder = writeFolder('corrupt-source', writeCtSeries(source, { seed: 'corrupt' }).files);
+  for (const [label, tool, args] of [['jls', 'dcmcjpls', ['+el']], ['j2k', 'gdcmconv', ['--j2k']]] as const) {
+    const good = transcode(folder, join(workDir, `corrupt-${label}`), tool, [...args]);
+    let state = 99;
+    const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let trial = 0; trial < 30; trial++) {
+      const bad = new Uint8Array(good[1].bytes).slice();
+      const start = bad.length - 1 - Math.floor(random() * Math.min(1500, bad.length - 400));
+      for (let b = 0; b < 6 && start + b < bad.length; b++) bad[start + b] = Math.floor(random() * 256);
+      try {
+        await readDicomSeries(good.map((file, k) => (k === 1 ? { name: file.name, bytes: bad } : file)));
+      } catch (error) {
+        expect(error).toBeInstanceOf(RtLiverError);
+      }
+    }
+    const { volume } = await readDicomSeries(good);
+    expect(Array.from(volume.voxels)).toEqual(Array.from(source.voxels));
+  }
+}, 120_000);
