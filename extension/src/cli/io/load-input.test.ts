@@ -1,4 +1,5 @@
 /** Input discovery: folders walked recursively, single files, NIfTI told apart, clear errors for bad paths. */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ test('a study folder is walked recursively; hidden files are ignored, other file
   if (input.kind !== 'dicom') throw new Error('expected DICOM');
   expect(input.fileCount).toBe(5);
   expect(Array.from(input.volume.voxels)).toEqual(Array.from(source.voxels));
-  expect(input.warnings).toEqual(['Ignored 1 non-DICOM file(s): report.pdf.']);
+  expect(input.warnings).toEqual(['Ignored 1 file(s) that are not DICOM images: report.pdf.']);
   expect(input.slices[0].fileName).toMatch(/^(a|b\/deeper)\/CT000\d\.dcm$/);
   expect(input.timingsMs.buildVolumeMs).toBeGreaterThan(0);
 });
@@ -72,4 +73,18 @@ test('a .nii.gz file is read through the NIfTI reader; its errors name the file'
   const broken = join(root, 'broken.nii');
   writeFileSync(broken, new Uint8Array(100));
   await expect(loadInput(broken)).rejects.toMatchObject({ code: 'NIFTI_TRUNCATED', message: expect.stringContaining('broken.nii:') });
+});
+
+test('a DICOM media folder (DICOMDIR made by dcmmkdir) reads its images and notes the DICOMDIR', async () => {
+  const media = join(root, 'media');
+  mkdirSync(join(media, 'IMG'), { recursive: true });
+  const source = smallVolume();
+  writeCtSeries(source, { seed: 'media', instanceNumbers: 'shuffled' }).files.forEach((file, k) => {
+    writeFileSync(join(media, 'IMG', `IM${k + 1}`), new Uint8Array(file.bytes));
+  });
+  execFileSync('dcmmkdir', ['--recurse', 'IMG'], { cwd: media, stdio: 'pipe' });
+  const input = await loadInput(media);
+  if (input.kind !== 'dicom') throw new Error('expected DICOM');
+  expect(Array.from(input.volume.voxels)).toEqual(Array.from(source.voxels));
+  expect(input.warnings).toEqual(['Ignored 1 file(s) that are not DICOM images: DICOMDIR.']);
 });

@@ -59,7 +59,7 @@ export async function readDicomSeries(files: readonly DicomFileBytes[], options:
   }
   if (notDicom.length > 0) {
     const examples = notDicom.slice(0, 5).map((file) => file.name).join(', ');
-    result.warnings.unshift(`Ignored ${notDicom.length} non-DICOM file(s): ${examples}${notDicom.length > 5 ? ', ...' : ''}.`);
+    result.warnings.unshift(`Ignored ${notDicom.length} file(s) that are not DICOM images: ${examples}${notDicom.length > 5 ? ', ...' : ''}.`);
   }
   return result;
 }

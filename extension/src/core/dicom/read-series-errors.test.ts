@@ -246,7 +246,7 @@ describe('damaged and foreign files', () => {
       { name: 'README.txt', bytes: new TextEncoder().encode('export notes').buffer },
     ]);
     expect(result.volume.dimensions[2]).toBe(6);
-    expect(result.warnings.join('\n')).toMatch(/Ignored 1 non-DICOM file\(s\): README\.txt/);
+    expect(result.warnings.join('\n')).toMatch(/Ignored 1 file\(s\) that are not DICOM images: README\.txt/);
     expect(result.warnings.join('\n')).toMatch(/Skipped 1 damaged DICOM file\(s\).*broken\.dcm/);
   });
 
