@@ -34,7 +34,7 @@ function describeFailure(pacs: PacsConfig, status: number | undefined, error?: E
       ok: false,
       url: pacs.url,
       message: `The PACS at ${pacs.url} is not reachable (${(error as NodeJS.ErrnoException).code ?? error.message}).`,
-      hint: 'Start it (npm run orthanc) or check RT_LIVER_PACS_URL, then reload the page.',
+      hint: 'Start it (for the local Orthanc: npx tsx scripts/orthanc.ts) or check RT_LIVER_PACS_URL, then reload the page.',
     };
   }
   if (status === 401 || status === 403) {
