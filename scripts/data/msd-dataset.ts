@@ -6,7 +6,8 @@
  * The model sees the whole scan resized to a fixed grid, so the field of view matters as much as the
  * anatomy: unless `fieldOfView: 'fixed'`, each case gets its own voxel size (in-plane 1.7-2.1 mm,
  * slices 2.5-3.5 mm) and a shifted centre (cranio-caudal -20..+25 mm, in-plane +-10 mm), drawn from
- * its seed, on the same 192 x 192 x 80 matrix. Real scans differ in the same ways.
+ * its seed, on the same 192 x 192 x 80 matrix. Real scans differ in the same ways. Likewise the
+ * enhancement: by default each case is unenhanced, moderately enhanced or portal-venous, by seed.
  *
  * Existing cases are kept, unless dataset.json says they were made by another phantom version or
  * grid rule (then the whole set is made again); dataset.json always lists exactly the requested cases.
@@ -15,6 +16,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { PHANTOM_VERSION, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import type { ContrastPhase } from '../../extension/src/core/synthetic/phantom-anatomy';
 import { Random } from '../../extension/src/core/synthetic/random';
 import type { Vec3 } from '../../extension/src/core/volume';
 import { writeFileAtomic } from './files';
@@ -31,6 +33,8 @@ export interface MsdDatasetOptions {
   spacing?: Vec3;
   /** 'varied' (default): per-case voxel size and centre; 'fixed': every case on the same grid. */
   fieldOfView?: 'varied' | 'fixed';
+  /** Enhancement of the phantoms; default 'mixed' (unenhanced, moderate or portal-venous by seed). */
+  contrastPhase?: ContrastPhase;
 }
 
 export interface MsdCaseGrid {
@@ -62,7 +66,8 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
   const dimensions = options.dimensions ?? TRAINING_DIMENSIONS;
   const spacing = options.spacing ?? TRAINING_SPACING;
   const fieldOfView = options.fieldOfView ?? 'varied';
-  const rule = { phantomVersion: PHANTOM_VERSION, dimensions, spacing, fieldOfView };
+  const contrastPhase = options.contrastPhase ?? 'mixed';
+  const rule = { phantomVersion: PHANTOM_VERSION, dimensions, spacing, fieldOfView, contrastPhase };
   let written = 0;
   let kept = 0;
   if (isStale(root, rule)) {
@@ -80,7 +85,7 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
       continue;
     }
     const started = performance.now();
-    const phantom = makeAbdomenPhantom({ seed: grid.seed, dimensions, spacing: grid.spacing, center: grid.center });
+    const phantom = makeAbdomenPhantom({ seed: grid.seed, dimensions, spacing: grid.spacing, center: grid.center, contrastPhase });
     // Fast gzip: the set is regenerated more often than it is shipped.
     writeFileAtomic(paths.label, writeNifti(phantom.liver, { gzip: true, gzipLevel: 3, intent: 'label', description: `rt-liver phantom seed ${grid.seed} liver` }));
     writeFileAtomic(paths.image, writeNifti(phantom.ct, { gzip: true, gzipLevel: 3, description: `rt-liver phantom seed ${grid.seed} CT (HU)` }));
@@ -110,12 +115,12 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
 }
 
 /** True when dataset.json exists and was made by another phantom version or grid rule. */
-function isStale(root: string, rule: { phantomVersion: number; dimensions: Vec3; spacing: Vec3; fieldOfView: string }): boolean {
+function isStale(root: string, rule: { phantomVersion: number; dimensions: Vec3; spacing: Vec3; fieldOfView: string; contrastPhase: string }): boolean {
   const path = join(root, 'dataset.json');
   if (!existsSync(path)) return false;
   try {
     const made = JSON.parse(readFileSync(path, 'utf8')).rtLiver ?? {};
-    const key = (r: typeof rule) => JSON.stringify([r.phantomVersion, r.dimensions, r.spacing, r.fieldOfView ?? 'fixed']);
+    const key = (r: typeof rule) => JSON.stringify([r.phantomVersion, r.dimensions, r.spacing, r.fieldOfView ?? 'fixed', r.contrastPhase ?? 'moderate']);
     return key(made) !== key(rule);
   } catch {
     return true;

@@ -94,7 +94,15 @@ function blob(random: Random, center: Vec3, radii: Vec3, yaw = 0, bumpiness = 0.
   };
 }
 
-export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
+/**
+ * How the scan was enhanced. 'moderate' (the default, and the demo): liver about 60 HU with brighter
+ * vessels, kidneys about 30. 'unenhanced' and 'portal-venous' cover the ends real scans span (liver
+ * about 55 with slightly darker vessels, and about 110 with bright vessels and kidneys); 'mixed'
+ * draws one of the three from the seed (for training sets).
+ */
+export type ContrastPhase = 'moderate' | 'unenhanced' | 'portal-venous' | 'mixed';
+
+export function drawAbdomenAnatomy(seed: number | string, contrastPhase: ContrastPhase = 'moderate'): AbdomenAnatomy {
   const random = new Random(`phantom|${seed}`);
   const jitter = (amount: number) => random.range(-amount, amount);
   const size = random.range(0.9, 1.08); // overall body habitus
@@ -170,11 +178,12 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
     disc: random.range(70, 100),
     spinalCanal: random.range(5, 20),
   };
-  hu.liverVessel = hu.liver + random.range(60, 100);
+  hu.liverVessel = hu.liver + random.range(60, 100); // 'moderate' enhancement; see applyContrastPhase
   hu.spleen = hu.liver - random.range(5, 15);
   // Lesions come from their own random stream, so adding them left every other feature of a seed as it was.
   const lesionRandom = new Random(`phantom-lesions|${seed}`);
   hu.lesion = hu.liver - lesionRandom.range(25, 50);
+  applyContrastPhase(hu, seed, contrastPhase);
   const liverLesions: Blob[] = [];
   const lesionCount = lesionRandom.int(0, 3);
   for (let n = 0; n < lesionCount; n++) {
@@ -213,4 +222,36 @@ export function drawAbdomenAnatomy(seed: number | string): AbdomenAnatomy {
     hu,
     noiseSigma: random.range(8, 20),
   };
+}
+
+/**
+ * Replaces the enhancement-dependent intensities for the unenhanced and portal-venous phases. Draws
+ * from its own random stream, so a seed's anatomy is the same in every phase.
+ */
+function applyContrastPhase(hu: Intensities, seed: number | string, phase: ContrastPhase): void {
+  const random = new Random(`phantom-contrast|${seed}`);
+  const chosen = phase === 'mixed' ? (['moderate', 'unenhanced', 'portal-venous'] as const)[random.int(0, 2)] : phase;
+  if (chosen === 'unenhanced') {
+    hu.liver = random.range(48, 66);
+    hu.liverVessel = hu.liver - random.range(8, 18); // unenhanced blood is darker than parenchyma
+    hu.lesion = hu.liver - random.range(10, 25);
+    hu.spleen = hu.liver - random.range(5, 12);
+    hu.kidneyCortex = random.range(25, 35);
+    hu.kidneyMedulla = hu.kidneyCortex - random.range(0, 5);
+    hu.aorta = random.range(35, 50);
+    hu.ivc = random.range(35, 50);
+    hu.heart = random.range(35, 50);
+  } else if (chosen === 'portal-venous') {
+    hu.liver = random.range(95, 125);
+    hu.liverVessel = hu.liver + random.range(30, 70);
+    hu.lesion = hu.liver - random.range(40, 70);
+    hu.spleen = hu.liver + random.range(0, 15);
+    hu.kidneyCortex = random.range(150, 200);
+    hu.kidneyMedulla = hu.kidneyCortex - random.range(10, 50);
+    hu.aorta = random.range(140, 190);
+    hu.ivc = random.range(120, 170);
+    hu.heart = random.range(120, 170);
+    hu.stomachWall = random.range(60, 90);
+    hu.bowel = random.range(40, 70);
+  }
 }

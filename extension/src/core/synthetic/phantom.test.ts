@@ -72,6 +72,25 @@ describe('makeAbdomenPhantom', () => {
     expect(stats.get(PHANTOM_LABELS.liver)!.max).toBeGreaterThan(120);
   });
 
+  it('varies the enhancement phase on request, keeping the anatomy', () => {
+    const meanOf = (ct: Int16Array, labels: Uint8Array, label: number) => {
+      let sum = 0;
+      let count = 0;
+      for (let p = 0; p < ct.length; p++) if (labels[p] === label) { sum += ct[p]; count++; }
+      return sum / count;
+    };
+    const unenhanced = makeAbdomenPhantom({ seed: 5, ...SMALL, contrastPhase: 'unenhanced' });
+    const venous = makeAbdomenPhantom({ seed: 5, ...SMALL, contrastPhase: 'portal-venous' });
+    expect(Buffer.from(unenhanced.labels.voxels.buffer).equals(Buffer.from(venous.labels.voxels.buffer))).toBe(true);
+    expect(meanOf(unenhanced.ct.voxels, unenhanced.labels.voxels, PHANTOM_LABELS.aorta)).toBeLessThan(70);
+    expect(meanOf(venous.ct.voxels, venous.labels.voxels, PHANTOM_LABELS.aorta)).toBeGreaterThan(120);
+    expect(meanOf(venous.ct.voxels, venous.labels.voxels, PHANTOM_LABELS.liver)).toBeGreaterThan(90);
+    expect(meanOf(unenhanced.ct.voxels, unenhanced.labels.voxels, PHANTOM_LABELS.liver)).toBeLessThan(70);
+    const phases = new Set([10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((seed) =>
+      Math.round(makeAbdomenPhantom({ seed, dimensions: [32, 32, 12], spacing: [11, 11, 20], contrastPhase: 'mixed', noiseSigma: 0 }).anatomy.hu.aorta / 60)));
+    expect(phases.size).toBeGreaterThan(1); // 'mixed' gives more than one phase over ten seeds
+  });
+
   it('draws hypodense lesions inside the liver that keep the liver label', () => {
     const { ct, liver, anatomy } = makeAbdomenPhantom({ seed: 1, ...SMALL });
     expect(anatomy.liverLesions.length).toBeGreaterThan(0);

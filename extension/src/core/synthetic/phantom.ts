@@ -10,7 +10,7 @@
  * 1 liver, 2 spleen, 3 right kidney, 4 left kidney, 5 stomach, 6 aorta, 7 bone.
  */
 import type { Vec3, Volume } from '../volume';
-import { type AbdomenAnatomy, type Blob, type Intensities, type Tube, drawAbdomenAnatomy } from './phantom-anatomy';
+import { type AbdomenAnatomy, type Blob, type ContrastPhase, type Intensities, type Tube, drawAbdomenAnatomy } from './phantom-anatomy';
 import { Random } from './random';
 
 /**
@@ -43,6 +43,8 @@ export interface AbdomenPhantomOptions {
    * moves the field of view (the liver dome is near z = +70..90, the kidneys near z = -40).
    */
   center?: Vec3;
+  /** Enhancement; default 'moderate' (liver ~60 HU, brighter vessels). 'mixed' draws it from the seed. */
+  contrastPhase?: ContrastPhase;
 }
 
 export interface AbdomenPhantom {
@@ -210,7 +212,7 @@ export function makeAbdomenPhantom(options: AbdomenPhantomOptions): AbdomenPhant
   const spacing = options.spacing ?? DEMO_PHANTOM_SPACING;
   const center = options.center ?? [0, 0, 0];
   const origin: Vec3 = [0, 1, 2].map((a) => center[a] - ((dimensions[a] - 1) / 2) * spacing[a]) as Vec3;
-  const anatomy = drawAbdomenAnatomy(options.seed);
+  const anatomy = drawAbdomenAnatomy(options.seed, options.contrastPhase);
   calibrateLiverVolume(anatomy);
   const canvas = new Canvas(dimensions, spacing, origin);
 
