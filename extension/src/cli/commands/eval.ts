@@ -31,7 +31,17 @@ async function readNiftiMask(path: string, label: number | undefined): Promise<V
 }
 
 async function readSegMask(path: string, grid: VolumeGeometry, label: number | undefined): Promise<Volume<Uint8Array>> {
-  const buffer = readFileSync(path);
+  let buffer: Buffer;
+  try {
+    buffer = readFileSync(path);
+  } catch (error) {
+    const directory = (error as NodeJS.ErrnoException).code === 'EISDIR';
+    throw new RtLiverError(
+      'EVAL_INPUT',
+      directory ? `${path} is a folder; eval compares masks.` : `Cannot read ${path}: ${(error as Error).message}.`,
+      'Pass a NIfTI mask or labelmap (.nii/.nii.gz) or a DICOM SEG file (a CT folder goes to --grid).',
+    );
+  }
   const bytes = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
   const result = await readSeg(bytes, grid, label === undefined ? {} : { segmentNumber: label });
   return result.mask;
