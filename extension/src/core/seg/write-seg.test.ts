@@ -204,6 +204,11 @@ describe('writeLiverSeg', () => {
     it('a source image missing', () => {
       expectCode(attempt(segCase.mask, segCase.files.slice(1)), 'seg-grid-mismatch');
     });
+    it('a series description longer than DICOM allows (LO, 64 characters)', () => {
+      const run = () =>
+        writeLiverSeg({ sourceInstances: segCase.files, mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE, seriesDescription: 'x'.repeat(65) });
+      expectCode(run, 'seg-invalid-options');
+    });
     it('a mask of the wrong length', () => {
       expectCode(attempt({ ...segCase.mask, voxels: new Uint8Array(10) }), 'seg-invalid-mask');
     });

@@ -306,6 +306,13 @@ function checkOptions(options: WriteLiverSegOptions): void {
       );
     }
   }
+  // All of these are LO (Long String): at most 64 characters, no backslash (the value separator).
+  const longStrings: Array<[string, string | undefined]> = [...required, ['seriesDescription', options.seriesDescription]];
+  for (const [name, value] of longStrings) {
+    if (value !== undefined && (value.length > 64 || value.includes('\\'))) {
+      throw new RtLiverError('seg-invalid-options', `${name} "${value.slice(0, 80)}" is not a valid DICOM LO value.`, 'Use at most 64 characters and no backslash.');
+    }
+  }
   for (const [name, uid] of Object.entries(options.uids ?? {})) {
     if (uid !== undefined && !isValidUid(uid)) {
       throw new RtLiverError('seg-invalid-options', `uids.${name} "${uid}" is not a valid DICOM UID.`, 'Use digits and dots, at most 64 characters.');
