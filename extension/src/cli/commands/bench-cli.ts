@@ -31,6 +31,9 @@ export interface EndToEndReport {
   peak_rss_mb: { median: number; all: number[] };
   ct_mb: number;
   peak_rss_to_ct: number;
+  /** Median CPU time (user + system, all threads) of a run, and the load average around the runs. */
+  cpu_ms: number;
+  load_average: number[];
   node: string;
 }
 
@@ -59,6 +62,8 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
   const bin = findBin();
   const walls: number[] = [];
   const rss: number[] = [];
+  const cpu: number[] = [];
+  const load: number[] = [];
   const stages: Record<string, number[]> = {};
   let last: SegmentReport | undefined;
   for (let run = 0; run <= options.runs; run++) {
@@ -68,6 +73,8 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     if (run === 0) continue;
     walls.push(wallMs);
     rss.push(report.memory_mb.peak_rss);
+    cpu.push(report.cpu_ms.user + report.cpu_ms.system);
+    load.push(report.load_average);
     for (const [stage, ms] of Object.entries(report.timings_ms)) (stages[stage] ??= []).push(ms);
   }
   progress.done();
@@ -82,6 +89,8 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     peak_rss_mb: { median: round(median(rss)), all: rss },
     ct_mb: last!.memory_mb.ct_voxels,
     peak_rss_to_ct: round(median(rss) / last!.memory_mb.ct_voxels),
+    cpu_ms: round(median(cpu)),
+    load_average: load,
     node: process.version,
   };
   if (options.json) {
@@ -94,6 +103,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
         `wall ${result.wall_ms.median} ms (runs: ${result.wall_ms.all.join(', ')})`,
         `stages (ms): startup ${t.startup}, read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, post-process ${t.postprocess}; pre+post ${round(t.preprocess + t.postprocess)}`,
         `peak RSS ${result.peak_rss_mb.median} MB = ${result.peak_rss_to_ct} x the CT's ${result.ct_mb} MB of voxels`,
+        `CPU time ${result.cpu_ms} ms per run (all threads); load average during the runs: ${load.join(', ')} (shared machine: compare with care)`,
       ].join('\n') + '\n',
     );
   }

@@ -3,6 +3,7 @@
  * backend, and each backend's ratio to onnxruntime-node (cpu) for the same model, measured in the
  * same run. A benchmark, not a test: it reports, it does not judge.
  */
+import { loadavg } from 'node:os';
 import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
 import { prepareModel, segmentLiver, type SegmentationTimings } from '../../core/model/pipeline';
@@ -48,6 +49,8 @@ export interface BenchReport {
   runs: number;
   rows: BenchRow[];
   node: string;
+  /** 1-minute load average before and after: the machine may be shared. */
+  load_average: [number, number];
 }
 
 export function median(values: number[]): number {
@@ -105,6 +108,7 @@ function benchOracle(ct: Volume, liver: Volume<Uint8Array>, shape: [1, 1, number
 
 export async function benchCommand(options: BenchOptions): Promise<BenchReport> {
   const progress = createProgress(true);
+  const loadBefore = loadavg()[0];
   const backends = parseBackends(options.backends);
   const manifest = loadManifest(options.modelsDir);
   const names = options.model ?? manifest.models.map((model) => model.name);
@@ -157,7 +161,8 @@ export async function benchCommand(options: BenchOptions): Promise<BenchReport> 
   }
   progress.done();
 
-  const report: BenchReport = { size: options.size, spacing, runs: options.runs, rows, node: process.version };
+  const load: [number, number] = [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0] * 100) / 100];
+  const report: BenchReport = { size: options.size, spacing, runs: options.runs, rows, node: process.version, load_average: load };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
@@ -177,7 +182,7 @@ export async function benchCommand(options: BenchOptions): Promise<BenchReport> 
           ],
     );
     process.stdout.write(
-      `Medians of ${options.runs} runs (after 1 warm-up), ms, on a ${options.size.join('x')} phantom; node ${process.version}\n` +
+      `Medians of ${options.runs} runs (after 1 warm-up), ms, on a ${options.size.join('x')} phantom; node ${process.version}; load average ${load.join(' -> ')}\n` +
         [header, ...lines].map((cells) => cells.join('\t')).join('\n') +
         '\n',
     );

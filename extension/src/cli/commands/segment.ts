@@ -3,6 +3,7 @@
  * mask as NIfTI (--mask) and a DICOM SEG (--out) on the input's own grid.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
@@ -35,6 +36,9 @@ export interface SegmentReport {
   voxels: number;
   /** Peak resident memory of this process, and the CT's own size, in MB. */
   memory_mb: { peak_rss: number; ct_voxels: number };
+  /** CPU time of this process (all threads), and the 1-minute load average: context for the timings on a shared machine. */
+  cpu_ms: { user: number; system: number };
+  load_average: number;
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
   outputs: { mask?: string; seg?: string };
   warnings: string[];
@@ -158,6 +162,11 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
       peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
       ct_voxels: Math.round(loaded.volume.voxels.byteLength / 104857.6) / 10,
     },
+    cpu_ms: (() => {
+      const usage = process.cpuUsage();
+      return { user: Math.round(usage.user / 1000), system: Math.round(usage.system / 1000) };
+    })(),
+    load_average: Math.round(loadavg()[0] * 100) / 100,
     input: {
       path: inputPath,
       kind: loaded.kind,
