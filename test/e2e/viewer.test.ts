@@ -138,3 +138,17 @@ test('a CT series of a single image: the image is shown and the panel says why i
   expect(text).toContain('has only 1 image');
   await saveScreenshot(page, 'e2e-bad-input-single-image');
 });
+
+test('with WebGPU enabled, the panel sees Chromium\'s software adapter and keeps WASM', async () => {
+  const webgpuBrowser = await launchChromium({ webgpu: true });
+  try {
+    const webgpuPage = await webgpuBrowser.newPage({ viewport: { width: 1600, height: 900 } });
+    await webgpuPage.goto(modeUrl(fixture, fixture.demo.studyInstanceUid));
+    const backend = webgpuPage.getByTestId('rt-liver-backend').filter({ hasNotText: 'detecting' });
+    await backend.waitFor({ timeout: 60_000 });
+    // Headless Chromium without a GPU offers SwiftShader, flagged as a fallback adapter.
+    expect(await backend.textContent()).toMatch(/^WASM, \d threads? \(cross-origin isolated; the WebGPU adapter \(.*swiftshader\) is a CPU fallback\)$/);
+  } finally {
+    await webgpuBrowser.close();
+  }
+});

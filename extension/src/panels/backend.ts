@@ -1,7 +1,8 @@
 /**
  * Which onnxruntime-web backend the segmentation would use in this browser: WebGPU when
- * `navigator.gpu` yields an adapter, else WASM, with threads only on a cross-origin-isolated page
- * (SharedArrayBuffer); otherwise ORT silently runs one thread.
+ * `navigator.gpu` yields a hardware adapter, else WASM, with threads only on a cross-origin-isolated
+ * page (SharedArrayBuffer); otherwise ORT silently runs one thread. A fallback adapter (Chromium's
+ * SwiftShader, a CPU implementation) counts as no GPU: it was about 100x slower than WASM here.
  */
 export interface BackendInfo {
   backend: 'webgpu' | 'wasm';
@@ -10,8 +11,13 @@ export interface BackendInfo {
   text: string;
 }
 
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean };
+}
+
 export interface BrowserCapabilities {
-  gpu?: { requestAdapter: () => Promise<unknown> };
+  gpu?: { requestAdapter: () => Promise<AdapterLike | null> };
   hardwareConcurrency?: number;
   crossOriginIsolated: boolean;
 }
@@ -23,22 +29,25 @@ export function wasmThreads(hardwareConcurrency: number | undefined, isolated: b
 }
 
 export async function detectBackend(caps: BrowserCapabilities): Promise<BackendInfo> {
-  let adapter: unknown = null;
+  let adapter: AdapterLike | null = null;
   try {
     adapter = caps.gpu ? await caps.gpu.requestAdapter() : null;
   } catch {
     adapter = null;
   }
-  if (adapter) {
-    return { backend: 'webgpu', crossOriginIsolated: caps.crossOriginIsolated, text: 'WebGPU (GPU adapter found)' };
+  const name = [adapter?.info?.vendor, adapter?.info?.architecture].filter(Boolean).join(' ');
+  const fallback = Boolean(adapter && (adapter.isFallbackAdapter || adapter.info?.isFallbackAdapter));
+  if (adapter && !fallback) {
+    return { backend: 'webgpu', crossOriginIsolated: caps.crossOriginIsolated, text: `WebGPU (${name || 'GPU adapter found'})` };
   }
   const threads = wasmThreads(caps.hardwareConcurrency, caps.crossOriginIsolated);
   const isolation = caps.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated: threads disabled';
+  const gpu = fallback ? `the WebGPU adapter${name ? ` (${name})` : ''} is a CPU fallback` : 'no WebGPU adapter';
   return {
     backend: 'wasm',
     threads,
     crossOriginIsolated: caps.crossOriginIsolated,
-    text: `WASM, ${threads} thread${threads === 1 ? '' : 's'} (${isolation}; no WebGPU adapter)`,
+    text: `WASM, ${threads} thread${threads === 1 ? '' : 's'} (${isolation}; ${gpu})`,
   };
 }
 

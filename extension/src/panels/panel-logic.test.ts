@@ -112,9 +112,19 @@ describe('summariseModel', () => {
 });
 
 describe('detectBackend', () => {
-  test('WebGPU when an adapter is granted', async () => {
-    const info = await detectBackend({ gpu: { requestAdapter: async () => ({}) }, hardwareConcurrency: 8, crossOriginIsolated: true });
-    expect(info.backend).toBe('webgpu');
+  test('WebGPU when a hardware adapter is granted', async () => {
+    const adapter = { info: { vendor: 'nvidia', architecture: 'ampere', isFallbackAdapter: false } };
+    const info = await detectBackend({ gpu: { requestAdapter: async () => adapter }, hardwareConcurrency: 8, crossOriginIsolated: true });
+    expect(info).toMatchObject({ backend: 'webgpu', text: 'WebGPU (nvidia ampere)' });
+  });
+
+  test('a CPU fallback adapter (SwiftShader) is not used: WASM is faster', async () => {
+    const adapter = { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } };
+    const info = await detectBackend({ gpu: { requestAdapter: async () => adapter }, hardwareConcurrency: 2, crossOriginIsolated: true });
+    expect(info).toMatchObject({
+      backend: 'wasm',
+      text: 'WASM, 1 thread (cross-origin isolated; the WebGPU adapter (google swiftshader) is a CPU fallback)',
+    });
   });
 
   test('WASM with threads on an isolated page, one thread otherwise', async () => {
