@@ -79,6 +79,7 @@ def check_against_mask(args):
     if seg.file_meta.TransferSyntaxUID != "1.2.840.10008.1.2.1":
         errors.append(f"transfer syntax {seg.file_meta.TransferSyntaxUID}, expected Explicit VR Little Endian")
 
+    errors.extend(check_identity(seg, args.ct_dir))
     frames = seg_frames(seg)
     rows, columns = int(seg.Rows), int(seg.Columns)
     rebuilt = np.zeros_like(mask)
@@ -127,6 +128,40 @@ def check_against_mask(args):
                 errors.append(f"frame {index + 1}: DCMTK and pydicom decode different pixels")
 
     return {"ok": not errors, "errors": errors, "frames": int(frames.shape[0]), "voxels": int((mask != 0).sum())}
+
+
+def check_identity(seg, ct_dir):
+    """The segment and provenance the issue asks for, and the link to the source study."""
+    errors = []
+    ct = pydicom.dcmread(os.path.join(ct_dir, sorted(os.listdir(ct_dir))[0]), stop_before_pixels=True)
+    for keyword in ("StudyInstanceUID", "FrameOfReferenceUID", "PatientID"):
+        if seg.get(keyword) != ct.get(keyword):
+            errors.append(f"{keyword} {seg.get(keyword)!r} differs from the CT's {ct.get(keyword)!r}")
+    if seg.SeriesInstanceUID == ct.SeriesInstanceUID:
+        errors.append("the SEG reuses the CT's SeriesInstanceUID")
+    for keyword in ("Manufacturer", "ManufacturerModelName", "SoftwareVersions", "DeviceSerialNumber", "SeriesDescription"):
+        if not seg.get(keyword):
+            errors.append(f"{keyword} is missing")
+    if seg.get("ContentQualification") not in ("RESEARCH", "PRODUCT"):
+        errors.append(f"ContentQualification is {seg.get('ContentQualification')!r}")
+    segments = seg.SegmentSequence
+    if len(segments) != 1:
+        errors.append(f"{len(segments)} segments, expected 1")
+    segment = segments[0]
+    category = segment.SegmentedPropertyCategoryCodeSequence[0]
+    kind = segment.SegmentedPropertyTypeCodeSequence[0]
+    if (category.CodeValue, category.CodingSchemeDesignator) != ("123037004", "SCT"):
+        errors.append(f"segment category {category.CodeValue} {category.CodingSchemeDesignator}")
+    if (kind.CodeValue, kind.CodingSchemeDesignator) != ("10200004", "SCT"):
+        errors.append(f"segment type {kind.CodeValue} {kind.CodingSchemeDesignator}")
+    if segment.SegmentAlgorithmType not in ("AUTOMATIC", "SEMIAUTOMATIC"):
+        errors.append(f"SegmentAlgorithmType {segment.SegmentAlgorithmType}")
+    algorithm = segment.SegmentationAlgorithmIdentificationSequence[0] if "SegmentationAlgorithmIdentificationSequence" in segment else None
+    if not segment.get("SegmentAlgorithmName") or algorithm is None or not algorithm.get("AlgorithmName") or not algorithm.get("AlgorithmVersion"):
+        errors.append("the algorithm is not identified (name, version)")
+    if len(segment.get("RecommendedDisplayCIELabValue", [])) != 3:
+        errors.append("no RecommendedDisplayCIELabValue")
+    return errors
 
 
 def ct_images(folder):
