@@ -7,11 +7,11 @@
 import { availableParallelism } from 'node:os';
 import type { SessionFactory } from '../core/model/inference';
 import { ortWebSessionFactory, type OrtWebModule } from '../core/model/ort-web';
-import { ortNodeSessionFactory } from './ort-node';
+import { ortNodeSessionFactory, type OrtNodeOptions } from './ort-node';
 
 export const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu'] as const;
 
-export function nodeSessionFactory(options: { threads?: number } = {}): SessionFactory {
+export function nodeSessionFactory(options: OrtNodeOptions = {}): SessionFactory {
   const native = ortNodeSessionFactory(options);
   const web = ortWebSessionFactory({
     // onnxruntime-web's "node" export finds its .wasm next to itself.

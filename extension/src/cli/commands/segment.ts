@@ -25,6 +25,7 @@ export interface SegmentOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
+  lowMemory?: boolean;
   modelsDir: string;
 }
 
@@ -90,7 +91,7 @@ function printHuman(report: SegmentReport): void {
 async function openModel(options: SegmentOptions, progress: Progress): Promise<PreparedModel & { loadMs: number }> {
   const start = performance.now();
   const file = readModel(options.modelsDir, options.model);
-  const prepared = await prepareModel(file.entry, file.bytes, options.backend, nodeSessionFactory({ threads: options.threads }));
+  const prepared = await prepareModel(file.entry, file.bytes, options.backend, nodeSessionFactory({ threads: options.threads, lowMemory: options.lowMemory }));
   progress.stage(`Model ${file.entry.name} ready on ${prepared.session.backend}`);
   return { ...prepared, loadMs: performance.now() - start };
 }
