@@ -33,6 +33,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  void orthanc.exited.then(async (code) => {
+    if (stopping) return;
+    console.error(`orthanc: Orthanc exited on its own (code ${code}); its storage is deleted.`);
+    await orthanc.stop();
+    process.exit(1);
+  });
 
   try {
     const folders = [demoStudyPaths(varDir).seriesDir, ...process.argv.slice(2).map((folder) => resolve(folder))];

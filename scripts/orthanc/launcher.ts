@@ -31,6 +31,8 @@ export interface OrthancHandle {
   authorization: string;
   /** Temporary folder holding the configuration, storage and index; removed by stop(). */
   storageDir: string;
+  /** Settles with Orthanc's exit code when its process ends (after stop(), or if it dies). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -168,7 +170,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     await stop();
     throw error;
   }
-  return { url, dicomWebUrl: `${url}/dicom-web`, username, password, authorization, storageDir, stop };
+  return { url, dicomWebUrl: `${url}/dicom-web`, username, password, authorization, storageDir, exited, stop };
 }
 
 async function waitForSystem(url: string, authorization: string, exited: Promise<number | null>, timeoutMs: number, logText: () => string): Promise<void> {

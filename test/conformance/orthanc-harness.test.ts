@@ -93,6 +93,7 @@ describe('stop()', () => {
     const port = Number(new URL(orthanc.url).port);
     expect(existsSync(orthanc.storageDir)).toBe(true);
     await orthanc.stop();
+    await expect(orthanc.exited).resolves.toBeDefined();
     expect(existsSync(orthanc.storageDir)).toBe(false);
     await expect(fetch(`${orthanc.url}/system`)).rejects.toThrow();
     // The port can be bound again.
