@@ -17,6 +17,7 @@ const repoRoot = resolve(__dirname, '..');
 async function main(): Promise<void> {
   const started = Date.now();
   const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT=${process.env.PORT} is not a port number.`, 'Use an integer from 1 to 65535, e.g. PORT=3001 npm start');
   const host = process.env.HOST ?? 'localhost';
   const paths = defaultPaths(repoRoot);
   if (!existsSync(join(paths.pluginsDir, EXTENSION_PLUGIN_FILE))) {
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const url = `http://${host}:${port}`;
+  // Listening on every interface: the URL to open on this machine is still localhost.
+  const url = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
   console.log(`rt-liver: ready in ${Date.now() - started} ms`);
   if (pacs) console.log(`rt-liver: PACS data source "${pacs.name}" -> ${pacs.url} (proxied at ${url}/orthanc)`);
   console.log(`rt-liver: open ${url}`);
