@@ -77,7 +77,9 @@ function bundle() {
  * so re-run ourselves with it when WebGPU is asked for.
  */
 function needsWebGpuEnvironment(args) {
-  const asksWebGpu = args.some((arg, index) => /webgpu/.test(arg) && (index === 0 || /^--backends?(=|$)/.test(args[index - 1]) || /^--backends?=/.test(arg)));
+  const asksWebGpu = args.some(
+    (arg, index) => /webgpu/.test(arg) && (/^--backends?=/.test(arg) || (index > 0 && /^--backends?$/.test(args[index - 1]))),
+  );
   return (
     asksWebGpu &&
     !process.env.RT_LIVER_WEBGPU_ENV &&
