@@ -128,9 +128,9 @@ describe('LPS reorientation', () => {
 });
 
 describe('HU window', () => {
-  it('maps [huMin, huMax] to [-1, 1] and clamps outside', () => {
-    const values = Float32Array.from([-1000, -200, 50, 300, 3000]);
+  it('maps [huMin, huMax] to [-1, 1], clamps outside, and treats NaN as air', () => {
+    const values = Float32Array.from([-1000, -200, 50, 300, 3000, Number.NaN]);
     applyHuWindow(values, [-200, 300]);
-    expect(Array.from(values)).toEqual([-1, -1, 0, 1, 1]);
+    expect(Array.from(values)).toEqual([-1, -1, 0, 1, 1, -1]);
   });
 });

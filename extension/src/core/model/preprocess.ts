@@ -21,14 +21,17 @@ export interface PreprocessedInput {
   canonicalGeometry: VolumeGeometry;
 }
 
-/** Window and scale in place: [huMin, huMax] -> [-1, 1]. */
+/**
+ * Window and scale in place: [huMin, huMax] -> [-1, 1]. NaN (float NIfTI files use it for "no data")
+ * counts as below the window, like air, so one bad voxel cannot turn the model's output into NaN.
+ */
 export function applyHuWindow(values: Float32Array, huWindow: [number, number]): void {
   const [huMin, huMax] = huWindow;
   const center = (huMin + huMax) / 2;
   const halfWidth = (huMax - huMin) / 2;
   for (let n = 0; n < values.length; n++) {
     const hu = values[n];
-    const clamped = hu < huMin ? huMin : hu > huMax ? huMax : hu;
+    const clamped = hu > huMax ? huMax : hu >= huMin ? hu : huMin;
     values[n] = (clamped - center) / halfWidth;
   }
 }
