@@ -19,6 +19,7 @@ import {
   dciodvfy,
   dcm2pnm,
   dcmdump,
+  gdcminfo,
   saveMask,
 } from './support/seg-tools';
 
@@ -74,6 +75,14 @@ function conformanceSuite(name: string, prepare: () => Promise<PreparedCase> | P
       const rendered = dcm2pnm(segPath, join(folder, 'dcmtk-frames'));
       expect(rendered.ok).toBe(true);
       expect(readdirSync(rendered.folder)).toHaveLength(frameCount);
+    });
+
+    it('GDCM reads it as a single-bit image of the source matrix with one frame per non-empty plane', () => {
+      const info = gdcminfo(segPath);
+      expect(info.ok).toBe(true);
+      expect(info.output).toMatch(/ScalarType found\s*:SINGLEBIT/);
+      // Every mask here is on its series' own grid: i along the rows (columns), j down them (rows).
+      expect(info.dimensions).toEqual([prepared.mask.dimensions[0], prepared.mask.dimensions[1], frameCount]);
     });
 
     it('pydicom places every frame on exactly the mask voxels, referencing the CT image at its position', () => {

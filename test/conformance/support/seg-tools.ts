@@ -1,6 +1,7 @@
 /**
  * The independent tools the SEG conformance suite runs (all from Debian, none of our code):
- * dciodvfy (dicom3tools), dcmdump and dcm2pnm (DCMTK), and check_seg.py (pydicom + numpy).
+ * dciodvfy (dicom3tools), dcmdump and dcm2pnm (DCMTK), gdcminfo (GDCM) and check_seg.py (pydicom +
+ * numpy).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,6 +67,13 @@ export function dcm2pnm(path: string, folder: string): { ok: boolean; folder: st
   mkdirSync(folder, { recursive: true });
   const { status, stderr } = run('dcm2pnm', ['+Fa', '+op', path, join(folder, 'f')]);
   return { ok: status === 0, folder, output: stderr };
+}
+
+/** GDCM's reading of the image: exit status and the dimensions it found (columns, rows, frames). */
+export function gdcminfo(path: string): { ok: boolean; dimensions?: number[]; output: string } {
+  const { status, stdout, stderr } = run('gdcminfo', [path]);
+  const match = /^Dimensions: \(([\d,]+)\)/m.exec(stdout);
+  return { ok: status === 0, dimensions: match?.[1].split(',').map(Number), output: stdout + stderr };
 }
 
 export interface CheckerReport {
