@@ -81,7 +81,8 @@ function printHuman(report: SegmentReport): void {
     `Liver volume: ${report.volume_ml.toFixed(1)} mL (${report.voxels} voxels)`,
     `Model: ${report.model}   Backend: ${report.backend}`,
     `Input: ${report.input.path} (${report.input.kind}, ${report.input.dimensions.join('x')} voxels of ${report.input.spacing.map((s) => s.toFixed(3)).join('x')} mm)`,
-    `Time (ms): read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, post-process ${t.postprocess}, total ${t.total}`,
+    `Time (ms): start ${t.startup}, read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, ` +
+      `post-process ${t.postprocess}, write ${Math.round((t.write_mask + t.write_seg) * 10) / 10}, total ${t.total}`,
   ];
   if (report.outputs.mask) lines.push(`Mask: ${report.outputs.mask}`);
   if (report.outputs.seg) lines.push(`DICOM SEG: ${report.outputs.seg}`);
