@@ -54,6 +54,7 @@ class RunConfig:
     resume: bool = True
     threads: int = 2
     device: str = "auto"  # auto | cpu | cuda
+    notes: str = ""  # free text carried into the checkpoint's training summary and the manifest
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -167,9 +168,11 @@ def prepare_cases(cases: Sequence[CaseRef], shape: Sequence[int] = MODEL_SHAPE,
                 prepared.append(PreparedCase(case.id, stored["image"], stored["mask"]))
                 continue
         item = prepare_case(case, shape, hu_window)
-        if cache_file is not None:
+        if cache_file is not None:  # atomic: concurrent runs may share the cache
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cache_file, image=item.image, mask=item.mask)
+            temporary = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
+            np.savez(temporary, image=item.image, mask=item.mask)
+            os.replace(temporary, cache_file)
         prepared.append(item)
     return prepared
 

@@ -312,7 +312,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
                 "data": f"{config.data_layout}:{config.data_root}", "split": config.split_file,
                 "n_train": len(train_cases), "method": config.method, "teacher": config.teacher_checkpoint,
                 "seeds": [config.seed], "steps": step, "batch": config.batch_size, "patch": list(config.patch),
-                "processes": runtime.world_size, **(summary or {}),
+                "processes": runtime.world_size, **({"notes": config.notes} if config.notes else {}), **(summary or {}),
             },
         }
         save_checkpoint(checkpoint_path, payload)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_export_model
+from .model_card import write_card
 from .models import PRESETS, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters
 
 OPSET = 17
@@ -166,6 +167,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--default", action="store_true", help="mark as the manifest's default model")
     parser.add_argument("--parity-fixture", action="store_true", help=f"rewrite {PARITY_DIR.relative_to(REPO_ROOT)}")
     parser.add_argument("--remove", nargs="*", default=[], help="manifest entries to drop (e.g. the placeholder)")
+    parser.add_argument("--card-notes", default="", help="extra text for the model card's Notes section")
     args = parser.parse_args(argv)
 
     if args.placeholder:
@@ -182,7 +184,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if not args.checkpoint:
             parser.error("--checkpoint is required unless --placeholder")
         model, checkpoint = load_export_model(args.checkpoint)
-        training = checkpoint.get("training_summary", {})
+        training = dict(checkpoint.get("training_summary", {}))
+        if training.get("teacher"):
+            training["teacher"] = Path(training["teacher"]).parent.name  # run name, not a local path
         description = checkpoint.get("description", f"rt-liver {args.name}")
         metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
         card = f"{args.name}.md"
@@ -193,6 +197,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                            training=training, metrics=_round_metrics(metrics), card=card)
     update_manifest(entry, args.out / "manifest.json", default=args.name if args.default else None,
                     remove=args.remove)
+    if card:
+        write_card(entry, args.out / card, args.card_notes)
     if args.parity_fixture:
         write_parity_fixture(model, args.name, onnx_path)
     print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "parameters", "flops")}))
