@@ -101,6 +101,10 @@ if (needsWebGpuEnvironment(args)) {
   process.exit(child.status === null ? 1 : child.status);
 }
 
+// The bundle may live in the temp folder (read-only install): tell it where the repository's pieces are.
+process.env.RT_LIVER_MODELS = process.env.RT_LIVER_MODELS || path.join(packageRoot, '..', 'models');
+process.env.RT_LIVER_BIN = __filename;
+
 let cli;
 try {
   cli = require(bundle());

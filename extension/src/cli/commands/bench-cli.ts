@@ -39,6 +39,7 @@ export interface EndToEndReport {
 
 /** extension/bin/rt-liver.cjs, from the bundle (extension/dist/cli) or the sources (extension/src/cli/commands). */
 function findBin(): string {
+  if (process.env.RT_LIVER_BIN) return process.env.RT_LIVER_BIN; // set by the bin itself
   const candidates = [join(__dirname, '..', '..', 'bin', 'rt-liver.cjs'), join(__dirname, '..', '..', '..', 'bin', 'rt-liver.cjs')];
   return candidates.find((path) => existsSync(path)) ?? candidates[0];
 }
