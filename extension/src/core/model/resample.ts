@@ -1,5 +1,5 @@
 /**
- * Separable trilinear resampling with the half-pixel convention of PyTorch
+ * Trilinear resampling with the half-pixel convention of PyTorch
  * `F.interpolate(mode="trilinear", align_corners=False)` (model contract, step 2): output voxel o along
  * an axis samples input coordinate (o + 0.5) * (nIn / nOut) - 0.5, clamped to [0, nIn - 1].
  *
