@@ -101,10 +101,9 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   const startup = performance.now(); // ms since the process started
   const progress = createProgress(!options.quiet);
 
-  // The model loads (native session creation runs off the main thread) while the input is decoded.
-  const modelPromise = openModel(options, progress);
-  modelPromise.catch(() => undefined);
-
+  // Input first: a wrong path or series is the commonest mistake and should fail before any model
+  // work. (Loading the model alongside would gain nothing: onnxruntime-node creates sessions on the
+  // main thread, as the DICOM decoder runs.)
   progress.stage(`Reading ${inputPath}`);
   let t = performance.now();
   const loaded = await loadInput(inputPath, {
@@ -112,9 +111,8 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     onSlice: (done, total) => progress.count('Decoding slices', done, total),
   });
   const loadInputMs = performance.now() - t;
-  t = performance.now();
-  const prepared = await modelPromise;
-  const waitModelMs = performance.now() - t;
+  progress.stage('Loading the model');
+  const prepared = await openModel(options, progress);
 
   const result = await segmentLiver(loaded.volume, prepared, {
     onStage: (stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
@@ -147,7 +145,6 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     load_model: prepared.loadMs,
     verify_sha256: prepared.timings_ms.verify_sha256,
     create_session: prepared.timings_ms.create_session,
-    wait_model: waitModelMs,
     ...result.timings_ms,
     segment: result.timings_ms.total,
     write_mask: writeMaskMs,
