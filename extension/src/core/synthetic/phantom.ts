@@ -11,6 +11,7 @@
  */
 import type { Vec3, Volume } from '../volume';
 import { type AbdomenAnatomy, type Blob, type ContrastPhase, type Intensities, type Tube, drawAbdomenAnatomy } from './phantom-anatomy';
+import { type LiverPlacement, type LiverShape, LiverShapeSampler } from './liver-shape';
 import { Random } from './random';
 
 /**
@@ -45,6 +46,11 @@ export interface AbdomenPhantomOptions {
   center?: Vec3;
   /** Enhancement; default 'moderate' (liver ~60 HU, brighter vessels). 'mixed' draws it from the seed. */
   contrastPhase?: ContrastPhase;
+  /**
+   * A real liver shape (a labelled mask from any scan) drawn instead of the ellipsoid lobes, placed,
+   * turned and scaled to the seed's liver volume. See liver-shape.ts.
+   */
+  liverShape?: LiverShape;
 }
 
 export interface AbdomenPhantom {
@@ -56,6 +62,8 @@ export interface AbdomenPhantom {
   liver: Volume<Uint8Array>;
   /** The drawn anatomy, for tests and debugging. */
   anatomy: AbdomenAnatomy;
+  /** Where a real liver shape was drawn, when one was given. */
+  liverPlacement?: LiverPlacement;
 }
 
 /**
@@ -213,20 +221,22 @@ export function makeAbdomenPhantom(options: AbdomenPhantomOptions): AbdomenPhant
   const center = options.center ?? [0, 0, 0];
   const origin: Vec3 = [0, 1, 2].map((a) => center[a] - ((dimensions[a] - 1) / 2) * spacing[a]) as Vec3;
   const anatomy = drawAbdomenAnatomy(options.seed, options.contrastPhase);
-  calibrateLiverVolume(anatomy);
+  const liver = options.liverShape ? placeLiverShape(anatomy, new LiverShapeSampler(options.liverShape), options.seed) : undefined;
+  if (!liver) calibrateLiverVolume(anatomy);
   const canvas = new Canvas(dimensions, spacing, origin);
 
-  paintAnatomy(canvas, anatomy);
+  paintAnatomy(canvas, anatomy, liver);
   const hu = renderIntensities(canvas, anatomy, options.noiseSigma ?? anatomy.noiseSigma, new Random(`noise|${options.seed}`));
 
   const geometry = { dimensions: [...dimensions] as Vec3, spacing: [...spacing] as Vec3, origin, direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] as [Vec3, Vec3, Vec3] };
-  const liver = new Uint8Array(canvas.label.length);
-  for (let p = 0; p < liver.length; p++) liver[p] = canvas.label[p] === PHANTOM_LABELS.liver ? 1 : 0;
+  const liverMask = new Uint8Array(canvas.label.length);
+  for (let p = 0; p < liverMask.length; p++) liverMask[p] = canvas.label[p] === PHANTOM_LABELS.liver ? 1 : 0;
   return {
     ct: { ...geometry, voxels: hu },
     labels: { ...geometry, voxels: canvas.label },
-    liver: { ...geometry, voxels: liver },
+    liver: { ...geometry, voxels: liverMask },
     anatomy,
+    liverPlacement: liver?.placement,
   };
 }
 
@@ -237,22 +247,63 @@ export function makeAbdomenPhantom(options: AbdomenPhantomOptions): AbdomenPhant
  * view, so the result does not depend on the requested grid.
  */
 function calibrateLiverVolume(anatomy: AbdomenAnatomy): void {
-  const step = 4;
-  const coarse: Vec3 = [100, 100, 80];
-  const origin = coarse.map((n) => (-(n - 1) / 2) * step) as Vec3;
   for (let iteration = 0; iteration < 2; iteration++) {
-    const canvas = new Canvas(coarse, [step, step, step], origin);
-    paintAnatomy(canvas, anatomy);
-    let count = 0;
-    for (let p = 0; p < canvas.label.length; p++) if (canvas.label[p] === PHANTOM_LABELS.liver) count++;
-    const measuredMl = (count * step ** 3) / 1000;
-    if (measuredMl === 0) return;
-    const factor = cbrt(anatomy.liverTargetMl / measuredMl);
+    const { volumeMl } = measureLiver(anatomy);
+    if (volumeMl === 0) return;
+    const factor = cbrt(anatomy.liverTargetMl / volumeMl);
     for (const lobe of anatomy.liverLobes) lobe.radii = lobe.radii.map((r) => r * factor) as Vec3;
   }
 }
 
-function paintAnatomy(canvas: Canvas, anatomy: AbdomenAnatomy): void {
+/** Paints the anatomy on a coarse 4 mm grid over a generous field of view; liver volume and centroid. */
+function measureLiver(anatomy: AbdomenAnatomy, liver?: PlacedLiver): { volumeMl: number; centroid: Vec3 } {
+  const step = 4;
+  const coarse: Vec3 = [100, 100, 80];
+  const origin = coarse.map((n) => (-(n - 1) / 2) * step) as Vec3;
+  const canvas = new Canvas(coarse, [step, step, step], origin);
+  paintAnatomy(canvas, anatomy, liver);
+  let count = 0;
+  const sum: Vec3 = [0, 0, 0];
+  canvas.everywhere((index, x, y, z) => {
+    if (canvas.label[index] !== PHANTOM_LABELS.liver) return;
+    count++;
+    sum[0] += x;
+    sum[1] += y;
+    sum[2] += z;
+  });
+  return { volumeMl: (count * step ** 3) / 1000, centroid: count ? [sum[0] / count, sum[1] / count, sum[2] / count] : [0, 0, 0] };
+}
+
+interface PlacedLiver {
+  sampler: LiverShapeSampler;
+  placement: LiverPlacement;
+}
+
+/**
+ * Places a real liver shape where the ellipsoid liver would be: same centroid, a small seeded turn
+ * and stretch, and a scale calibrated (twice, since the body wall and diaphragm clip it) to the
+ * seed's target volume.
+ */
+function placeLiverShape(anatomy: AbdomenAnatomy, sampler: LiverShapeSampler, seed: number | string): PlacedLiver {
+  calibrateLiverVolume(anatomy);
+  const { centroid } = measureLiver(anatomy);
+  const random = new Random(`phantom-shape|${seed}`);
+  const placement: LiverPlacement = {
+    center: centroid,
+    scale: cbrt(anatomy.liverTargetMl / sampler.volumeMl),
+    yaw: random.range(-0.15, 0.15),
+    stretch: [random.range(0.92, 1.08), random.range(0.92, 1.08), random.range(0.92, 1.08)],
+  };
+  const placed = { sampler, placement };
+  for (let iteration = 0; iteration < 2; iteration++) {
+    const { volumeMl } = measureLiver(anatomy, placed);
+    if (volumeMl === 0) break;
+    placement.scale *= cbrt(anatomy.liverTargetMl / volumeMl);
+  }
+  return placed;
+}
+
+function paintAnatomy(canvas: Canvas, anatomy: AbdomenAnatomy, liver?: PlacedLiver): void {
   const { body, diaphragm } = anatomy;
   const [cx, cy] = body.center;
   const [A, B] = body.semiAxes;
@@ -331,13 +382,21 @@ function paintAnatomy(canvas: Canvas, anatomy: AbdomenAnatomy): void {
     canvas.set(index, tissue, PHANTOM_LABELS.stomach);
   });
 
-  // Liver: the union of its lobes; it may displace the stomach but not the kidney or spleen.
-  for (const lobe of anatomy.liverLobes) {
-    paintBlob(lobe, (index, _r, x, y, z) => {
-      const current = canvas.tissue[index];
-      const displaceable = DISPLACEABLE.has(current) || current === Tissue.StomachWall || current === Tissue.StomachFluid || current === Tissue.StomachGas;
-      if (displaceable && belowDiaphragm(x, y, z) && inCavity(x, y)) canvas.set(index, Tissue.Liver, PHANTOM_LABELS.liver);
+  // Liver: the union of its lobes, or a real shape; it may displace the stomach but not the kidney or spleen.
+  const paintLiver = (index: number, x: number, y: number, z: number) => {
+    const current = canvas.tissue[index];
+    const displaceable = DISPLACEABLE.has(current) || current === Tissue.StomachWall || current === Tissue.StomachFluid || current === Tissue.StomachGas;
+    if (displaceable && belowDiaphragm(x, y, z) && inCavity(x, y)) canvas.set(index, Tissue.Liver, PHANTOM_LABELS.liver);
+  };
+  if (liver) {
+    const { sampler, placement } = liver;
+    const reach = sampler.reach(placement);
+    const [cx0, cy0, cz0] = placement.center;
+    canvas.forEachInBox([cx0 - reach, cy0 - reach, cz0 - reach], [cx0 + reach, cy0 + reach, cz0 + reach], (index, x, y, z) => {
+      if (sampler.contains(placement, x, y, z)) paintLiver(index, x, y, z);
     });
+  } else {
+    for (const lobe of anatomy.liverLobes) paintBlob(lobe, (index, _r, x, y, z) => paintLiver(index, x, y, z));
   }
   // Portal and hepatic veins: liver label inside the liver, unlabelled vein outside it.
   for (const vessel of anatomy.liverVessels) {
@@ -346,7 +405,8 @@ function paintAnatomy(canvas: Canvas, anatomy: AbdomenAnatomy): void {
       if (distanceToSegment(vessel, x, y, z) > vessel.radius) return;
       const current = canvas.tissue[index];
       if (current === Tissue.Liver) canvas.set(index, Tissue.LiverVessel, PHANTOM_LABELS.liver);
-      else if (DISPLACEABLE.has(current) && belowDiaphragm(x, y, z)) canvas.set(index, Tissue.PortalVein, 0);
+      // Outside the liver only for the ellipsoid liver, whose hilum the vessels were drawn for.
+      else if (!liver && DISPLACEABLE.has(current) && belowDiaphragm(x, y, z)) canvas.set(index, Tissue.PortalVein, 0);
     });
   }
   // Hypodense lesions, inside the liver only; they keep the liver label.
