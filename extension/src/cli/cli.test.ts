@@ -218,6 +218,19 @@ describeWithSharedData('rt-liver on the real TotalSegmentator NIfTI CT', ['ct', 
   }, 180_000);
 });
 
+describeWithSharedData('rt-liver eval on the real dcmqi liver SEG', ['ct', 'dcmqi-3slice', 'segmentations'], (folder) => {
+  it('reads the SEG onto its CT grid: Dice 1 against itself, and the voxel count pydicom finds', () => {
+    const seg = join(folder, 'liver.dcm');
+    const run = rtLiver(['eval', seg, seg, '--grid', join(folder, 'ct-3slice'), '--json']);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    const count = spawnSync('/usr/bin/python3', ['-c', 'import sys, pydicom; print(int(pydicom.dcmread(sys.argv[1]).pixel_array.sum()))', seg], { encoding: 'utf8' });
+    expect(report.voxels_ref).toBe(Number(count.stdout.trim()));
+    expect(report.dice).toBe(1);
+    expect(report.hd95_mm).toBe(0);
+  }, 120_000);
+});
+
 describeWithSharedData('rt-liver segment on the real CRLM series', ['ct', 'crlm-ct-1006'], (series) => {
   it('segments the 51 x 512 x 512 series', () => {
     const run = rtLiver(['segment', series, '--json', '-q']);
