@@ -34,6 +34,7 @@ export interface SourceInstance {
   sliceThicknessText?: string;
 }
 
+/** The image planes of one file: one for a single-frame CT, one per frame for an Enhanced CT. */
 export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): SourceInstance[] {
   let dataSet: DataSet;
   try {
