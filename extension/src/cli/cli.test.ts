@@ -143,6 +143,30 @@ describe('rt-liver segment --mask: the NIfTI mask lands on the DICOM pixels (nib
   }, 120_000);
 });
 
+describe('rt-liver bench', () => {
+  it('reports per-stage medians per model and backend, with the ratio to onnxruntime-node', () => {
+    const run = rtLiver(['bench', '--size', '48x40x16', '--runs', '2', '--backends', 'cpu', '--json']);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.size).toEqual([48, 40, 16]);
+    const cpu = report.rows.find((row: { backend: string }) => row.backend === 'onnxruntime-node/cpu');
+    expect(cpu.runs).toBe(2);
+    expect(cpu.ratio_total_to_cpu).toBe(1);
+    expect(cpu.median_ms.inference).toBeGreaterThan(0);
+    const oracle = report.rows.find((row: { backend: string }) => row.backend === 'none');
+    expect(oracle.median_ms.postprocess).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('--input times `rt-liver segment` end to end in fresh processes, with peak memory', () => {
+    const run = rtLiver(['bench', '--input', seriesDir, '--runs', '2', '--json']);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.wall_ms.all).toHaveLength(2);
+    expect(report.wall_ms.median).toBeGreaterThan(report.median_timings_ms.inference);
+    expect(report.peak_rss_mb.median).toBeGreaterThan(report.ct_mb);
+  }, 180_000);
+});
+
 describe('rt-liver failures: non-zero exit and the message that says what to do', () => {
   it('a missing input', () => {
     const run = rtLiver(['segment', join(work, 'nothing-here'), '--json']);
