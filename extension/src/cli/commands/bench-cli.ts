@@ -29,6 +29,8 @@ export interface EndToEndReport {
   wall_ms: { median: number; all: number[] };
   median_timings_ms: Record<string, number>;
   peak_rss_mb: { median: number; all: number[] };
+  /** Median resident memory when the command started (Node + the CLI's modules). */
+  rss_at_start_mb: number;
   ct_mb: number;
   peak_rss_to_ct: number;
   /** Median CPU time (user + system, all threads) of a run, and the load average around the runs. */
@@ -63,6 +65,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
   const bin = findBin();
   const walls: number[] = [];
   const rss: number[] = [];
+  const rssAtStart: number[] = [];
   const cpu: number[] = [];
   const load: number[] = [];
   const stages: Record<string, number[]> = {};
@@ -74,6 +77,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     if (run === 0) continue;
     walls.push(wallMs);
     rss.push(report.memory_mb.peak_rss);
+    rssAtStart.push(report.memory_mb.rss_at_start);
     cpu.push(report.cpu_ms.user + report.cpu_ms.system);
     load.push(report.load_average);
     for (const [stage, ms] of Object.entries(report.timings_ms)) (stages[stage] ??= []).push(ms);
@@ -88,6 +92,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     wall_ms: { median: round(median(walls)), all: walls.map(round) },
     median_timings_ms: Object.fromEntries(Object.entries(stages).map(([stage, values]) => [stage, round(median(values))])),
     peak_rss_mb: { median: round(median(rss)), all: rss },
+    rss_at_start_mb: round(median(rssAtStart)),
     ct_mb: last!.memory_mb.ct_voxels,
     peak_rss_to_ct: round(median(rss) / last!.memory_mb.ct_voxels),
     cpu_ms: round(median(cpu)),
@@ -103,7 +108,9 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
         `rt-liver segment ${input}: medians of ${options.runs} fresh processes (after 1 warm-up); ${result.model} on ${result.backend}`,
         `wall ${result.wall_ms.median} ms (runs: ${result.wall_ms.all.join(', ')})`,
         `stages (ms): startup ${t.startup}, read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, post-process ${t.postprocess}; pre+post ${round(t.preprocess + t.postprocess)}`,
-        `peak RSS ${result.peak_rss_mb.median} MB = ${result.peak_rss_to_ct} x the CT's ${result.ct_mb} MB of voxels`,
+        `peak RSS ${result.peak_rss_mb.median} MB = ${result.peak_rss_to_ct} x the CT's ${result.ct_mb} MB of voxels ` +
+          `(${result.rss_at_start_mb} MB at start: Node and the CLI; the work added ${round(result.peak_rss_mb.median - result.rss_at_start_mb)} MB = ` +
+          `${round((result.peak_rss_mb.median - result.rss_at_start_mb) / result.ct_mb)} x the CT)`,
         `CPU time ${result.cpu_ms} ms per run (all threads); load average during the runs: ${load.join(', ')} (shared machine: compare with care)`,
       ].join('\n') + '\n',
     );

@@ -35,8 +35,11 @@ export interface SegmentReport {
   model: string;
   timings_ms: Record<string, number>;
   voxels: number;
-  /** Peak resident memory of this process, and the CT's own size, in MB. */
-  memory_mb: { peak_rss: number; ct_voxels: number };
+  /**
+   * Resident memory of this process (MB): when the command started (Node and the CLI's modules),
+   * its peak, and the CT's own voxels for scale.
+   */
+  memory_mb: { rss_at_start: number; peak_rss: number; ct_voxels: number };
   /** CPU time of this process (all threads), and the 1-minute load average: context for the timings on a shared machine. */
   cpu_ms: { user: number; system: number };
   load_average: number;
@@ -99,6 +102,7 @@ async function openModel(options: SegmentOptions, progress: Progress): Promise<P
 
 export async function segmentCommand(inputPath: string, options: SegmentOptions): Promise<SegmentReport> {
   const startup = performance.now(); // ms since the process started
+  const rssAtStart = process.memoryUsage().rss;
   const progress = createProgress(!options.quiet);
 
   // Input first: a wrong path or series is the commonest mistake and should fail before any model
@@ -158,6 +162,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     timings_ms: Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, round(value)])),
     voxels: result.voxels,
     memory_mb: {
+      rss_at_start: Math.round(rssAtStart / 104857.6) / 10,
       peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
       ct_voxels: Math.round(loaded.volume.voxels.byteLength / 104857.6) / 10,
     },
