@@ -3,10 +3,12 @@
  * modality; e.g. the CHAOS MR labels in ../shared/data) placed into the phantom's liver region,
  * instead of the union of ellipsoid lobes. The mask is moved so that its centroid lands where the
  * ellipsoid liver's centroid was, turned about the body axis, stretched a little per axis and scaled
- * to the phantom's target liver volume.
+ * to the phantom's target liver volume. Between the mask's slices the outline is interpolated by
+ * signed distance (slice-distance.ts), as thick MR slices would otherwise leave a staircase.
  */
 import { RtLiverError } from '../errors';
 import { indexToWorld, invert3x3, indexToWorldMatrix, type Vec3, type Volume, voxelVolumeMl } from '../volume';
+import { FAR_MM, sliceSignedDistance } from './slice-distance';
 
 const { abs, cos, floor, max, round, sin, sqrt } = Math;
 
@@ -38,13 +40,14 @@ export class LiverShapeSampler {
   /** Largest distance (mm) of a liver voxel centre from the centroid. */
   readonly radius: number;
   private readonly inverse: number[][];
-  private readonly inside: Uint8Array;
+  /** Per-slice signed distance to the liver outline (mm, negative inside). */
+  private readonly distance: Float32Array;
 
   constructor(private readonly shape: LiverShape) {
     const { mask } = shape;
     const labels = new Set(shape.labels ?? [1]);
     const [nx, ny, nz] = mask.dimensions;
-    this.inside = new Uint8Array(mask.voxels.length);
+    const inside = new Uint8Array(mask.voxels.length);
     let count = 0;
     const sum: Vec3 = [0, 0, 0];
     for (let k = 0; k < nz; k++) {
@@ -52,7 +55,7 @@ export class LiverShapeSampler {
         for (let i = 0; i < nx; i++) {
           const p = i + j * nx + k * nx * ny;
           if (!labels.has(round(mask.voxels[p]))) continue;
-          this.inside[p] = 1;
+          inside[p] = 1;
           const w = indexToWorld(mask, [i, j, k]);
           sum[0] += w[0];
           sum[1] += w[1];
@@ -74,6 +77,7 @@ export class LiverShapeSampler {
     }
     this.radius = farthest;
     this.inverse = invert3x3(indexToWorldMatrix(mask));
+    this.distance = sliceSignedDistance(inside, mask.dimensions, mask.spacing);
   }
 
   get name(): string | undefined {
@@ -81,8 +85,9 @@ export class LiverShapeSampler {
   }
 
   /**
-   * True when phantom point (x, y, z) falls in the liver under the placement: the mask is
-   * interpolated trilinearly and cut at 0.5, so thick-slice masks give smooth, not stepped, surfaces.
+   * True when phantom point (x, y, z) falls in the liver under the placement: the per-slice signed
+   * distance is interpolated trilinearly and cut at 0 (shape-based interpolation), so thick-slice
+   * masks give smooth surfaces rather than a staircase.
    */
   contains(placement: LiverPlacement, x: number, y: number, z: number): boolean {
     const dx = x - placement.center[0];
@@ -115,10 +120,11 @@ export class LiverShapeSampler {
       const i = i0 + (corner & 1);
       const j = j0 + ((corner >> 1) & 1);
       const k = k0 + ((corner >> 2) & 1);
-      if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz || !this.inside[i + j * nx + k * nx * ny]) continue;
-      value += (corner & 1 ? ti : 1 - ti) * ((corner >> 1) & 1 ? tj : 1 - tj) * ((corner >> 2) & 1 ? tk : 1 - tk);
+      const outside = i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz;
+      const weight = (corner & 1 ? ti : 1 - ti) * ((corner >> 1) & 1 ? tj : 1 - tj) * ((corner >> 2) & 1 ? tk : 1 - tk);
+      value += weight * (outside ? FAR_MM : this.distance[i + j * nx + k * nx * ny]);
     }
-    return value >= 0.5;
+    return value < 0;
   }
 
   /** Half-size of a box (mm) around the placement centre that holds the whole placed shape. */

@@ -68,9 +68,9 @@ export interface AbdomenPhantom {
 
 /**
  * Bumped whenever a seed's output changes, so generated data on disk (scripts/generate-data.ts) is
- * recognised as stale and made again. 2: liver lesions and correlated noise. 3: bowel down to the pelvis.
+ * recognised as stale and made again. 2: liver lesions and correlated noise. 3: bowel down to the pelvis. 4: real liver shapes interpolated by signed distance.
  */
-export const PHANTOM_VERSION = 3;
+export const PHANTOM_VERSION = 4;
 
 export const DEMO_PHANTOM_DIMENSIONS: Vec3 = [256, 256, 96];
 export const DEMO_PHANTOM_SPACING: Vec3 = [1.4, 1.4, 2.5];
