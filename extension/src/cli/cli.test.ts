@@ -175,6 +175,24 @@ describe('rt-liver failures: non-zero exit and the message that says what to do'
     expect(run.stdout).toBe('');
   }, 60_000);
 
+  it('a folder with two CT series needs --series, which then picks one', () => {
+    const folder = join(work, 'two-series');
+    mkdirSync(folder);
+    const uids: string[] = [];
+    for (const seed of ['first', 'second']) {
+      const { ct } = makeAbdomenPhantom({ seed, dimensions: [40, 40, 8], spacing: [8, 8, 20] });
+      const series = writeCtSeries(ct, { seed, studyInstanceUID: '1.2.826.0.1.3680043.9.7777.1' });
+      series.files.forEach((file) => writeFileSync(join(folder, `${seed}-${file.name}`), new Uint8Array(file.bytes)));
+      uids.push(series.seriesInstanceUID);
+    }
+    const ambiguous = rtLiver(['segment', folder, '-q']);
+    expect(ambiguous.status).toBe(2);
+    expect(ambiguous.stderr).toMatch(/2 CT series.*--series/);
+    const chosen = rtLiver(['segment', folder, '-q', '--json', '--series', uids[1]]);
+    expect(chosen.status).toBe(0);
+    expect(JSON.parse(chosen.stdout).input.series_instance_uid).toBe(uids[1]);
+  }, 120_000);
+
   it('an unknown model', () => {
     const run = rtLiver(['segment', seriesDir, '--model', 'no-such-model']);
     expect(run.status).toBe(2);
