@@ -163,7 +163,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", required=True, help="model name, also the file stem in models/")
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
-    parser.add_argument("--metrics", type=Path, help="JSON written by rtliver_train.evaluate, put in the manifest")
+    parser.add_argument("--metrics", nargs="*", help="JSON files written by rtliver_train.evaluate: the first "
+                        "without a name (test split), others as NAME=FILE (e.g. totalseg-a-pseudo-label=m.json)")
     parser.add_argument("--default", action="store_true", help="mark as the manifest's default model")
     parser.add_argument("--parity-fixture", action="store_true", help=f"rewrite {PARITY_DIR.relative_to(REPO_ROOT)}")
     parser.add_argument("--remove", nargs="*", default=[], help="manifest entries to drop (e.g. the placeholder)")
@@ -188,7 +189,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if training.get("teacher"):
             training["teacher"] = Path(training["teacher"]).parent.name  # run name, not a local path
         description = checkpoint.get("description", f"rt-liver {args.name}")
-        metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
+        metrics = {}
+        for metrics_file in args.metrics or []:  # evaluate's JSON; per-case rows stay in the results files
+            name, _, path = metrics_file.partition("=") if "=" in metrics_file else ("", "", metrics_file)
+            values = {k: v for k, v in json.loads(Path(path).read_text()).items() if k != "cases"}
+            if name:
+                metrics[name] = values
+            else:
+                metrics.update(values)
         card = f"{args.name}.md"
 
     onnx_path = args.out / f"{args.name}.onnx"

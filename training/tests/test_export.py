@@ -40,3 +40,28 @@ def test_committed_parity_fixture_matches_the_committed_model():
     np.testing.assert_array_equal(x, parity_input(description["input"]["shape"]))
     manifest = json.loads((model_file.parent / "manifest.json").read_text())
     assert description["model"] in {m["name"] for m in manifest["models"]}
+
+
+def test_export_from_a_gtan_checkpoint_ships_the_student_slice_with_card_and_metrics(tmp_path):
+    from rtliver_train.engine import train
+    from rtliver_train.export import main as export_main
+    from tiny import tiny_case, tiny_config
+
+    cases = [tiny_case(0)]
+    teacher = train(tiny_config(tmp_path / "teacher", channels=(6, 8, 10, 12), steps=1), cases, [])
+    student = train(tiny_config(tmp_path / "gtan", method="gtan", channels=(2, 4, 4, 6), steps=1,
+                                teacher_checkpoint=str(teacher)), cases, [])
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"dice": {"mean": 0.5, "sd": 0.1, "n": 3, "data": "phantom"}, "cases": [1, 2, 3]}))
+    real = tmp_path / "real.json"
+    real.write_text(json.dumps({"dice": {"mean": 0.4, "sd": 0.0, "n": 1, "data": "pseudo-label"}}))
+    out = tmp_path / "models"
+    out.mkdir()
+    export_main(["--checkpoint", str(student), "--name", "s", "--out", str(out), "--metrics", str(metrics),
+                 f"real (pseudo-label)={real}"])
+    entry = json.loads((out / "manifest.json").read_text())["models"][0]
+    assert entry["architecture"]["channels"] == [2, 4, 4, 6] and entry["placeholder"] is False
+    assert entry["training"]["method"] == "gtan" and "cases" not in entry["metrics"]
+    assert entry["metrics"]["real (pseudo-label)"]["dice"]["mean"] == 0.4
+    card = (out / "s.md").read_text()
+    assert "Not validated for" in card and "pseudo-label" in card and entry["sha256"] in card
