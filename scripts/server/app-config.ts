@@ -16,6 +16,8 @@ export interface AppConfigOptions {
   pacsDicomWebPath?: string;
 }
 
+/** `isStatic`: our store (answers every QIDO attribute); otherwise a PACS, asked for the attributes
+ * the study list shows with QIDO `includefield` (Orthanc leaves StudyDescription out without it). */
 function dataSource(sourceName: string, friendlyName: string, rootExpression: string, isStatic: boolean): string {
   return `{
       namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
@@ -26,7 +28,7 @@ function dataSource(sourceName: string, friendlyName: string, rootExpression: st
         wadoUriRoot: ${rootExpression},
         qidoRoot: ${rootExpression},
         wadoRoot: ${rootExpression},
-        qidoSupportsIncludeField: false,
+        qidoSupportsIncludeField: ${!isStatic},
         imageRendering: 'wadors',
         thumbnailRendering: 'wadors',
         enableStudyLazyLoad: true,

@@ -52,7 +52,10 @@ async function handle(options: ViewerServerOptions, appConfig: string, req: Inco
 
   if (path === PACS_PROXY_PREFIX || path.startsWith(`${PACS_PROXY_PREFIX}/`)) {
     if (!options.pacs) return sendJson(res, 404, { error: 'No PACS is configured on this server.', hint: 'Set RT_LIVER_PACS_URL (see docs/viewer.md).' });
-    return proxyToPacs(options.pacs, path.slice(PACS_PROXY_PREFIX.length).replace(/^\//, '') + url.search, req, res, ISOLATION_HEADERS);
+    // OHIF encodes QIDO list separators (includefield=a%2Cb); Orthanc's DICOMweb plugin only splits
+    // a literal comma and would drop StudyDescription and the other included fields.
+    const search = url.search.replace(/%2C/gi, ',');
+    return proxyToPacs(options.pacs, path.slice(PACS_PROXY_PREFIX.length).replace(/^\//, '') + search, req, res, ISOLATION_HEADERS);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendJson(res, 405, { error: `${req.method} is not supported here.` });

@@ -58,6 +58,12 @@ test('the proxy answers QIDO with the PACS credentials, which the browser never 
   expect(config).toContain('"Orthanc (e2e)"');
 });
 
+test('the study list of the PACS data source shows the demo study', async () => {
+  await page.goto(`${fixture.url}/?datasources=${PACS_DATA_SOURCE}`);
+  await page.getByText('Demo abdominal CT phantom (synthetic)').first().waitFor({ timeout: 60_000 });
+  await saveScreenshot(page, 'e2e-orthanc-study-list');
+});
+
 test('the demo study opens from Orthanc in the Real-time Liver mode', async () => {
   const opened = Date.now();
   await page.goto(modeUrl(fixture, demoStudyUid, PACS_DATA_SOURCE));
