@@ -40,12 +40,20 @@ export interface SegmentReport {
    * its peak, and the CT's own voxels for scale.
    */
   memory_mb: { rss_at_start: number; peak_rss: number; ct_voxels: number };
-  /** CPU time of this process (all threads), and the 1-minute load average: context for the timings on a shared machine. */
-  cpu_ms: { user: number; system: number };
+  /**
+   * CPU time (user + system, all threads) of the whole process and of the pipeline's stages, and the
+   * 1-minute load average: context for the wall times on a shared machine.
+   */
+  cpu_ms: { user: number; system: number; preprocess: number; inference: number; postprocess: number };
   load_average: number;
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
   outputs: { mask?: string; seg?: string };
   warnings: string[];
+}
+
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 function round(ms: number): number {
@@ -119,6 +127,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   const prepared = await openModel(options, progress);
 
   const result = await segmentLiver(loaded.volume, prepared, {
+    cpuClock: processCpuMs,
     onStage: (stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
   });
 
@@ -168,7 +177,14 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     },
     cpu_ms: (() => {
       const usage = process.cpuUsage();
-      return { user: Math.round(usage.user / 1000), system: Math.round(usage.system / 1000) };
+      const stages = result.cpu_ms ?? { preprocess: 0, inference: 0, postprocess: 0 };
+      return {
+        user: Math.round(usage.user / 1000),
+        system: Math.round(usage.system / 1000),
+        preprocess: round(stages.preprocess),
+        inference: round(stages.inference),
+        postprocess: round(stages.postprocess),
+      };
     })(),
     load_average: Math.round(loadavg()[0] * 100) / 100,
     input: {
