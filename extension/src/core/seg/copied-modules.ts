@@ -78,10 +78,18 @@ const REQUIRED_EVEN_IF_EMPTY = [
   'PositionReferenceIndicator',
 ] as const;
 
-/** The patient, study and frame-of-reference attributes of `source`, ready to merge into the SEG. */
-export function readCopiedModules(source: ArrayBuffer): NaturalDataset {
-  const header = dcmjs.data.DicomMessage.readFile(source, { untilTag: '00280000', stopOnGreaterTag: true });
-  const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(header.dict);
+/**
+ * The patient, study and frame-of-reference attributes of `source` (a Part-10 file, or its metadata
+ * as a naturalized dataset, e.g. an OHIF instance), ready to merge into the SEG.
+ */
+export function readCopiedModules(source: ArrayBuffer | NaturalDataset): NaturalDataset {
+  let dataset: NaturalDataset;
+  if (source instanceof ArrayBuffer) {
+    const header = dcmjs.data.DicomMessage.readFile(source, { untilTag: '00280000', stopOnGreaterTag: true });
+    dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(header.dict);
+  } else {
+    dataset = source;
+  }
   const copied: NaturalDataset = {};
   for (const keyword of COPIED_KEYWORDS) {
     if (dataset[keyword] !== undefined) copied[keyword] = dataset[keyword];

@@ -5,9 +5,9 @@
  */
 import { RtLiverError } from '../errors';
 import type { Vec3, VolumeGeometry } from '../volume';
-import { checkOneSeries, readAllSourceImages, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, type SourceInput, type SourceInstance } from './source-instances';
 
-export function gridOfSourceInstances(buffers: ArrayBuffer[]): VolumeGeometry & { instances: SourceInstance[] } {
+export function gridOfSourceInstances(buffers: SourceInput[]): VolumeGeometry & { instances: SourceInstance[] } {
   const instances = readAllSourceImages(buffers);
   checkOneSeries(instances);
   const [rx, ry, rz, cx, cy, cz] = instances[0].orientation;

@@ -117,33 +117,117 @@ function planeOf(sources: DataSet[], where: string) {
 }
 
 /**
- * Every image plane of the given files, in file order (frames in frame order). The same file given
- * more than once (e.g. a multi-frame file listed once per frame) counts once; two *different* files
- * with one SOPInstanceUID are an error.
+ * A source instance as metadata instead of a file: a naturalized dataset with DICOM keywords (an OHIF
+ * instance from DicomMetadataStore, or dcmjs' naturalizeDataset), numbers or decimal strings alike.
+ * What a viewer holds, so it need not download the CT files again to write a SEG.
  */
-export function readAllSourceImages(buffers: ArrayBuffer[]): SourceInstance[] {
-  const fileOf = new Map<string, ArrayBuffer>();
+export type SourceInstanceMetadata = Record<string, unknown>;
+export type SourceInput = ArrayBuffer | SourceInstanceMetadata;
+
+/** The image plane of one single-frame instance given as metadata. */
+export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex: number): SourceInstance {
+  const where = `Source instance #${inputIndex + 1}`;
+  const text = (keyword: string): string | undefined => {
+    const value = metadata[keyword];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined || first === null || first === '' ? undefined : String(first);
+  };
+  const required = (keyword: string): string => {
+    const value = text(keyword);
+    if (!value) {
+      throw new RtLiverError(
+        'seg-source-incomplete',
+        `${where} has no ${keyword}.`,
+        'A SEG can only reference CT images that carry their identity and plane geometry.',
+      );
+    }
+    return value;
+  };
+  const decimals = (keyword: string, count: number): string[] => {
+    const value = metadata[keyword];
+    const list = (Array.isArray(value) ? value : typeof value === 'string' ? value.split('\\') : []).map((item) =>
+      typeof item === 'number' ? formatDecimalString(item) : String(item).trim(),
+    );
+    if (list.length !== count || list.some((item) => item === '' || !Number.isFinite(Number(item)))) {
+      throw new RtLiverError(
+        'seg-source-incomplete',
+        `${where} has no valid ${keyword}.`,
+        `A SEG can only reference CT images that carry their plane geometry (${keyword} needs ${count} numbers).`,
+      );
+    }
+    return list;
+  };
+  if (Number(text('NumberOfFrames') ?? 1) > 1) {
+    throw new RtLiverError(
+      'seg-source-multiframe',
+      `${where} is a multi-frame instance given as metadata.`,
+      'Pass multi-frame (Enhanced CT) sources as their Part-10 files.',
+    );
+  }
+  const rows = Number(required('Rows'));
+  const columns = Number(required('Columns'));
+  const positionText = decimals('ImagePositionPatient', 3);
+  const orientationText = decimals('ImageOrientationPatient', 6);
+  const pixelSpacingText = decimals('PixelSpacing', 2);
+  const thickness = metadata.SliceThickness;
+  return {
+    inputIndex,
+    sopClassUID: required('SOPClassUID'),
+    sopInstanceUID: required('SOPInstanceUID'),
+    studyInstanceUID: required('StudyInstanceUID'),
+    seriesInstanceUID: required('SeriesInstanceUID'),
+    frameOfReferenceUID: required('FrameOfReferenceUID'),
+    rows,
+    columns,
+    position: positionText.map(Number) as Vec3,
+    positionText,
+    orientation: orientationText.map(Number) as SourceInstance['orientation'],
+    orientationText,
+    pixelSpacing: pixelSpacingText.map(Number) as [number, number],
+    pixelSpacingText,
+    sliceThicknessText: typeof thickness === 'number' ? formatDecimalString(thickness) : text('SliceThickness'),
+  };
+}
+
+/** A DICOM DS value (at most 16 characters) that reads back as the same number where possible. */
+export function formatDecimalString(value: number): string {
+  if (Object.is(value, -0) || Math.abs(value) < 1e-12) return '0';
+  for (let digits = 17; digits >= 1; digits--) {
+    const text = Number(value.toPrecision(digits)).toString();
+    if (text.length <= 16) return text;
+  }
+  return value.toExponential(6);
+}
+
+/**
+ * Every image plane of the given files (or metadata), in input order (frames in frame order). The
+ * same file given more than once (e.g. a multi-frame file listed once per frame) counts once; two
+ * *different* files with one SOPInstanceUID are an error.
+ */
+export function readAllSourceImages(inputs: SourceInput[]): SourceInstance[] {
+  const fileOf = new Map<string, SourceInput>();
   const images: SourceInstance[] = [];
-  buffers.forEach((buffer, index) => {
-    const fromFile = readSourceImages(buffer, index);
+  inputs.forEach((input, index) => {
+    const fromFile = input instanceof ArrayBuffer ? readSourceImages(input, index) : [readSourceMetadata(input, index)];
     const uid = fromFile[0].sopInstanceUID;
     const earlier = fileOf.get(uid);
     if (earlier) {
-      if (sameBytes(earlier, buffer)) return;
+      if (sameSource(earlier, input)) return;
       throw new RtLiverError(
         'seg-source-duplicate',
         `Source instance #${index + 1} and an earlier one are different files with the same SOPInstanceUID ${uid}.`,
         'Each DICOM instance needs its own SOPInstanceUID; pass the series as stored.',
       );
     }
-    fileOf.set(uid, buffer);
+    fileOf.set(uid, input);
     images.push(...fromFile);
   });
   return images;
 }
 
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+function sameSource(a: SourceInput, b: SourceInput): boolean {
   if (a === b) return true;
+  if (!(a instanceof ArrayBuffer) || !(b instanceof ArrayBuffer)) return false;
   if (a.byteLength !== b.byteLength) return false;
   const x = new Uint8Array(a);
   const y = new Uint8Array(b);

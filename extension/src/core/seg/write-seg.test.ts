@@ -1,7 +1,7 @@
 import dcmjs from 'dcmjs';
 import { isRtLiverError } from '../errors';
 import { indexToWorld, type Vec3 } from '../volume';
-import { GENERATED_CASES, TEST_ALGORITHM, TEST_DEVICE, makeSegCase } from '../../../../test/conformance/support/seg-cases';
+import { GENERATED_CASES, TEST_ALGORITHM, TEST_DEVICE, makeSegCase, obliqueDirections } from '../../../../test/conformance/support/seg-cases';
 import { readSeg } from './read-seg';
 import { writeLiverSeg, type WriteLiverSegOptions } from './write-seg';
 
@@ -174,6 +174,34 @@ describe('writeLiverSeg', () => {
       caught = error;
     }
     expect(isRtLiverError(caught) && caught.code).toBe('seg-source-duplicate');
+  });
+
+  it('writes the same SEG from the instances\' metadata (as a viewer holds it) as from the files', () => {
+    const segCase = makeSegCase({ name: 'metadata', dimensions: [29, 33, 6], direction: obliqueDirections(), order: 'shuffled' });
+    const common = {
+      mask: segCase.mask,
+      algorithm: TEST_ALGORITHM,
+      device: TEST_DEVICE,
+      uids: { sopInstanceUID: '2.25.42', seriesInstanceUID: '2.25.43' },
+      createdAt: new Date('2026-01-02T03:04:05Z'),
+    };
+    const fromFiles = written({ ...common, sourceInstances: segCase.files });
+    const metadata = segCase.files.map((file) => {
+      const dataset = naturalize(file);
+      delete dataset.PixelData;
+      return dataset;
+    });
+    const fromMetadata = written({ ...common, sourceInstances: metadata });
+    expect(Buffer.from(fromMetadata.bytes).equals(Buffer.from(fromFiles.bytes))).toBe(true);
+
+    delete metadata[2].ImagePositionPatient;
+    let caught: unknown;
+    try {
+      writeLiverSeg({ ...common, sourceInstances: metadata });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isRtLiverError(caught) && caught.code).toBe('seg-source-incomplete');
   });
 
   describe('refuses a mask whose grid does not match the instances', () => {

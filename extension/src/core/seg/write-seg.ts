@@ -28,7 +28,7 @@ import {
 } from './codes';
 import { readCopiedModules } from './copied-modules';
 import { mapFramesToVolume, type FrameSampling } from './frame-mapping';
-import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, type SourceInstance } from './source-instances';
 import { isValidUid, newUid } from './uid';
 
 export interface SegAlgorithm {
@@ -48,8 +48,11 @@ export interface SegDevice {
 }
 
 export interface WriteLiverSegOptions {
-  /** The CT series as Part-10 files in any order (single-frame CT, or Enhanced CT frames). Read only. */
-  sourceInstances: ArrayBuffer[];
+  /**
+   * The CT series in any order: Part-10 files (single-frame CT, or Enhanced CT), or the instances'
+   * metadata as naturalized datasets (what a viewer holds, e.g. OHIF's instances). Read only.
+   */
+  sourceInstances: SourceInput[];
   /** Liver mask (non-zero = liver) on the grid those instances form, in any axis order. */
   mask: Volume<Uint8Array>;
   algorithm: SegAlgorithm;
