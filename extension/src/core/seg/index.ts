@@ -1,6 +1,7 @@
 /**
  * DICOM SEG for the liver: write (from a mask on a CT series), read (any BINARY/FRACTIONAL SEG back
- * onto a grid) and store (STOW-RS). Platform-neutral: ArrayBuffers in and out, no DOM, no node: APIs.
+ * onto a grid) and store (STOW-RS). Platform-neutral: ArrayBuffers (or instance metadata) in,
+ * ArrayBuffers out; no DOM, no node: APIs.
  */
 export { writeLiverSeg } from './write-seg';
 export type { WriteLiverSegOptions, WriteLiverSegResult, SegAlgorithm, SegDevice } from './write-seg';
