@@ -325,6 +325,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
     started = time.time()
     network.train()
     step_times: List[float] = []
+    recent: List[Dict[str, float]] = []  # losses since the last log line (logged as means)
     while step < config.steps:
         if config.max_minutes and (time.time() - started) / 60 > config.max_minutes:
             if runtime.is_main:
@@ -340,8 +341,11 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
         optimizer.step()
         step += 1
         step_times.append(time.time() - tick)
+        recent.append({"loss": loss.item(), **logs})
         if runtime.is_main and (step % config.log_every == 0 or step == config.steps):
-            record = {"step": step, "loss": round(loss.item(), 5), **{k: round(v, 5) for k, v in logs.items()},
+            means = {k: float(np.mean([r[k] for r in recent if k in r])) for k in recent[-1]}
+            recent.clear()
+            record = {"step": step, **{k: round(v, 5) for k, v in means.items()},
                       "lr": learning_rate(config, step - 1), "ms_per_step": round(1000 * float(np.median(step_times[-config.log_every:])), 1),
                       "elapsed_s": round(elapsed_before + time.time() - started, 1)}
             if config.eval_every and val_cases and (step % config.eval_every == 0 or step == config.steps):
