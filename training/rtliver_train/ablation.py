@@ -11,7 +11,8 @@ The config file:
      "runs": [{"name": "student-30k-gtan", "preset": "student-30k", "method": "gtan", ...overrides}, ...],
      "evaluate": {"part": "test", "label_kind": "ground-truth"},
      "extra_evaluations": [{"name": "...", "layout": "pairs", "root": "...", "label_kind": "pseudo-label"}],
-     "time_onnx": true}
+     "time_onnx": true,
+     "collect_only": false}      (true: only measure runs already trained under out_root)
 Every run resumes from its own checkpoint, so an interrupted ablation continues where it stopped.
 """
 
@@ -49,8 +50,12 @@ def _finished(path: Path) -> bool:
     return path.exists() and bool(load_checkpoint(path).get("finished"))
 
 
-def run_one(config: RunConfig) -> Path:
+def run_one(config: RunConfig, collect_only: bool = False) -> Path:
     checkpoint = Path(config.out_dir) / "ckpt.pt"
+    if collect_only:  # measure runs trained before (possibly stopped by --max_minutes); never train
+        if not checkpoint.exists():
+            raise TrainingError(f"collect_only: {checkpoint} does not exist.", "Train the run first or drop it from 'runs'.")
+        return checkpoint
     if _finished(checkpoint):
         print(f"{checkpoint} finished already", flush=True)
         return checkpoint
@@ -122,14 +127,15 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
     seeds = spec.get("seeds", [0])
     teacher_config = parse_config([], base=replace(base), **{"preset": "teacher", "method": "none", "seed": seeds[0],
                                                               "out_dir": str(out_root / "teacher"), **spec.get("teacher", {})})
-    teacher_checkpoint = run_one(teacher_config)
+    collect_only = bool(spec.get("collect_only", False))
+    teacher_checkpoint = run_one(teacher_config, collect_only)
     rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
     for run in spec.get("runs", DEFAULT_RUNS):
         for seed in seeds:
             overrides = {k: v for k, v in run.items() if k != "name"}
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
-            checkpoint = run_one(config)
+            checkpoint = run_one(config, collect_only)
             rows.setdefault(run["name"], []).append(
                 dict(measure(f"{run['name']}-seed{seed}", checkpoint, base, spec, out_root / "onnx"), seed=seed))
     summary = {name: aggregate(r) for name, r in rows.items()}
