@@ -10,8 +10,8 @@
  * enhancement: by default each case is unenhanced, moderately enhanced or portal-venous, by seed.
  * With `liverShapes` (e.g. the CHAOS MR labels), the livers are real shapes instead of ellipsoids.
  *
- * Existing cases are kept, unless dataset.json says they were made by another phantom version or
- * grid rule (then the whole set is made again); dataset.json always lists exactly the requested cases.
+ * Existing cases are kept, unless rt-liver-rule.json says they were made by another phantom version
+ * or grid rule (then the whole set is made again); dataset.json always lists exactly the requested cases.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,10 +79,12 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
   let written = 0;
   let kept = 0;
   if (isStale(root, rule)) {
-    log(`training set: ${root} was made by another phantom version or grid rule; making it again`);
+    log(`training set: ${root} was made by another phantom version or grid rule, or by an interrupted run; making it again`);
     rmSync(join(root, 'imagesTr'), { recursive: true, force: true });
     rmSync(join(root, 'labelsTr'), { recursive: true, force: true });
   }
+  // The rule goes down before any case, so cases left by an interrupted run are known to match it.
+  writeFileAtomic(join(root, RULE_FILE), `${JSON.stringify(rule, null, 2)}\n`);
   const grids: MsdCaseGrid[] = [];
   for (let index = 0; index < count; index++) {
     const shape = shapes.length ? shapes[index % shapes.length] : undefined;
@@ -124,13 +126,19 @@ export function generateMsdDataset(root: string, options: MsdDatasetOptions = {}
   return { written, kept };
 }
 
-/** True when dataset.json exists and was made by another phantom version or grid rule. */
+/** Written before the cases: the rule they were made by. */
+const RULE_FILE = 'rt-liver-rule.json';
+
+/**
+ * True when the folder holds cases made by another phantom version or grid rule, or cases whose rule
+ * is unknown (no rule file: an interrupted run from before the rule file existed).
+ */
 function isStale(root: string, rule: { phantomVersion: number; dimensions: Vec3; spacing: Vec3; fieldOfView: string; contrastPhase: string; liverShapes: string[] }): boolean {
-  const path = join(root, 'dataset.json');
-  if (!existsSync(path)) return false;
+  const path = join(root, RULE_FILE);
+  if (!existsSync(path)) return existsSync(join(root, 'imagesTr')) || existsSync(join(root, 'labelsTr'));
   try {
-    const made = JSON.parse(readFileSync(path, 'utf8')).rtLiver ?? {};
-    const key = (r: typeof rule) => JSON.stringify([r.phantomVersion, r.dimensions, r.spacing, r.fieldOfView ?? 'fixed', r.contrastPhase ?? 'moderate', r.liverShapes ?? []]);
+    const made = JSON.parse(readFileSync(path, 'utf8'));
+    const key = (r: typeof rule) => JSON.stringify([r.phantomVersion, r.dimensions, r.spacing, r.fieldOfView, r.contrastPhase, r.liverShapes]);
     return key(made) !== key(rule);
   } catch {
     return true;

@@ -138,5 +138,8 @@ describe('MSD training set', () => {
     expect(generateMsdDataset(root, { ...options, count: 1, dimensions: [48, 48, 16] })).toEqual({ written: 1, kept: 0 });
     expect(readNifti(readFileSync(msdCasePaths(root, 0).image)).dimensions).toEqual([48, 48, 16]);
     expect(existsSync(msdCasePaths(root, 1).image)).toBe(false);
+    // Cases without a rule file (an interrupted run of an older generator) are not trusted either.
+    rmSync(join(root, 'rt-liver-rule.json'));
+    expect(generateMsdDataset(root, { ...options, count: 1, dimensions: [48, 48, 16] })).toEqual({ written: 1, kept: 0 });
   });
 });
