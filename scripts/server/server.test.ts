@@ -13,6 +13,7 @@ import { EXTENSION_PLUGIN_URL, MODE_PLUGIN_URL, PACS_STATUS_PATH } from '../../e
 import { renderAppConfig } from './app-config';
 import { createViewerServer, defaultPaths, listen } from './app';
 import { publishDicom } from './publish';
+import { defaultSources, publishSources } from './sources';
 import { handleStoreRequest } from './store';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -168,5 +169,29 @@ describe('the HTTP server', () => {
     expect(error.hint).toMatch(/RT_LIVER_PACS_URL/);
     const status = await (await fetch(`${url}${PACS_STATUS_PATH}`)).json();
     expect(status).toMatchObject({ configured: true, ok: false, message: error.error });
+  });
+});
+
+describe('the sources npm start publishes', () => {
+  test('the demo phantom when generated, the real studies and bad-input cases when ../shared/data exists', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rt-liver-sources-'));
+    try {
+      expect(defaultSources(join(root, 'repo'), join(root, 'no-shared-data'))).toEqual([]);
+      mkdirSync(join(root, 'repo', 'var', 'studies', 'phantom'), { recursive: true });
+      for (const study of ['crlm-ct-1004', 'pancreas-ct-cb-001']) mkdirSync(join(root, 'shared', 'ct', study), { recursive: true });
+      const names = defaultSources(join(root, 'repo'), join(root, 'shared')).map((source) => source.name);
+      expect(names).toEqual(['phantom', 'crlm-ct-1004', 'pancreas-ct-cb-001']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a source is published again only when its files changed', () => {
+    const store = join(work, 'store-sources');
+    const lines: string[] = [];
+    publishSources([{ name: 'tiny', files: source }], store, (line) => lines.push(line));
+    publishSources([{ name: 'tiny', files: source }], store, (line) => lines.push(line));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^published tiny: 1 study, ${NZ} instances in \\d+ ms$`));
   });
 });
