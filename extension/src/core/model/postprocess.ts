@@ -11,9 +11,9 @@
  */
 import type { Vec3, Volume, VolumeGeometry } from '../volume';
 import { voxelCount, voxelVolumeMl } from '../volume';
-import { fillHoles, keepLargestComponent } from './components';
+import { fillHoleRuns, largestComponentRuns, paintRuns, runVoxels, type Runs } from './components';
 import { canonicalView, type Reorientation } from './orientation';
-import { halfPixelTaps, passOrder, resampleAxis, resampleAxisThreshold, shiftTaps } from './resample';
+import { halfPixelTaps, passOrder, resampleAxis, resampleAxisToRuns, shiftTaps } from './resample';
 
 export interface PostprocessTimings {
   upsample: number;
@@ -89,13 +89,9 @@ function crop(values: Float32Array, dims: Vec3, box: Box): Float32Array {
 
 /**
  * Resample the model-grid values (canonical order, dims `modelDims`) onto the canonical target grid
- * `targetDims`, thresholded at 0, computing only the box that can be positive.
+ * `targetDims`, thresholded at 0, as runs (see components.ts) over the only box that can be positive.
  */
-export function upsampleThreshold(
-  values: Float32Array,
-  modelDims: Vec3,
-  targetDims: Vec3,
-): { box: Box; mask: Uint8Array } | undefined {
+export function upsampleToRuns(values: Float32Array, modelDims: Vec3, targetDims: Vec3): { box: Box; runs: Runs } | undefined {
   const positive = positiveBox(values, modelDims);
   if (!positive) return undefined;
   const target: Box = { lo: [0, 0, 0], hi: [0, 0, 0] };
@@ -123,24 +119,35 @@ export function upsampleThreshold(
     buffer = resampleAxis(buffer, dims, axis, tapsOf(axis));
     dims[axis] = outDims[axis];
   }
-  const mask = resampleAxisThreshold(buffer, dims, order[2], tapsOf(order[2]));
-  return { box: target, mask };
+  return { box: target, runs: resampleAxisToRuns(buffer, dims, order[2], tapsOf(order[2])) };
 }
 
-/** Writes the canonical-order box mask into a buffer on the source grid through the reorientation. */
-function scatter(boxMask: Uint8Array, box: Box, output: Uint8Array, source: VolumeGeometry, reorientation: Reorientation): void {
+/** upsampleToRuns as a 0/1 mask of the box (for tests and callers that want voxels). */
+export function upsampleThreshold(values: Float32Array, modelDims: Vec3, targetDims: Vec3): { box: Box; mask: Uint8Array } | undefined {
+  const upsampled = upsampleToRuns(values, modelDims, targetDims);
+  if (!upsampled) return undefined;
+  const dims = boxDims(upsampled.box);
+  const mask = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  paintRuns(mask, dims, upsampled.runs);
+  return { box: upsampled.box, mask };
+}
+
+/** Writes the canonical-order box runs into a buffer on the source grid through the reorientation. */
+function scatter(runs: Runs, box: Box, output: Uint8Array, source: VolumeGeometry, reorientation: Reorientation): void {
   const view = canonicalView(output, source, reorientation);
-  const [bx, by, bz] = boxDims(box);
+  const [, by, bz] = boxDims(box);
   const [sx, sy, sz] = view.strides;
-  let n = 0;
   for (let k = 0; k < bz; k++) {
-    for (let j = 0; j < by; j++, n += bx) {
+    for (let j = 0; j < by; j++) {
+      const row = j + k * by;
       const rowBase = view.offset + (box.lo[1] + j) * sy + (box.lo[2] + k) * sz + box.lo[0] * sx;
-      if (sx === 1) {
-        // i runs along the source's own rows (the usual axial case): copy whole rows.
-        output.set(boxMask.subarray(n, n + bx), rowBase);
-      } else {
-        for (let i = 0; i < bx; i++) if (boxMask[n + i] !== 0) output[rowBase + i * sx] = 1;
+      for (let r = runs.rowFirst[row]; r < runs.rowFirst[row + 1]; r++) {
+        if (sx === 1) {
+          // i runs along the source's own rows (the usual axial case): one fill per run.
+          output.fill(1, rowBase + runs.start[r], rowBase + runs.end[r] + 1);
+        } else {
+          for (let i = runs.start[r]; i <= runs.end[r]; i++) output[rowBase + i * sx] = 1;
+        }
       }
     }
   }
@@ -174,7 +181,7 @@ export function postprocess(input: PostprocessInput): PostprocessResult {
 
   let t = performance.now();
   const difference = liverLogitDifference(input.logits, width * height * depth);
-  const upsampled = upsampleThreshold(difference, modelDims, input.canonicalDims);
+  const upsampled = upsampleToRuns(difference, modelDims, input.canonicalDims);
   timings.upsample = performance.now() - t;
   if (!upsampled) {
     warnings.push('The model found no liver in this volume (no voxel above probability 0.5).');
@@ -183,18 +190,16 @@ export function postprocess(input: PostprocessInput): PostprocessResult {
   const dims = boxDims(upsampled.box);
 
   t = performance.now();
-  let count = keepLargestComponent(upsampled.mask, dims);
+  const liver = largestComponentRuns(upsampled.runs, dims);
   timings.largest_component = performance.now() - t;
 
   t = performance.now();
-  // Holes per axial slice. This also fills every 3-D hole: a background region enclosed in 3-D is
-  // enclosed in each slice it crosses (a path to a slice's edge is a path to the volume's edge), so
-  // a separate 3-D pass would find nothing more (components.test.ts checks this).
-  count += fillHoles(upsampled.mask, dims, 'slice4');
+  const filled = fillHoleRuns(liver, dims);
   timings.fill_holes = performance.now() - t;
 
   t = performance.now();
-  scatter(upsampled.mask, upsampled.box, voxels, input.source, input.reorientation);
+  scatter(filled, upsampled.box, voxels, input.source, input.reorientation);
+  const count = runVoxels(filled);
   timings.scatter = performance.now() - t;
 
   return { mask, voxels: count, volumeMl: count * voxelVolumeMl(input.source), timings, warnings };

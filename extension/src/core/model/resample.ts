@@ -9,6 +9,7 @@
  * output back to the CT grid). Plain typed-array loops: no per-voxel allocation, no closures.
  */
 import type { Vec3 } from '../volume';
+import { RunsBuilder, type Runs } from './components';
 import type { StridedView } from './orientation';
 
 /** The two input taps and the weight of the second, for each output position along one axis. */
@@ -105,56 +106,68 @@ function signState(input: ArrayLike<number>, start: number, end: number): number
 }
 
 /**
- * The last pass of an upsampling, fused with the threshold: like resampleAxis, but writes
- * `value > 0` as 0/1 bytes. Interpolation between two rows that are entirely positive (or entirely
- * not) cannot change sign, so such output rows are filled (or left empty) without arithmetic: most of
- * a CT is far from the liver's edge, and this is where upsampling to 512 x 512 gets cheap.
+ * The last pass of an upsampling, fused with the threshold, straight to runs: like resampleAxis along
+ * `axis`, but returns, row by row (rows along i, r = j + k * ny of the output), the runs where the
+ * value is > 0. Each output row interpolates one or two input rows; when those are entirely positive
+ * (or entirely not), the sign cannot change in between, so the row is one run (or none) without any
+ * arithmetic: most of a CT is far from the liver's edge, and this is where upsampling gets cheap.
  */
-export function resampleAxisThreshold(input: ArrayLike<number>, dims: Vec3, axis: 0 | 1 | 2, taps: AxisTaps): Uint8Array {
-  const count = taps.lower.length;
-  const inner = axis === 0 ? 1 : axis === 1 ? dims[0] : dims[0] * dims[1];
-  const outer = axis === 0 ? dims[1] * dims[2] : axis === 1 ? dims[2] : 1;
-  const nIn = dims[axis];
-  const output = new Uint8Array(outer * count * inner);
+export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0 | 1 | 2, taps: AxisTaps): Runs {
+  const [nx, ny, nz] = dims;
+  const outDims: Vec3 = [nx, ny, nz];
+  outDims[axis] = taps.lower.length;
+  const [ox, oy, oz] = outDims;
   const { lower, upper, weight } = taps;
-  if (inner === 1) {
-    for (let o = 0; o < outer; o++) {
-      const inBase = o * nIn;
-      const outBase = o * count;
-      const state = signState(input, inBase, inBase + nIn);
-      if (state === 0) continue;
-      if (state === 1) {
-        output.fill(1, outBase, outBase + count);
-        continue;
+  const states = new Uint8Array(ny * nz);
+  for (let row = 0; row < ny * nz; row++) states[row] = signState(input, row * nx, (row + 1) * nx);
+  const runs = new RunsBuilder(oy * oz);
+  for (let k = 0; k < oz; k++) {
+    for (let j = 0; j < oy; j++) {
+      runs.beginRow(j + k * oy);
+      let open = -1;
+      if (axis === 0) {
+        const row = j + k * ny;
+        if (states[row] !== 2) {
+          if (states[row] === 1) runs.push(0, ox - 1);
+          continue;
+        }
+        const base = row * nx;
+        for (let t = 0; t < ox; t++) {
+          const a = input[base + lower[t]];
+          const positive = a + (input[base + upper[t]] - a) * weight[t] > 0;
+          if (positive) {
+            if (open < 0) open = t;
+          } else if (open >= 0) {
+            runs.push(open, t - 1);
+            open = -1;
+          }
+        }
+      } else {
+        // The two input rows this output row lies between, and where.
+        const row0 = axis === 1 ? lower[j] + k * ny : j + lower[k] * ny;
+        const row1 = axis === 1 ? upper[j] + k * ny : j + upper[k] * ny;
+        const w = axis === 1 ? weight[j] : weight[k];
+        if (states[row0] === states[row1] && states[row0] !== 2) {
+          if (states[row0] === 1) runs.push(0, ox - 1);
+          continue;
+        }
+        const base0 = row0 * nx;
+        const base1 = row1 * nx;
+        for (let i = 0; i < ox; i++) {
+          const a = input[base0 + i];
+          const positive = a + (input[base1 + i] - a) * w > 0;
+          if (positive) {
+            if (open < 0) open = i;
+          } else if (open >= 0) {
+            runs.push(open, i - 1);
+            open = -1;
+          }
+        }
       }
-      for (let t = 0; t < count; t++) {
-        const a = input[inBase + lower[t]];
-        output[outBase + t] = a + (input[inBase + upper[t]] - a) * weight[t] > 0 ? 1 : 0;
-      }
+      if (open >= 0) runs.push(open, ox - 1);
     }
-    return output;
   }
-  const states = new Uint8Array(outer * nIn);
-  for (let block = 0; block < outer * nIn; block++) states[block] = signState(input, block * inner, (block + 1) * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let t = 0; t < count; t++) {
-      const s0 = states[o * nIn + lower[t]];
-      const s1 = states[o * nIn + upper[t]];
-      const outRow = (o * count + t) * inner;
-      if (s0 === s1 && s0 !== 2) {
-        if (s0 === 1) output.fill(1, outRow, outRow + inner);
-        continue;
-      }
-      const row0 = (o * nIn + lower[t]) * inner;
-      const row1 = (o * nIn + upper[t]) * inner;
-      const w = weight[t];
-      for (let i = 0; i < inner; i++) {
-        const a = input[row0 + i];
-        output[outRow + i] = a + (input[row1 + i] - a) * w > 0 ? 1 : 0;
-      }
-    }
-  }
-  return output;
+  return runs.finish();
 }
 
 /**
