@@ -105,12 +105,32 @@ function signState(input: ArrayLike<number>, start: number, end: number): number
   return positive ? 1 : 0;
 }
 
+/** Runs of values > 0 in each row of `rows` rows of length `length`. */
+function positiveRuns(input: ArrayLike<number>, length: number, rows: number): Runs {
+  const runs = new RunsBuilder(rows);
+  for (let row = 0; row < rows; row++) {
+    runs.beginRow(row);
+    const base = row * length;
+    let open = -1;
+    for (let i = 0; i < length; i++) {
+      if (input[base + i] > 0) {
+        if (open < 0) open = i;
+      } else if (open >= 0) {
+        runs.push(open, i - 1);
+        open = -1;
+      }
+    }
+    if (open >= 0) runs.push(open, length - 1);
+  }
+  return runs.finish();
+}
+
 /**
  * The last pass of an upsampling, fused with the threshold, straight to runs: like resampleAxis along
  * `axis`, but returns, row by row (rows along i, r = j + k * ny of the output), the runs where the
- * value is > 0. Each output row interpolates one or two input rows; when those are entirely positive
- * (or entirely not), the sign cannot change in between, so the row is one run (or none) without any
- * arithmetic: most of a CT is far from the liver's edge, and this is where upsampling gets cheap.
+ * value is > 0. Each output row interpolates one or two input rows; where those are both positive (or
+ * both not), the sign cannot change in between, so that stretch is written without arithmetic: most
+ * of a CT is far from the liver's surface, and this is where upsampling gets cheap.
  */
 export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0 | 1 | 2, taps: AxisTaps): Runs {
   const [nx, ny, nz] = dims;
@@ -118,8 +138,11 @@ export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0
   outDims[axis] = taps.lower.length;
   const [ox, oy, oz] = outDims;
   const { lower, upper, weight } = taps;
-  const states = new Uint8Array(ny * nz);
-  for (let row = 0; row < ny * nz; row++) states[row] = signState(input, row * nx, (row + 1) * nx);
+  // Along i (axis 0) an output row comes from one input row: its sign state decides uniform rows.
+  // Along j or k it comes from two: their positive runs decide which stretches need arithmetic.
+  const states = new Uint8Array(axis === 0 ? ny * nz : 0);
+  for (let row = 0; row < states.length; row++) states[row] = signState(input, row * nx, (row + 1) * nx);
+  const rowRuns = positiveRuns(input, nx, axis === 0 ? 0 : ny * nz);
   const runs = new RunsBuilder(oy * oz);
   for (let k = 0; k < oz; k++) {
     for (let j = 0; j < oy; j++) {
@@ -143,24 +166,51 @@ export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0
           }
         }
       } else {
-        // The two input rows this output row lies between, and where.
+        // The two input rows this output row lies between, and where. Walk the stretches between
+        // their runs' ends: where both rows are positive the output is too, where neither is it is
+        // not, and only where exactly one is (near the liver's surface) is the value computed.
         const row0 = axis === 1 ? lower[j] + k * ny : j + lower[k] * ny;
         const row1 = axis === 1 ? upper[j] + k * ny : j + upper[k] * ny;
         const w = axis === 1 ? weight[j] : weight[k];
-        if (states[row0] === states[row1] && states[row0] !== 2) {
-          if (states[row0] === 1) runs.push(0, ox - 1);
-          continue;
-        }
         const base0 = row0 * nx;
         const base1 = row1 * nx;
-        for (let i = 0; i < ox; i++) {
-          const a = input[base0 + i];
-          const positive = a + (input[base1 + i] - a) * w > 0;
-          if (positive) {
-            if (open < 0) open = i;
-          } else if (open >= 0) {
-            runs.push(open, i - 1);
-            open = -1;
+        let a = rowRuns.rowFirst[row0];
+        const aEnd = rowRuns.rowFirst[row0 + 1];
+        let b = rowRuns.rowFirst[row1];
+        const bEnd = rowRuns.rowFirst[row1 + 1];
+        let inA = false;
+        let inB = false;
+        let position = 0;
+        while (position < ox) {
+          const nextA = a < aEnd ? (inA ? rowRuns.end[a] + 1 : rowRuns.start[a]) : ox;
+          const nextB = b < bEnd ? (inB ? rowRuns.end[b] + 1 : rowRuns.start[b]) : ox;
+          const next = nextA < nextB ? nextA : nextB;
+          if (next > position) {
+            if (inA && inB) {
+              if (open < 0) open = position;
+            } else if (inA || inB) {
+              for (let i = position; i < next; i++) {
+                const v = input[base0 + i];
+                if (v + (input[base1 + i] - v) * w > 0) {
+                  if (open < 0) open = i;
+                } else if (open >= 0) {
+                  runs.push(open, i - 1);
+                  open = -1;
+                }
+              }
+            } else if (open >= 0) {
+              runs.push(open, position - 1);
+              open = -1;
+            }
+            position = next;
+          }
+          if (nextA === next && a < aEnd) {
+            if (inA) a++;
+            inA = !inA;
+          }
+          if (nextB === next && b < bEnd) {
+            if (inB) b++;
+            inB = !inB;
           }
         }
       }
