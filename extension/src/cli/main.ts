@@ -55,11 +55,10 @@ export function buildProgram(): Command {
     .option('--series <uid>', 'SeriesInstanceUID to read when the folder holds several CT series')
     .addOption(backendOption())
     .option('--threads <n>', 'inference threads (default: onnxruntime decides)', positiveInteger)
-    .option('--low-memory', "onnxruntime-node without its memory arena: lower peak memory, somewhat slower inference")
     .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
     .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
-    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; lowMemory?: boolean; modelsDir: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean }) => {
       // Commands load on demand: each pulls in different heavy modules (dcmjs, onnxruntime, ...).
       const { segmentCommand } = await import('./commands/segment');
       await segmentCommand(input, options);

@@ -42,11 +42,6 @@ class OrtNodeSession implements InferenceSession {
 
 export interface OrtNodeOptions {
   threads?: number;
-  /**
-   * Without onnxruntime's memory arena, activation buffers are returned after each layer instead of
-   * kept for the next run: a lower peak for one-shot runs, at some speed.
-   */
-  lowMemory?: boolean;
 }
 
 /** 'cpu' (and 'auto') -> native CPU EP; 'webgpu' -> the WebGPU EP; 'wasm' is onnxruntime-web's. */
@@ -58,7 +53,6 @@ export function ortNodeSessionFactory(options: OrtNodeOptions = {}): SessionFact
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-      ...(options.lowMemory ? { enableCpuMemArena: false } : {}),
     });
     return new OrtNodeSession(ort, session, model, `onnxruntime-node/${provider}`);
   };

@@ -25,7 +25,6 @@ export interface SegmentOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
-  lowMemory?: boolean;
   modelsDir: string;
 }
 
@@ -103,7 +102,7 @@ function printHuman(report: SegmentReport): void {
 async function openModel(options: SegmentOptions, progress: Progress): Promise<PreparedModel & { loadMs: number }> {
   const start = performance.now();
   const file = readModel(options.modelsDir, options.model);
-  const prepared = await prepareModel(file.entry, file.bytes, options.backend, nodeSessionFactory({ threads: options.threads, lowMemory: options.lowMemory }));
+  const prepared = await prepareModel(file.entry, file.bytes, options.backend, nodeSessionFactory({ threads: options.threads }));
   progress.stage(`Model ${file.entry.name} ready on ${prepared.session.backend}`);
   return { ...prepared, loadMs: performance.now() - start };
 }
@@ -128,6 +127,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
 
   const result = await segmentLiver(loaded.volume, prepared, {
     cpuClock: processCpuMs,
+    disposeSessionAfterInference: true,
     onStage: (stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
   });
 
@@ -148,7 +148,6 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   }
   const writeSegMs = performance.now() - t;
   progress.done();
-  await prepared.session.dispose();
 
   const timings: Record<string, number> = {
     startup,
