@@ -169,6 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--parity-fixture", action="store_true", help=f"rewrite {PARITY_DIR.relative_to(REPO_ROOT)}")
     parser.add_argument("--remove", nargs="*", default=[], help="manifest entries to drop (e.g. the placeholder)")
     parser.add_argument("--card-notes", default="", help="extra text for the model card's Notes section")
+    parser.add_argument("--teacher-name", help="name of the teacher as shipped (manifest and card)")
     args = parser.parse_args(argv)
 
     if args.placeholder:
@@ -186,9 +187,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             parser.error("--checkpoint is required unless --placeholder")
         model, checkpoint = load_export_model(args.checkpoint)
         training = dict(checkpoint.get("training_summary", {}))
-        if training.get("teacher"):
-            training["teacher"] = Path(training["teacher"]).parent.name  # run name, not a local path
         description = checkpoint.get("description", f"rt-liver {args.name}")
+        if training.get("teacher"):  # name the teacher as shipped, not by a local checkpoint path
+            teacher_name = args.teacher_name or Path(training["teacher"]).parent.name
+            description = description.replace(training["teacher"], teacher_name)
+            training["teacher"] = teacher_name
         metrics = {}
         for metrics_file in args.metrics or []:  # evaluate's JSON; per-case rows stay in the results files
             name, _, path = metrics_file.partition("=") if "=" in metrics_file else ("", "", metrics_file)

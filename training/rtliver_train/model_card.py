@@ -36,6 +36,10 @@ def render_card(entry: Dict[str, Any], notes: str = "") -> str:
         f"- Data: {training.get('data')} — split file `{training.get('split')}`, {training.get('n_train')} training cases",
         f"- Steps: {training.get('steps')}, batch {training.get('batch')}, patch {training.get('patch')}, "
         f"seeds {training.get('seeds')}, processes {training.get('processes')}",
+    ]
+    if training.get("notes"):
+        lines.append(f"- Note: {training['notes']}")
+    lines += [
         "",
         "## Measured",
         _metric_line("Dice (phantom test split)", metrics.get("dice")),
