@@ -109,13 +109,14 @@ def aggregate(rows: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
 
 def markdown_table(summary: Dict[str, Dict[str, Any]], note: str) -> str:
     lines = [f"# Ablation\n\n{note}\n",
-             "| model | params | GFLOPs | Dice mean | Dice sd | n | HD95 mm | ms/volume (ort-node) | train s | ms/step |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| model | params | GFLOPs | Dice mean | Dice sd | n | Dice per seed | HD95 mm | ms/volume (ort-node) | train s | ms/step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, row in summary.items():
         def fmt(value, pattern="{:.3f}"):
             return "n/a" if value is None else pattern.format(value)
         lines.append(f"| {name} | {row['parameters']:,} | {row['flops'] / 1e9:.1f} | {fmt(row['dice_mean'])} | "
-                     f"{fmt(row['dice_sd'])} | {row['n_cases']} | {fmt(row['hd95_mean'], '{:.1f}')} | "
+                     f"{fmt(row['dice_sd'])} | {row['n_cases']} | "
+                     f"{', '.join(f'{d:.3f}' for d in row['dice_per_seed'])} | {fmt(row['hd95_mean'], '{:.1f}')} | "
                      f"{fmt(row['ms_per_volume'], '{:.0f}')} | {fmt(row['train_seconds_mean'], '{:.0f}')} | "
                      f"{fmt(row['ms_per_step_median'], '{:.0f}')} |")
     return "\n".join(lines) + "\n"
@@ -131,8 +132,8 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
     teacher_checkpoint = run_one(teacher_config, collect_only)
     rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
     for run in spec.get("runs", DEFAULT_RUNS):
-        for seed in seeds:
-            overrides = {k: v for k, v in run.items() if k != "name"}
+        for seed in run.get("seeds", seeds):  # a run may name its own seeds
+            overrides = {k: v for k, v in run.items() if k not in ("name", "seeds")}
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
             checkpoint = run_one(config, collect_only)
