@@ -1,4 +1,4 @@
-/** core/dicom runs in a Web Worker: no Node built-ins, no DOM globals in its sources (tests excepted). */
+/** The core runs in a Web Worker and in Node: no Node built-ins, no DOM globals in its sources (tests excepted). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
