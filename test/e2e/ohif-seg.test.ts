@@ -1,0 +1,204 @@
+/**
+ * OHIF's own SEG viewer loads the DICOM SEG that rt-liver writes: the SEG of the demo phantom's
+ * ground-truth liver mask is stored with our STOW-RS client in a real Orthanc, and OHIF's basic
+ * viewer mode (with @ohif/extension-cornerstone-dicom-seg), reading that Orthanc through our
+ * server's proxy, lists it in the study panel and turns it into a labelmap segmentation with the
+ * segment "Liver" on exactly the mask's voxels.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { readNifti } from '../../extension/src/core/nifti';
+import { stowInstances, writeLiverSeg } from '../../extension/src/core/seg';
+import type { Volume } from '../../extension/src/core/volume';
+import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
+import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
+import { launchChromium, saveScreenshot, waitForRenderedViewports } from '../support/browser';
+import { OrthancHandle, startOrthanc, uploadFolder } from '../support/orthanc';
+import { REPO_ROOT, ViewerFixture, startViewerFixture } from './viewer-fixture';
+
+jest.setTimeout(180_000);
+
+const USER = 'rtliver';
+const PASSWORD = 'e2e-seg-secret';
+
+let orthanc: OrthancHandle;
+let fixture: ViewerFixture;
+let browser: Browser;
+let page: Page;
+let studyUid: string;
+let segSeriesUid: string;
+let maskVoxelCount: number;
+/** Liver voxels of each CT image (by SOPInstanceUID) in the ground-truth mask. */
+let maskBySourceInstance: Record<string, number>;
+
+/** The SEG's view from inside OHIF: its segmentations and the non-zero voxels of their labelmaps. */
+interface OhifSegmentation {
+  label: string;
+  segmentLabels: string[];
+  nonZeroVoxels: number;
+  /** Non-zero voxels of each labelmap image, by the SOPInstanceUID of the CT image it lies on. */
+  bySourceInstance: Record<string, number>;
+}
+
+async function ohifSegmentations(target: Page): Promise<OhifSegmentation[]> {
+  return target.evaluate(() => {
+    type LabelmapData = { imageIds?: string[]; volumeId?: string };
+    type Segmentation = { label: string; segments: Record<string, { label: string } | undefined>; representationData: { Labelmap?: LabelmapData } };
+    type Voxels = { referencedImageId?: string; voxelManager?: { getScalarData?: () => ArrayLike<number>; getCompleteScalarDataArray?: () => ArrayLike<number> }; getPixelData?: () => ArrayLike<number> };
+    const win = window as unknown as {
+      services: { segmentationService: { getSegmentations: () => Segmentation[] } };
+      cornerstone: { cache: { getImage: (id: string) => Voxels | undefined; getVolume: (id: string) => Voxels | undefined } };
+    };
+    const countNonZero = (values: ArrayLike<number> | undefined): number => {
+      let n = 0;
+      for (let i = 0; values && i < values.length; i++) if (values[i] !== 0) n++;
+      return n;
+    };
+    return win.services.segmentationService.getSegmentations().map((segmentation) => {
+      const labelmap = segmentation.representationData.Labelmap ?? {};
+      const imageIds = labelmap.imageIds ?? [];
+      const bySourceInstance: Record<string, number> = {};
+      let nonZeroVoxels = 0;
+      for (const id of imageIds) {
+        const image = win.cornerstone.cache.getImage(id);
+        const count = countNonZero(image?.voxelManager?.getScalarData?.() ?? image?.getPixelData?.());
+        nonZeroVoxels += count;
+        // WADO-RS image ids of the CT: wadors:<root>/studies/<uid>/series/<uid>/instances/<sop>/frames/1
+        const sop = /\/instances\/([0-9.]+)\/frames\//.exec(image?.referencedImageId ?? '')?.[1] ?? `unknown:${id}`;
+        bySourceInstance[sop] = count;
+      }
+      if (!imageIds.length && labelmap.volumeId) {
+        const volume = win.cornerstone.cache.getVolume(labelmap.volumeId);
+        nonZeroVoxels = countNonZero(volume?.voxelManager?.getCompleteScalarDataArray?.());
+      }
+      return {
+        label: segmentation.label,
+        segmentLabels: Object.values(segmentation.segments).flatMap((segment) => (segment ? [segment.label] : [])),
+        nonZeroVoxels,
+        bySourceInstance,
+      };
+    });
+  });
+}
+
+beforeAll(async () => {
+  const varDir = join(REPO_ROOT, 'var');
+  const demo = ensureDemoStudy(varDir);
+  studyUid = demo.studyInstanceUID;
+  const paths = demoStudyPaths(varDir);
+
+  // The demo's ground-truth mask is on the CT grid already: no resampling.
+  const mask = readNifti(readFileSync(paths.liverMask)) as Volume;
+  const maskVoxels = Uint8Array.from(mask.voxels as ArrayLike<number>, (v) => (v ? 1 : 0));
+  maskVoxelCount = maskVoxels.reduce((sum, v) => sum + v, 0);
+  expect(maskVoxelCount).toBeGreaterThan(1000);
+  const [nx, ny, nz] = mask.dimensions;
+  expect(demo.sopInstanceUIDs).toHaveLength(nz);
+  maskBySourceInstance = Object.fromEntries(
+    demo.sopInstanceUIDs.map((sop, k) => [sop, maskVoxels.subarray(k * nx * ny, (k + 1) * nx * ny).reduce((sum, v) => sum + v, 0)]),
+  );
+  const ctFiles = readdirSync(paths.seriesDir).map((name) => {
+    const bytes = readFileSync(join(paths.seriesDir, name));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  });
+  const seg = writeLiverSeg({
+    sourceInstances: ctFiles,
+    mask: { ...mask, voxels: maskVoxels },
+    algorithm: { name: 'ground-truth', version: 'phantom' },
+    device: { manufacturer: 'rt-liver', modelName: 'rt-liver e2e', softwareVersions: '0.1.0', serialNumber: 'none' },
+    seriesDescription: 'rt-liver liver SEG (ground truth)',
+  });
+  if (seg.status !== 'written') throw new Error(`no SEG written: ${JSON.stringify(seg)}`);
+  segSeriesUid = seg.seriesInstanceUID;
+
+  orthanc = await startOrthanc({ username: USER, password: PASSWORD });
+  const { uploaded } = await uploadFolder(orthanc, paths.seriesDir);
+  expect(uploaded).toBe(ctFiles.length);
+  const stored = await stowInstances([seg.bytes], { dicomWebUrl: orthanc.dicomWebUrl, authorization: orthanc.authorization, studyInstanceUID: studyUid });
+  expect(stored.storedSopInstanceUIDs).toEqual([seg.sopInstanceUID]);
+
+  fixture = await startViewerFixture({ pacs: { url: orthanc.url, username: USER, password: PASSWORD, name: 'Orthanc (SEG e2e)' } });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await fixture?.close();
+  await orthanc?.stop();
+});
+
+beforeEach(async () => {
+  page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`browser: ${message.text()}`);
+  });
+});
+
+afterEach(async () => {
+  await page?.close();
+});
+
+/** Canvas pixels of the viewports drawn in a clearly reddish hue (the SEG's liver colour over grey CT). */
+async function overlayPixelCount(target: Page): Promise<number> {
+  return target.evaluate(() => {
+    const cs = (window as unknown as { cornerstone: { getRenderingEngines: () => { getViewports: () => { canvas: HTMLCanvasElement }[] }[] } }).cornerstone;
+    let count = 0;
+    for (const viewport of cs.getRenderingEngines().flatMap((engine) => engine.getViewports())) {
+      const context = viewport.canvas.getContext('2d', { willReadFrequently: true });
+      if (!context || !viewport.canvas.width) continue;
+      const { data } = context.getImageData(0, 0, viewport.canvas.width, viewport.canvas.height);
+      for (let p = 0; p < data.length; p += 4) if (data[p] - data[p + 2] > 40) count++;
+    }
+    return count;
+  });
+}
+
+/** Waits until the viewports show the overlay; returns its pixel count (0 when it never appears). */
+async function waitForOverlay(target: Page, timeoutMs = 10_000): Promise<number> {
+  const started = Date.now();
+  let count = 0;
+  while ((count = await overlayPixelCount(target)) === 0 && Date.now() - started < timeoutMs) await target.waitForTimeout(200);
+  return count;
+}
+
+test("OHIF's basic viewer lists our SEG in the study panel and loads it as the liver labelmap", async () => {
+  const started = Date.now();
+  await page.goto(`${fixture.url}/viewer/${PACS_DATA_SOURCE}?StudyInstanceUIDs=${studyUid}`);
+  await waitForRenderedViewports(page, 1);
+  // The SEG has no image thumbnail: OHIF lists it as a text item with modality and description.
+  const segItem = page.locator('[data-cy="study-browser-thumbnail-no-image"]', { hasText: 'rt-liver liver SEG (ground truth)' });
+  await segItem.waitFor({ timeout: 30_000 });
+  expect(await segItem.innerText()).toMatch(/^SEG\b/);
+  expect(await overlayPixelCount(page)).toBe(0);
+  await saveScreenshot(page, 'e2e-ohif-seg-listed');
+
+  // Double-click loads it into the active viewport, over its CT, as a preview.
+  await segItem.dblclick();
+  await page.waitForFunction(
+    () => (window as unknown as { services: { segmentationService: { getSegmentations: () => unknown[] } } }).services.segmentationService.getSegmentations().length > 0,
+    undefined,
+    { timeout: 30_000, polling: 250 },
+  );
+  const [segmentation, ...others] = await ohifSegmentations(page);
+  expect(others).toHaveLength(0);
+  expect(segmentation.label).toBe('rt-liver liver SEG (ground truth)');
+  expect(segmentation.segmentLabels).toEqual(['Liver']);
+  expect(segmentation.nonZeroVoxels).toBe(maskVoxelCount);
+  // Every plane on the CT image it belongs to (matched by SOPInstanceUID, not by index).
+  expect(segmentation.bySourceInstance).toEqual(maskBySourceInstance);
+
+  // The overlay is drawn too (the canvas showed no liver colour before).
+  expect(await waitForOverlay(page)).toBeGreaterThan(500);
+  await saveScreenshot(page, 'e2e-ohif-seg-preview');
+
+  // OHIF asks before it turns the preview into an editable segmentation; "Yes" hydrates it.
+  // After it the viewport's SEG preview controls (the "LOAD" button) are gone, the overlay stays.
+  await page.getByRole('button', { name: 'Yes' }).click();
+  await page.getByText('LOAD', { exact: true }).waitFor({ state: 'detached', timeout: 30_000 });
+  const hydrated = await ohifSegmentations(page);
+  expect(hydrated.map((s) => [s.segmentLabels, s.nonZeroVoxels])).toEqual([[['Liver'], maskVoxelCount]]);
+  expect(await waitForOverlay(page)).toBeGreaterThan(500);
+  await saveScreenshot(page, 'e2e-ohif-seg-hydrated');
+  console.log(`SEG loaded and checked ${Date.now() - started} ms after navigation`);
+});
