@@ -13,9 +13,9 @@ import { stowInstances, writeLiverSeg } from '../../extension/src/core/seg';
 import type { Volume } from '../../extension/src/core/volume';
 import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
-import { launchChromium, saveScreenshot, waitForRenderedViewports } from '../support/browser';
+import { isRendered, launchChromium, saveScreenshot, waitForRenderedViewports } from '../support/browser';
 import { OrthancHandle, startOrthanc, uploadFolder } from '../support/orthanc';
-import { REPO_ROOT, ViewerFixture, startViewerFixture } from './viewer-fixture';
+import { REPO_ROOT, ViewerFixture, modeUrl, startViewerFixture } from './viewer-fixture';
 
 jest.setTimeout(180_000);
 
@@ -29,20 +29,34 @@ let page: Page;
 let studyUid: string;
 let segSeriesUid: string;
 let maskVoxelCount: number;
-/** Liver voxels of each CT image (by SOPInstanceUID) in the ground-truth mask. */
-let maskBySourceInstance: Record<string, number>;
+/** The ground-truth mask's liver pixels on each CT image (by SOPInstanceUID). */
+let maskBySourceInstance: Record<string, PlaneStats>;
+
+/** The non-zero pixels of one plane: how many, and the sum of their indices (row * columns + column),
+ * which tells a mirrored or shifted plane from the right one. */
+interface PlaneStats {
+  count: number;
+  indexSum: number;
+}
+
+function planeStats(values: ArrayLike<number>): PlaneStats {
+  const stats = { count: 0, indexSum: 0 };
+  for (let p = 0; p < values.length; p++) if (values[p] !== 0) { stats.count++; stats.indexSum += p; }
+  return stats;
+}
 
 /** The SEG's view from inside OHIF: its segmentations and the non-zero voxels of their labelmaps. */
 interface OhifSegmentation {
   label: string;
   segmentLabels: string[];
   nonZeroVoxels: number;
-  /** Non-zero voxels of each labelmap image, by the SOPInstanceUID of the CT image it lies on. */
-  bySourceInstance: Record<string, number>;
+  /** Each labelmap image's non-zero pixels, by the SOPInstanceUID of the CT image it lies on. */
+  bySourceInstance: Record<string, PlaneStats>;
 }
 
 async function ohifSegmentations(target: Page): Promise<OhifSegmentation[]> {
-  return target.evaluate(() => {
+  return target.evaluate((planeStatsSource) => {
+    const planeStatsOf = new Function(`return (${planeStatsSource})`)() as typeof planeStats;
     type LabelmapData = { imageIds?: string[]; volumeId?: string };
     type Segmentation = { label: string; segments: Record<string, { label: string } | undefined>; representationData: { Labelmap?: LabelmapData } };
     type Voxels = { referencedImageId?: string; voxelManager?: { getScalarData?: () => ArrayLike<number>; getCompleteScalarDataArray?: () => ArrayLike<number> }; getPixelData?: () => ArrayLike<number> };
@@ -50,27 +64,22 @@ async function ohifSegmentations(target: Page): Promise<OhifSegmentation[]> {
       services: { segmentationService: { getSegmentations: () => Segmentation[] } };
       cornerstone: { cache: { getImage: (id: string) => Voxels | undefined; getVolume: (id: string) => Voxels | undefined } };
     };
-    const countNonZero = (values: ArrayLike<number> | undefined): number => {
-      let n = 0;
-      for (let i = 0; values && i < values.length; i++) if (values[i] !== 0) n++;
-      return n;
-    };
     return win.services.segmentationService.getSegmentations().map((segmentation) => {
       const labelmap = segmentation.representationData.Labelmap ?? {};
       const imageIds = labelmap.imageIds ?? [];
-      const bySourceInstance: Record<string, number> = {};
+      const bySourceInstance: Record<string, PlaneStats> = {};
       let nonZeroVoxels = 0;
       for (const id of imageIds) {
         const image = win.cornerstone.cache.getImage(id);
-        const count = countNonZero(image?.voxelManager?.getScalarData?.() ?? image?.getPixelData?.());
-        nonZeroVoxels += count;
+        const stats = planeStatsOf(image?.voxelManager?.getScalarData?.() ?? image?.getPixelData?.() ?? []);
+        nonZeroVoxels += stats.count;
         // WADO-RS image ids of the CT: wadors:<root>/studies/<uid>/series/<uid>/instances/<sop>/frames/1
         const sop = /\/instances\/([0-9.]+)\/frames\//.exec(image?.referencedImageId ?? '')?.[1] ?? `unknown:${id}`;
-        bySourceInstance[sop] = count;
+        bySourceInstance[sop] = stats;
       }
       if (!imageIds.length && labelmap.volumeId) {
         const volume = win.cornerstone.cache.getVolume(labelmap.volumeId);
-        nonZeroVoxels = countNonZero(volume?.voxelManager?.getCompleteScalarDataArray?.());
+        nonZeroVoxels = planeStatsOf(volume?.voxelManager?.getCompleteScalarDataArray?.() ?? []).count;
       }
       return {
         label: segmentation.label,
@@ -79,7 +88,7 @@ async function ohifSegmentations(target: Page): Promise<OhifSegmentation[]> {
         bySourceInstance,
       };
     });
-  });
+  }, planeStats.toString());
 }
 
 beforeAll(async () => {
@@ -96,7 +105,7 @@ beforeAll(async () => {
   const [nx, ny, nz] = mask.dimensions;
   expect(demo.sopInstanceUIDs).toHaveLength(nz);
   maskBySourceInstance = Object.fromEntries(
-    demo.sopInstanceUIDs.map((sop, k) => [sop, maskVoxels.subarray(k * nx * ny, (k + 1) * nx * ny).reduce((sum, v) => sum + v, 0)]),
+    demo.sopInstanceUIDs.map((sop, k) => [sop, planeStats(maskVoxels.subarray(k * nx * ny, (k + 1) * nx * ny))]),
   );
   const ctFiles = readdirSync(paths.seriesDir).map((name) => {
     const bytes = readFileSync(join(paths.seriesDir, name));
@@ -170,6 +179,12 @@ test("OHIF's basic viewer lists our SEG in the study panel and loads it as the l
   const segItem = page.locator('[data-cy="study-browser-thumbnail-no-image"]', { hasText: 'rt-liver liver SEG (ground truth)' });
   await segItem.waitFor({ timeout: 30_000 });
   expect(await segItem.innerText()).toMatch(/^SEG\b/);
+  const segDisplaySets = await page.evaluate(() => {
+    type DisplaySet = { Modality?: string; SeriesInstanceUID?: string };
+    const services = (window as unknown as { services: { displaySetService: { getActiveDisplaySets: () => DisplaySet[] } } }).services;
+    return services.displaySetService.getActiveDisplaySets().filter((ds) => ds.Modality === 'SEG').map((ds) => ds.SeriesInstanceUID);
+  });
+  expect(segDisplaySets).toEqual([segSeriesUid]);
   expect(await overlayPixelCount(page)).toBe(0);
   await saveScreenshot(page, 'e2e-ohif-seg-listed');
 
@@ -185,7 +200,7 @@ test("OHIF's basic viewer lists our SEG in the study panel and loads it as the l
   expect(segmentation.label).toBe('rt-liver liver SEG (ground truth)');
   expect(segmentation.segmentLabels).toEqual(['Liver']);
   expect(segmentation.nonZeroVoxels).toBe(maskVoxelCount);
-  // Every plane on the CT image it belongs to (matched by SOPInstanceUID, not by index).
+  // Every plane on the CT image it belongs to (matched by SOPInstanceUID, not by index), not mirrored.
   expect(segmentation.bySourceInstance).toEqual(maskBySourceInstance);
 
   // The overlay is drawn too (the canvas showed no liver colour before).
@@ -201,4 +216,14 @@ test("OHIF's basic viewer lists our SEG in the study panel and loads it as the l
   expect(await waitForOverlay(page)).toBeGreaterThan(500);
   await saveScreenshot(page, 'e2e-ohif-seg-hydrated');
   console.log(`SEG loaded and checked ${Date.now() - started} ms after navigation`);
+});
+
+test('the Real-time Liver mode still opens the CT of a study that holds a SEG (it does not load SEGs itself)', async () => {
+  await page.goto(modeUrl(fixture, studyUid, PACS_DATA_SOURCE));
+  const { viewports } = await waitForRenderedViewports(page, 3);
+  expect(viewports.filter(isRendered)).toHaveLength(3);
+  const state = page.locator('[data-testid="rt-liver-state"]:not([data-state="loading"])');
+  await state.waitFor({ timeout: 60_000 });
+  expect(await state.getAttribute('data-state')).toBe('ready');
+  await saveScreenshot(page, 'e2e-ohif-seg-realtime-liver-mode');
 });
