@@ -41,7 +41,7 @@ REAL="On the one real CT (totalseg-a, TotalSegmentator pseudo-labels) it fails (
 COMMON="$REAL Trained on CPU (2 shared cores) with a small step budget; the ablation table in training/results/phantom-runs.md compares it with the other runs (one seed)."
 release student-30k-gtan-long-seed0 student-30k "Distilled with GTAN (training/README.md): the 240-step run resumed and trained on to 540 steps (see the training note). One seed; no label-only 30 k run was trained to 540 steps, and at 240 steps the two seeds swung more than the methods differed, so this does not show that GTAN beats label-only training (training/results/phantom-runs.md). $COMMON" \
   --teacher-name teacher-1.26m --remove student-30k-placeholder
-release student-100k-kd-seed0 student-100k "Distilled with plain KD from the teacher. The default model, at about the latency of student-30k. A 700-step continuation of this run scored higher on the phantom test split (training/results/student-100k-kd-long-seed0.test.json) but is not shipped yet: on the CLI test phantom its onnxruntime-web (WASM) mask differs from the onnxruntime-node one by more voxels than extension/src/cli/cli.test.ts allows. $COMMON" \
+release student-100k-kd-long-seed0 student-100k "Distilled with plain KD from the teacher: the 240-step run resumed and trained on to 700 steps (see the training note). The default model, at about the latency of student-30k. One seed. $COMMON" \
   --teacher-name teacher-1.26m --default --parity-fixture
 release teacher teacher-1.26m "The teacher of the students; about 7x slower than the students on onnxruntime-node (see ms/volume). $COMMON"
 node training/scripts/ort-parity.cjs

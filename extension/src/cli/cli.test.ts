@@ -67,14 +67,23 @@ describe('rt-liver segment on a generated DICOM series', () => {
     }
   }, 180_000);
 
-  it('runs the same model on onnxruntime-web (WASM) with the same mask volume', () => {
-    const cpu = JSON.parse(rtLiver(['segment', seriesDir, '--json', '--backend', 'cpu', '-q']).stdout);
-    const wasm = rtLiver(['segment', seriesDir, '--json', '--backend', 'wasm', '-q']);
+  it('runs the same model on onnxruntime-web (WASM) and gets the same mask', () => {
+    const cpuMask = join(work, 'cpu-liver.nii.gz');
+    const wasmMask = join(work, 'wasm-liver.nii.gz');
+    const cpu = JSON.parse(rtLiver(['segment', seriesDir, '--json', '--backend', 'cpu', '-q', '--mask', cpuMask]).stdout);
+    const wasm = rtLiver(['segment', seriesDir, '--json', '--backend', 'wasm', '-q', '--mask', wasmMask]);
     expect(wasm.status).toBe(0);
     const report = JSON.parse(wasm.stdout);
     expect(report.backend).toBe('onnxruntime-web/wasm');
-    // Logits agree within 1e-4; only voxels with a logit difference that close to 0 may flip.
-    expect(Math.abs(report.voxels - cpu.voxels)).toBeLessThanOrEqual(Math.max(10, cpu.voxels * 1e-3));
+    // Logits agree within 1e-4 on the parity fixture (core/model tests). On a whole volume the two
+    // runtimes sum InstanceNorm statistics over ~1M voxels in a different order, so a few voxels whose
+    // liver logit is close to 0 may flip; the masks must still be the same organ, voxel for voxel.
+    expect(Math.abs(report.voxels - cpu.voxels)).toBeLessThanOrEqual(Math.max(10, cpu.voxels * 0.01));
+    if (cpu.voxels > 0) {
+      const evaluation = rtLiver(['eval', wasmMask, cpuMask, '--json']);
+      expect(evaluation.status).toBe(0);
+      expect(JSON.parse(evaluation.stdout).dice).toBeGreaterThanOrEqual(0.99);
+    }
   }, 180_000);
 
   it('prints help for each command', () => {
