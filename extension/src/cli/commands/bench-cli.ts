@@ -9,17 +9,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RtLiverError } from '../../core/errors';
 import { createProgress } from '../progress';
-import { median } from './bench';
+import { median, type BenchRunOptions } from './bench';
 import type { SegmentReport } from './segment';
 
-export interface EndToEndOptions {
-  runs: number;
-  model?: string[];
-  backends: string;
-  threads?: number;
-  modelsDir: string;
-  json?: boolean;
-}
+export type EndToEndOptions = BenchRunOptions;
 
 export interface EndToEndReport {
   input: string;

@@ -17,14 +17,18 @@ import { postprocess } from '../../core/model/postprocess';
 import { preprocess } from '../../core/model/preprocess';
 import { resampleTrilinear } from '../../core/model/resample';
 
-export interface BenchOptions {
-  size: Vec3;
+/** What both benchmarks take: how often, which models and backends, where the models are. */
+export interface BenchRunOptions {
   runs: number;
   model?: string[];
   backends: string;
   threads?: number;
   modelsDir: string;
   json?: boolean;
+}
+
+export interface BenchOptions extends BenchRunOptions {
+  size: Vec3;
 }
 
 type StageName = keyof SegmentationTimings;
