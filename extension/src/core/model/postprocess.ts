@@ -75,6 +75,7 @@ function positiveBox(values: Float32Array, dims: Vec3): Box | undefined {
 
 function crop(values: Float32Array, dims: Vec3, box: Box): Float32Array {
   const [bx, by, bz] = boxDims(box);
+  if (bx === dims[0] && by === dims[1] && bz === dims[2]) return values; // the whole grid: nothing to cut
   const out = new Float32Array(bx * by * bz);
   let o = 0;
   for (let k = box.lo[2]; k <= box.hi[2]; k++) {

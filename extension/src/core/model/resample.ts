@@ -61,41 +61,76 @@ export function resampleAxis(input: ArrayLike<number>, dims: Vec3, axis: 0 | 1 |
   const nIn = dims[axis];
   const output = new Float32Array(outer * count * inner);
   const { lower, upper, weight } = taps;
+  // Small per-row functions: V8 optimizes them sooner than one big loop nest (see resampleAxisToRuns).
   if (inner === 1) {
-    for (let o = 0; o < outer; o++) {
-      const inBase = o * nIn;
-      const outBase = o * count;
-      for (let t = 0; t < count; t++) {
-        const a = input[inBase + lower[t]];
-        output[outBase + t] = a + (input[inBase + upper[t]] - a) * weight[t];
-      }
-    }
+    for (let o = 0; o < outer; o++) lerpAlongRow(input, o * nIn, output, o * count, taps);
     return output;
   }
   for (let o = 0; o < outer; o++) {
     for (let t = 0; t < count; t++) {
-      const row0 = (o * nIn + lower[t]) * inner;
-      const row1 = (o * nIn + upper[t]) * inner;
-      const outRow = (o * count + t) * inner;
-      const w = weight[t];
-      if (w === 0) {
-        for (let i = 0; i < inner; i++) output[outRow + i] = input[row0 + i];
-      } else {
-        for (let i = 0; i < inner; i++) {
-          const a = input[row0 + i];
-          output[outRow + i] = a + (input[row1 + i] - a) * w;
-        }
-      }
+      lerpRows(input, (o * nIn + lower[t]) * inner, (o * nIn + upper[t]) * inner, weight[t], output, (o * count + t) * inner, inner);
     }
   }
   return output;
 }
 
-/** Axes ordered so that the strongest reduction comes first: later passes then touch fewer voxels. */
+/** output[outBase + t] = the input row at inBase interpolated at each tap t. */
+function lerpAlongRow(input: ArrayLike<number>, inBase: number, output: Float32Array, outBase: number, taps: AxisTaps): void {
+  const { lower, upper, weight } = taps;
+  for (let t = 0; t < lower.length; t++) {
+    const a = input[inBase + lower[t]];
+    output[outBase + t] = a + (input[inBase + upper[t]] - a) * weight[t];
+  }
+}
+
+/** output[outRow + i] = row0 + (row1 - row0) * w, element by element over `length` values. */
+function lerpRows(input: ArrayLike<number>, row0: number, row1: number, w: number, output: Float32Array, outRow: number, length: number): void {
+  if (w === 0) {
+    for (let i = 0; i < length; i++) output[outRow + i] = input[row0 + i];
+    return;
+  }
+  for (let i = 0; i < length; i++) {
+    const a = input[row0 + i];
+    output[outRow + i] = a + (input[row1 + i] - a) * w;
+  }
+}
+
+/**
+ * Axes ordered so that the strongest reduction comes first: later passes then touch fewer voxels.
+ * Between equal factors axis 0 goes last: the fused last pass (resampleAxisToRuns) is cheapest along
+ * rows, where it works per input segment, and the passes before it then read contiguous rows.
+ */
 export function passOrder(inDims: Vec3, outDims: Vec3): (0 | 1 | 2)[] {
   return ([0, 1, 2] as const)
     .slice()
-    .sort((a, b) => outDims[a] / inDims[a] - outDims[b] / inDims[b] || a - b);
+    .sort((a, b) => outDims[a] / inDims[a] - outDims[b] / inDims[b] || b - a);
+}
+
+/** Output positions grouped by their pair of taps (lower is non-decreasing, so each group is a range). */
+interface TapGroups {
+  /** Output index where group g starts; first[groups] = number of outputs. */
+  first: Int32Array;
+  lower: Int32Array;
+  upper: Int32Array;
+  groups: number;
+}
+
+function groupTaps(taps: AxisTaps): TapGroups {
+  const count = taps.lower.length;
+  const first = new Int32Array(count + 1);
+  const lower = new Int32Array(count);
+  const upper = new Int32Array(count);
+  let groups = 0;
+  for (let t = 0; t < count; t++) {
+    if (t === 0 || taps.lower[t] !== taps.lower[t - 1] || taps.upper[t] !== taps.upper[t - 1]) {
+      first[groups] = t;
+      lower[groups] = taps.lower[t];
+      upper[groups] = taps.upper[t];
+      groups++;
+    }
+  }
+  first[groups] = count;
+  return { first, lower, upper, groups };
 }
 
 /** 0: every value <= 0, 1: every value > 0, 2: mixed. */
@@ -137,87 +172,122 @@ export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0
   const outDims: Vec3 = [nx, ny, nz];
   outDims[axis] = taps.lower.length;
   const [ox, oy, oz] = outDims;
-  const { lower, upper, weight } = taps;
-  // Along i (axis 0) an output row comes from one input row: its sign state decides uniform rows.
-  // Along j or k it comes from two: their positive runs decide which stretches need arithmetic.
-  const states = new Uint8Array(axis === 0 ? ny * nz : 0);
-  for (let row = 0; row < states.length; row++) states[row] = signState(input, row * nx, (row + 1) * nx);
-  const rowRuns = positiveRuns(input, nx, axis === 0 ? 0 : ny * nz);
   const runs = new RunsBuilder(oy * oz);
+  // The per-row work lives in small functions: V8 optimizes a small hot function sooner than a big
+  // one, and a command-line run post-processes only once, mostly before the optimizer has caught up.
+  if (axis === 0) {
+    // An output row comes from one input row: its sign state decides uniform rows; in the others,
+    // each group of outputs between the same two input voxels is uniform unless exactly one is positive.
+    const groups = groupTaps(taps);
+    for (let row = 0; row < ny * nz; row++) {
+      runs.beginRow(row);
+      const state = signState(input, row * nx, (row + 1) * nx);
+      if (state === 1) runs.push(0, ox - 1);
+      else if (state === 2) pushRowRunsByGroups(input, row * nx, groups, taps.weight, runs);
+    }
+    return runs.finish();
+  }
+  // An output row comes from two input rows: their positive runs decide which stretches need arithmetic.
+  const rowRuns = positiveRuns(input, nx, ny * nz);
+  const { lower, upper, weight } = taps;
   for (let k = 0; k < oz; k++) {
     for (let j = 0; j < oy; j++) {
       runs.beginRow(j + k * oy);
-      let open = -1;
-      if (axis === 0) {
-        const row = j + k * ny;
-        if (states[row] !== 2) {
-          if (states[row] === 1) runs.push(0, ox - 1);
-          continue;
-        }
-        const base = row * nx;
-        for (let t = 0; t < ox; t++) {
-          const a = input[base + lower[t]];
-          const positive = a + (input[base + upper[t]] - a) * weight[t] > 0;
-          if (positive) {
-            if (open < 0) open = t;
-          } else if (open >= 0) {
-            runs.push(open, t - 1);
-            open = -1;
-          }
-        }
-      } else {
-        // The two input rows this output row lies between, and where. Walk the stretches between
-        // their runs' ends: where both rows are positive the output is too, where neither is it is
-        // not, and only where exactly one is (near the liver's surface) is the value computed.
-        const row0 = axis === 1 ? lower[j] + k * ny : j + lower[k] * ny;
-        const row1 = axis === 1 ? upper[j] + k * ny : j + upper[k] * ny;
-        const w = axis === 1 ? weight[j] : weight[k];
-        const base0 = row0 * nx;
-        const base1 = row1 * nx;
-        let a = rowRuns.rowFirst[row0];
-        const aEnd = rowRuns.rowFirst[row0 + 1];
-        let b = rowRuns.rowFirst[row1];
-        const bEnd = rowRuns.rowFirst[row1 + 1];
-        let inA = false;
-        let inB = false;
-        let position = 0;
-        while (position < ox) {
-          const nextA = a < aEnd ? (inA ? rowRuns.end[a] + 1 : rowRuns.start[a]) : ox;
-          const nextB = b < bEnd ? (inB ? rowRuns.end[b] + 1 : rowRuns.start[b]) : ox;
-          const next = nextA < nextB ? nextA : nextB;
-          if (next > position) {
-            if (inA && inB) {
-              if (open < 0) open = position;
-            } else if (inA || inB) {
-              for (let i = position; i < next; i++) {
-                const v = input[base0 + i];
-                if (v + (input[base1 + i] - v) * w > 0) {
-                  if (open < 0) open = i;
-                } else if (open >= 0) {
-                  runs.push(open, i - 1);
-                  open = -1;
-                }
-              }
-            } else if (open >= 0) {
-              runs.push(open, position - 1);
-              open = -1;
-            }
-            position = next;
-          }
-          if (nextA === next && a < aEnd) {
-            if (inA) a++;
-            inA = !inA;
-          }
-          if (nextB === next && b < bEnd) {
-            if (inB) b++;
-            inB = !inB;
-          }
-        }
-      }
-      if (open >= 0) runs.push(open, ox - 1);
+      const row0 = axis === 1 ? lower[j] + k * ny : j + lower[k] * ny;
+      const row1 = axis === 1 ? upper[j] + k * ny : j + upper[k] * ny;
+      pushRowRunsBetweenRows(input, rowRuns, row0, row1, axis === 1 ? weight[j] : weight[k], nx, runs);
     }
   }
   return runs.finish();
+}
+
+/** The positive runs of one output row interpolated along i from the input row starting at `base`. */
+function pushRowRunsByGroups(input: ArrayLike<number>, base: number, groups: TapGroups, weight: Float64Array, runs: RunsBuilder): void {
+  const { first, lower, upper } = groups;
+  let open = -1;
+  for (let g = 0; g < groups.groups; g++) {
+    const a = input[base + lower[g]];
+    const b = input[base + upper[g]];
+    const aPositive = a > 0;
+    if (aPositive === b > 0) {
+      // A convex combination of two positive (or two non-positive) values keeps their sign.
+      if (aPositive) {
+        if (open < 0) open = first[g];
+      } else if (open >= 0) {
+        runs.push(open, first[g] - 1);
+        open = -1;
+      }
+      continue;
+    }
+    for (let t = first[g]; t < first[g + 1]; t++) {
+      if (a + (b - a) * weight[t] > 0) {
+        if (open < 0) open = t;
+      } else if (open >= 0) {
+        runs.push(open, t - 1);
+        open = -1;
+      }
+    }
+  }
+  if (open >= 0) runs.push(open, first[groups.groups] - 1);
+}
+
+/**
+ * The positive runs of one output row lying between input rows row0 and row1 (weight w towards row1).
+ * Walks the stretches between their runs' ends: where both rows are positive the output is too, where
+ * neither is it is not, and only where exactly one is (near the liver's surface) is the value computed.
+ */
+function pushRowRunsBetweenRows(
+  input: ArrayLike<number>,
+  rowRuns: Runs,
+  row0: number,
+  row1: number,
+  w: number,
+  length: number,
+  runs: RunsBuilder,
+): void {
+  const base0 = row0 * length;
+  const base1 = row1 * length;
+  let a = rowRuns.rowFirst[row0];
+  const aEnd = rowRuns.rowFirst[row0 + 1];
+  let b = rowRuns.rowFirst[row1];
+  const bEnd = rowRuns.rowFirst[row1 + 1];
+  let inA = false;
+  let inB = false;
+  let position = 0;
+  let open = -1;
+  while (position < length) {
+    const nextA = a < aEnd ? (inA ? rowRuns.end[a] + 1 : rowRuns.start[a]) : length;
+    const nextB = b < bEnd ? (inB ? rowRuns.end[b] + 1 : rowRuns.start[b]) : length;
+    const next = nextA < nextB ? nextA : nextB;
+    if (next > position) {
+      if (inA && inB) {
+        if (open < 0) open = position;
+      } else if (inA || inB) {
+        for (let i = position; i < next; i++) {
+          const v = input[base0 + i];
+          if (v + (input[base1 + i] - v) * w > 0) {
+            if (open < 0) open = i;
+          } else if (open >= 0) {
+            runs.push(open, i - 1);
+            open = -1;
+          }
+        }
+      } else if (open >= 0) {
+        runs.push(open, position - 1);
+        open = -1;
+      }
+      position = next;
+    }
+    if (nextA === next && a < aEnd) {
+      if (inA) a++;
+      inA = !inA;
+    }
+    if (nextB === next && b < bEnd) {
+      if (inB) b++;
+      inB = !inB;
+    }
+  }
+  if (open >= 0) runs.push(open, length - 1);
 }
 
 /**
@@ -236,39 +306,52 @@ export function resampleTrilinear(view: StridedView, outDims: Vec3): Float32Arra
     weight: axisTaps.weight,
   }));
   const [x, y, z] = offsets;
-  const x0 = x.lower;
-  const x1 = x.upper;
-  const wx = x.weight;
-  const data = view.data;
   const output = new Float32Array(ox * oy * oz);
-  let out = 0;
+  // One output row per call: a small function that V8 optimizes early (see resampleAxisToRuns).
   for (let k = 0; k < oz; k++) {
     const z0 = view.offset + z.lower[k];
     const z1 = view.offset + z.upper[k];
     const wz = z.weight[k];
     for (let j = 0; j < oy; j++) {
-      const wy = y.weight[j];
-      const r00 = z0 + y.lower[j];
-      const r10 = z0 + y.upper[j];
-      const r01 = z1 + y.lower[j];
-      const r11 = z1 + y.upper[j];
-      for (let i = 0; i < ox; i++) {
-        const a0 = x0[i];
-        const a1 = x1[i];
-        const w = wx[i];
-        let v00 = data[r00 + a0];
-        v00 += (data[r00 + a1] - v00) * w;
-        let v10 = data[r10 + a0];
-        v10 += (data[r10 + a1] - v10) * w;
-        let v01 = data[r01 + a0];
-        v01 += (data[r01 + a1] - v01) * w;
-        let v11 = data[r11 + a0];
-        v11 += (data[r11 + a1] - v11) * w;
-        const near = v00 + (v10 - v00) * wy;
-        const far = v01 + (v11 - v01) * wy;
-        output[out++] = near + (far - near) * wz;
-      }
+      const [y0, y1] = [y.lower[j], y.upper[j]];
+      trilinearRow(view.data, z0 + y0, z0 + y1, z1 + y0, z1 + y1, y.weight[j], wz, x, output, (k * oy + j) * ox);
     }
   }
   return output;
+}
+
+/**
+ * One output row along i: bilinear in (j, k) between the four source rows r00, r10, r01, r11 (offsets
+ * of the rows at the lower and upper j tap, lower and upper k tap), linear along i. The arithmetic
+ * order is the one the training package's fixtures were made with: do not reorder it.
+ */
+function trilinearRow(
+  data: ArrayLike<number>,
+  r00: number,
+  r10: number,
+  r01: number,
+  r11: number,
+  wy: number,
+  wz: number,
+  x: AxisTaps,
+  output: Float32Array,
+  out: number,
+): void {
+  const { lower: x0, upper: x1, weight: wx } = x;
+  for (let i = 0; i < x0.length; i++) {
+    const a0 = x0[i];
+    const a1 = x1[i];
+    const w = wx[i];
+    let v00 = data[r00 + a0];
+    v00 += (data[r00 + a1] - v00) * w;
+    let v10 = data[r10 + a0];
+    v10 += (data[r10 + a1] - v10) * w;
+    let v01 = data[r01 + a0];
+    v01 += (data[r01 + a1] - v01) * w;
+    let v11 = data[r11 + a0];
+    v11 += (data[r11 + a1] - v11) * w;
+    const near = v00 + (v10 - v00) * wy;
+    const far = v01 + (v11 - v01) * wy;
+    output[out + i] = near + (far - near) * wz;
+  }
 }
