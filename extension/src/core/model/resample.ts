@@ -3,10 +3,10 @@
  * `F.interpolate(mode="trilinear", align_corners=False)` (model contract, step 2): output voxel o along
  * an axis samples input coordinate (o + 0.5) * (nIn / nOut) - 0.5, clamped to [0, nIn - 1].
  *
- * Two ways to do it: one pass of eight taps per output voxel (resampleTrilinear: cheapest when the
- * output is much smaller than the input, as in pre-processing), or three separable passes of two taps
- * (resampleAxis: cheapest when the output is much larger, as when post-processing brings the model's
- * output back to the CT grid). Plain typed-array loops: no per-voxel allocation, no closures.
+ * Two ways to do it: source slices reduced in-plane once each, then lerped along k (resampleTrilinear:
+ * cheapest when the output is much smaller than the input, as in pre-processing), or three separable
+ * passes of two taps (resampleAxis: cheapest when the output is much larger, as when post-processing
+ * brings the model's output back to the CT grid). Plain typed-array loops: no per-voxel allocation, no closures.
  */
 import type { Vec3 } from '../volume';
 import { RunsBuilder, type Runs } from './components';
@@ -291,67 +291,76 @@ function pushRowRunsBetweenRows(
 }
 
 /**
- * Resize a (strided, e.g. reoriented) volume to `outDims` in one pass: each output voxel reads its
- * eight taps straight from the source, as PyTorch's trilinear kernel does. For pre-processing
- * (a large CT shrunk to the model grid) this reads ~8 values per *output* voxel and allocates nothing
- * but the output, where separable passes would stream the whole CT and keep float copies of it.
+ * Resize a (strided, e.g. reoriented) volume to `outDims`, as PyTorch's trilinear kernel does: each
+ * output voxel is lerp_k(lerp_j(lerp_i(...))) of its eight taps. Each source slice a k tap needs is
+ * reduced in (i, j) once, to a small float64 plane, and the last two planes are kept: successive
+ * output slices share source slices, so this does about half the arithmetic of eight taps per output
+ * voxel, reads each needed source row once, and allocates only two planes besides the output. The
+ * values are bit-identical to the eight-tap formula (same operations in the same order, in float64,
+ * rounded to float32 once): the training package's fixtures check that.
  */
 export function resampleTrilinear(view: StridedView, outDims: Vec3): Float32Array {
   const [ox, oy, oz] = outDims;
   const taps = [0, 1, 2].map((axis) => halfPixelTaps(view.dims[axis], outDims[axis]));
   // Source offsets of the two taps along each axis, stride included.
-  const offsets = taps.map((axisTaps, axis) => ({
+  const [x, y, z] = taps.map((axisTaps, axis) => ({
     lower: axisTaps.lower.map((t) => t * view.strides[axis]),
     upper: axisTaps.upper.map((t) => t * view.strides[axis]),
     weight: axisTaps.weight,
   }));
-  const [x, y, z] = offsets;
   const output = new Float32Array(ox * oy * oz);
-  // One output row per call: a small function that V8 optimizes early (see resampleAxisToRuns).
+  const planes = new PlaneCache(ox * oy);
   for (let k = 0; k < oz; k++) {
-    const z0 = view.offset + z.lower[k];
-    const z1 = view.offset + z.upper[k];
-    const wz = z.weight[k];
-    for (let j = 0; j < oy; j++) {
-      const [y0, y1] = [y.lower[j], y.upper[j]];
-      trilinearRow(view.data, z0 + y0, z0 + y1, z1 + y0, z1 + y1, y.weight[j], wz, x, output, (k * oy + j) * ox);
-    }
+    const near = planes.get(view.offset + z.lower[k], (plane, offset) => reduceSlice(view.data, offset, x, y, plane));
+    const far = planes.get(view.offset + z.upper[k], (plane, offset) => reduceSlice(view.data, offset, x, y, plane));
+    lerpPlanes(near, far, z.weight[k], output, k * ox * oy);
   }
   return output;
 }
 
-/**
- * One output row along i: bilinear in (j, k) between the four source rows r00, r10, r01, r11 (offsets
- * of the rows at the lower and upper j tap, lower and upper k tap), linear along i. The arithmetic
- * order is the one the training package's fixtures were made with: do not reorder it.
- */
-function trilinearRow(
-  data: ArrayLike<number>,
-  r00: number,
-  r10: number,
-  r01: number,
-  r11: number,
-  wy: number,
-  wz: number,
-  x: AxisTaps,
-  output: Float32Array,
-  out: number,
-): void {
+/** The last two reduced source slices, by source offset (k taps never go backwards). */
+class PlaneCache {
+  private readonly offsets = [-1, -1];
+  private readonly planes: [Float64Array, Float64Array];
+  private next = 0;
+
+  constructor(size: number) {
+    this.planes = [new Float64Array(size), new Float64Array(size)];
+  }
+
+  get(offset: number, fill: (plane: Float64Array, offset: number) => void): Float64Array {
+    for (let n = 0; n < 2; n++) if (this.offsets[n] === offset) return this.planes[n];
+    const slot = this.next;
+    this.next = 1 - slot;
+    this.offsets[slot] = offset;
+    fill(this.planes[slot], offset);
+    return this.planes[slot];
+  }
+}
+
+/** plane[j * ox + i] = lerp_j(lerp_i(row at the lower j tap), lerp_i(row at the upper j tap)) of the slice at `slice`. */
+function reduceSlice(data: ArrayLike<number>, slice: number, x: AxisTaps, y: AxisTaps, plane: Float64Array): void {
+  const ox = x.lower.length;
+  for (let j = 0; j < y.lower.length; j++) {
+    reduceRowPair(data, slice + y.lower[j], slice + y.upper[j], y.weight[j], x, plane, j * ox);
+  }
+}
+
+/** One row of a reduced slice (a small function that V8 optimizes early, see resampleAxisToRuns). */
+function reduceRowPair(data: ArrayLike<number>, row0: number, row1: number, wy: number, x: AxisTaps, plane: Float64Array, out: number): void {
   const { lower: x0, upper: x1, weight: wx } = x;
   for (let i = 0; i < x0.length; i++) {
     const a0 = x0[i];
     const a1 = x1[i];
     const w = wx[i];
-    let v00 = data[r00 + a0];
-    v00 += (data[r00 + a1] - v00) * w;
-    let v10 = data[r10 + a0];
-    v10 += (data[r10 + a1] - v10) * w;
-    let v01 = data[r01 + a0];
-    v01 += (data[r01 + a1] - v01) * w;
-    let v11 = data[r11 + a0];
-    v11 += (data[r11 + a1] - v11) * w;
-    const near = v00 + (v10 - v00) * wy;
-    const far = v01 + (v11 - v01) * wy;
-    output[out + i] = near + (far - near) * wz;
+    let v0 = data[row0 + a0];
+    v0 += (data[row0 + a1] - v0) * w;
+    let v1 = data[row1 + a0];
+    v1 += (data[row1 + a1] - v1) * w;
+    plane[out + i] = v0 + (v1 - v0) * wy;
   }
+}
+
+function lerpPlanes(near: Float64Array, far: Float64Array, wz: number, output: Float32Array, out: number): void {
+  for (let n = 0; n < near.length; n++) output[out + n] = near[n] + (far[n] - near[n]) * wz;
 }
