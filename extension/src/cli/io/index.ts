@@ -1,3 +1,3 @@
 export { loadInput, isNiftiPath, type LoadedInput, type LoadInputOptions, type InputTimings } from './load-input';
-export { readInputFiles, listFilesRecursively, readBytes } from './read-files';
+export { readInputFiles, listInputFiles, listFilesRecursively, readBytes } from './read-files';
 export { configureNodeWasmCodecs, nodeWasmPath } from './node-wasm';

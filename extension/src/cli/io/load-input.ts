@@ -6,7 +6,7 @@ import { readDicomSeries, type DicomSeriesVolume } from '../../core/dicom';
 import { RtLiverError } from '../../core/errors';
 import type { Volume } from '../../core/volume';
 import { configureNodeWasmCodecs } from './node-wasm';
-import { readBytes, readInputFiles, statOrThrow } from './read-files';
+import { listInputFiles, readBytes, statOrThrow } from './read-files';
 import { readNiftiInput } from './nifti-input';
 
 export interface LoadInputOptions {
@@ -17,9 +17,9 @@ export interface LoadInputOptions {
 }
 
 export interface InputTimings {
-  /** Reading files from disk. */
+  /** Finding the files (a NIfTI file: reading it). DICOM files are read while they are parsed and decoded. */
   readFilesMs: number;
-  /** Parsing, decoding and building the volume. */
+  /** Reading DICOM files, parsing, decoding and building the volume. */
   buildVolumeMs: number;
 }
 
@@ -46,7 +46,7 @@ export async function loadInput(path: string, options: LoadInputOptions = {}): P
       timingsMs: { readFilesMs: read - start, buildVolumeMs: performance.now() - read },
     };
   }
-  const files = readInputFiles(path);
+  const files = listInputFiles(path);
   if (stats.isDirectory()) {
     const nifti = files.filter((file) => isNiftiPath(file.name));
     if (nifti.length > 0 && nifti.length === files.length) {

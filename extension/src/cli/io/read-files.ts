@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { RtLiverError } from '../../core/errors';
-import type { DicomFileBytes } from '../../core/dicom';
+import type { DicomFileBytes, DicomFileReader } from '../../core/dicom';
 
 /** Names that are never images: OS metadata and hidden files. */
 function isIgnoredName(name: string): boolean {
@@ -36,8 +36,16 @@ export function readBytes(path: string): Uint8Array {
 
 /** A folder's files (recursively) or a single file, named by their path relative to the folder. */
 export function readInputFiles(path: string): DicomFileBytes[] {
+  return listInputFiles(path).map(({ name, read }) => ({ name, bytes: read() }));
+}
+
+/**
+ * Like readInputFiles, but each file is read when the reader asks for it (and again to decode its
+ * pixels): the series reader then holds one file's bytes at a time, not the whole series'.
+ */
+export function listInputFiles(path: string): DicomFileReader[] {
   const stats = statOrThrow(path);
-  if (stats.isFile()) return [{ name: basename(path), bytes: readBytes(path) }];
+  if (stats.isFile()) return [{ name: basename(path), read: () => readBytes(path) }];
   const names = listFilesRecursively(path);
   if (names.length === 0) {
     throw new RtLiverError(
@@ -46,7 +54,7 @@ export function readInputFiles(path: string): DicomFileBytes[] {
       'Point rt-liver at the folder of the CT series (DICOM files, searched recursively) or at a .nii/.nii.gz file.',
     );
   }
-  return names.map((name) => ({ name, bytes: readBytes(join(path, name)) }));
+  return names.map((name) => ({ name, read: () => readBytes(join(path, name)) }));
 }
 
 export function statOrThrow(path: string): Stats {

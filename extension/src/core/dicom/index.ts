@@ -2,13 +2,13 @@
  * DICOM CT series to Volume: parse headers, choose the CT series, build the HU volume on its exact grid.
  * Platform-neutral: bytes in, typed arrays out (runs in a Web Worker and in Node).
  */
-import type { DicomFileBytes } from './parse-instances';
+import type { DicomFileSource } from './parse-instances';
 import { parseDicomInstances } from './parse-instances';
 import { buildVolume, type BuildVolumeOptions, type DicomSeriesVolume } from './build-volume';
 import { selectCtSeries } from './select-series';
 import { RtLiverError } from '../errors';
 
-export { parseDicomInstances, type DicomFileBytes } from './parse-instances';
+export { parseDicomInstances, type DicomFileBytes, type DicomFileReader, type DicomFileSource } from './parse-instances';
 export { selectCtSeries, groupSeries, describeSeries, isCtInstance, type DicomSeries, type SelectSeriesOptions } from './select-series';
 export {
   buildVolume,
@@ -29,7 +29,7 @@ export interface ReadDicomSeriesOptions extends BuildVolumeOptions {
  * The whole path in one call. Notes on ignored non-DICOM files and warnings on skipped damaged files
  * from other series are added to the result's warnings, so the caller can show them.
  */
-export async function readDicomSeries(files: readonly DicomFileBytes[], options: ReadDicomSeriesOptions = {}): Promise<DicomSeriesVolume> {
+export async function readDicomSeries(files: readonly DicomFileSource[], options: ReadDicomSeriesOptions = {}): Promise<DicomSeriesVolume> {
   const { instances, skipped } = parseDicomInstances(files);
   const series = selectCtSeries(instances, { seriesInstanceUID: options.seriesInstanceUID, skipped });
   const otherDamaged = skipped.filter((file) => file.kind === 'corrupt' && !series.damagedFiles.includes(file));

@@ -73,11 +73,14 @@ export interface FrameAttributes {
   rescaleIntercept?: number;
 }
 
-/** Where an instance's Pixel Data lies; only the pixel decoder looks inside. */
-export interface PixelDataHandle {
-  readonly dataSet: DataSet;
-  readonly encapsulated: boolean;
-}
+/**
+ * Where an instance's Pixel Data lies; only the pixel decoder looks inside. Either the parsed data set
+ * itself, or (for files that can be read again, see DicomFileReader) a way to parse it again when its
+ * pixels are decoded, so that a reader need not hold every file's bytes at once.
+ */
+export type PixelDataHandle =
+  | { readonly encapsulated: boolean; readonly dataSet: DataSet; readonly reload?: undefined }
+  | { readonly encapsulated: boolean; readonly dataSet?: undefined; readonly reload: () => DataSet };
 
 export interface SkippedFile {
   name: string;

@@ -16,15 +16,26 @@ export interface DicomFileBytes {
   bytes: ArrayBuffer | Uint8Array;
 }
 
+/**
+ * A file that can be read again (a file on disk): its bytes are read to parse the header and let go;
+ * a single-frame image's pixels are read again when they are decoded. Peak memory then holds one
+ * file's bytes at a time instead of the whole series'.
+ */
+export interface DicomFileReader {
+  name: string;
+  read: () => Uint8Array;
+}
+
+export type DicomFileSource = DicomFileBytes | DicomFileReader;
+
 /** DICOMDIR and other media-storage directories describe files; they hold no image. */
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
-export function parseDicomInstances(files: readonly DicomFileBytes[]): ParsedInstances {
+export function parseDicomInstances(files: readonly DicomFileSource[]): ParsedInstances {
   const instances: DicomInstance[] = [];
   const skipped: SkippedFile[] = [];
   for (const file of files) {
-    const bytes = file.bytes instanceof Uint8Array ? file.bytes : new Uint8Array(file.bytes);
-    const outcome = parseOne(file.name, bytes);
+    const outcome = 'read' in file ? parseRereadable(file) : parseOne(file.name, asBytes(file.bytes));
     if ('instance' in outcome) instances.push(outcome.instance);
     else skipped.push(outcome.skipped);
   }
@@ -41,6 +52,47 @@ export function parseDicomInstances(files: readonly DicomFileBytes[]): ParsedIns
 }
 
 type ParseOutcome = { instance: DicomInstance } | { skipped: SkippedFile };
+
+function asBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
+  return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+}
+
+/** Parses a re-readable file and lets its bytes go: the pixel handle reads the file again on decode. */
+function parseRereadable(file: DicomFileReader): ParseOutcome {
+  const outcome = parseOne(file.name, file.read());
+  if (!('instance' in outcome)) return outcome;
+  const { instance } = outcome;
+  // A multi-frame image keeps its data set: its frames are decoded one by one.
+  if (!instance.pixelData || instance.numberOfFrames > 1) return outcome;
+  const { encapsulated } = instance.pixelData;
+  const { sopInstanceUID, transferSyntaxUID } = instance;
+  instance.pixelData = { encapsulated, reload: () => reparse(file, sopInstanceUID, transferSyntaxUID) };
+  return outcome;
+}
+
+function reparse(file: DicomFileReader, sopInstanceUID: string, transferSyntaxUID: string): DataSet {
+  let bytes: Uint8Array;
+  try {
+    bytes = file.read();
+  } catch (error) {
+    throw new RtLiverError(
+      'DICOM_FILE_CHANGED',
+      `${file.name} could not be read again to decode its pixels: ${describeParseError(error)}.`,
+      'Keep the series folder unchanged while rt-liver reads it, then run again.',
+      { cause: error },
+    );
+  }
+  const outcome = parseOne(file.name, bytes);
+  const again = 'instance' in outcome ? outcome.instance : undefined;
+  if (!again?.pixelData?.dataSet || again.sopInstanceUID !== sopInstanceUID || again.transferSyntaxUID !== transferSyntaxUID) {
+    throw new RtLiverError(
+      'DICOM_FILE_CHANGED',
+      `${file.name} changed while it was being read (it no longer holds the image whose header was read).`,
+      'Keep the series folder unchanged while rt-liver reads it, then run again.',
+    );
+  }
+  return again.pixelData.dataSet;
+}
 
 function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
   const rawTransferSyntax = sniffDicom(bytes);

@@ -3,6 +3,7 @@
  * transfer-syntax.ts. Native data is viewed in place when aligned; compressed frames go through the
  * matching decoder.
  */
+import type { DataSet } from 'dicom-parser';
 import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { readEncapsulatedImageFrame, readEncapsulatedPixelDataFromFragments, createJPEGBasicOffsetTable } from 'dicom-parser';
 import { RtLiverError } from '../errors';
@@ -59,12 +60,18 @@ export async function decodeFrameSamples(instance: DicomInstance, frameIndex: nu
   }
 }
 
+/** The parsed data set holding the instance's Pixel Data, parsed again from its file when it was let go. */
+function pixelDataSet(instance: DicomInstance): DataSet {
+  const handle = instance.pixelData!;
+  return handle.dataSet ?? handle.reload();
+}
+
 function frameSampleCount(instance: DicomInstance): number {
   return instance.rows * instance.columns;
 }
 
 function readNativeFrame(instance: DicomInstance, frameIndex: number, bigEndian: boolean): SampleArray {
-  const dataSet = instance.pixelData!.dataSet;
+  const dataSet = pixelDataSet(instance);
   const element = dataSet.elements.x7fe00010;
   const bytesPerSample = instance.bitsAllocated / 8;
   const frameBytes = frameSampleCount(instance) * bytesPerSample;
@@ -103,7 +110,7 @@ export function samplesView(bytes: Uint8Array, bitsAllocated: number, signed: bo
 }
 
 function encapsulatedFrameBytes(instance: DicomInstance, frameIndex: number, isJpegFamily: boolean): Uint8Array {
-  const dataSet = instance.pixelData!.dataSet;
+  const dataSet = pixelDataSet(instance);
   const element = dataSet.elements.x7fe00010;
   const fragments = element.fragments ?? [];
   if (fragments.length === 0) throw new Error('encapsulated Pixel Data without fragments');
