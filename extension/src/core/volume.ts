@@ -27,6 +27,17 @@ export interface Volume<T extends VoxelArray = VoxelArray> extends VolumeGeometr
   voxels: T;
 }
 
+/** The geometry alone, copied: holds no reference to the voxels. */
+export function geometryOf(volume: VolumeGeometry): VolumeGeometry {
+  const { dimensions, spacing, origin, direction } = volume;
+  return {
+    dimensions: [...dimensions],
+    spacing: [...spacing],
+    origin: [...origin],
+    direction: [[...direction[0]], [...direction[1]], [...direction[2]]],
+  };
+}
+
 export function voxelCount(geometry: VolumeGeometry): number {
   const [nx, ny, nz] = geometry.dimensions;
   return nx * ny * nz;

@@ -7,10 +7,20 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
-import { prepareModel, segmentLiver, type PreparedModel, type SegmentationResult } from '../../core/model/pipeline';
-import type { Vec3 } from '../../core/volume';
+import {
+  prepareModel,
+  preprocessVolume,
+  segmentPreprocessed,
+  type PreparedModel,
+  type PreprocessedVolume,
+  type SegmentationResult,
+  type SegmentOptions as SegmentPipelineOptions,
+  type Stage,
+} from '../../core/model/pipeline';
+import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../core/volume';
 import { nodeSessionFactory } from '../backends';
-import { loadInput, type LoadedInput } from '../io';
+import { loadInput, type LoadedInput, type LoadInputOptions } from '../io';
+import { releaseMemoryNow } from '../memory';
 import { readModel } from '../models';
 import { createProgress, type Progress } from '../progress';
 import { writeMaskFile } from '../write-mask';
@@ -59,7 +69,7 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-async function writeSeg(loaded: LoadedInput, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): Promise<string | undefined> {
+async function writeSeg(loaded: InputWithoutVoxels, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): Promise<string | undefined> {
   if (loaded.kind !== 'dicom') {
     throw new RtLiverError(
       'SEG_NEEDS_DICOM',
@@ -107,6 +117,28 @@ async function openModel(options: SegmentOptions, progress: Progress): Promise<P
   return { ...prepared, loadMs: performance.now() - start };
 }
 
+/** What the command keeps of its input once the CT's voxels are gone: metadata and grid. */
+type InputWithoutVoxels = DistributiveOmit<LoadedInput, 'volume'> & { geometry: VolumeGeometry; ctBytes: number };
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The input with its voxels in a holder that can be emptied. A one-shot run needs the voxels only
+ * until pre-processing: the mask comes back on the grid, and the SEG is written from the source files.
+ * (Loading happens in this function's own frame, so that no stale reference to the loaded object is
+ * left in the caller's.)
+ */
+async function loadDetached(path: string, options: LoadInputOptions): Promise<{ input: InputWithoutVoxels; ct: { volume?: Volume } }> {
+  const { volume, ...rest } = await loadInput(path, options);
+  return { input: { ...rest, geometry: geometryOf(volume), ctBytes: volume.voxels.byteLength }, ct: { volume } };
+}
+
+/** Pre-processes the held CT and empties the holder; the caller then frees memory from its own frame. */
+function preprocessAndRelease(ct: { volume?: Volume }, model: PreparedModel, options: SegmentPipelineOptions): PreprocessedVolume {
+  const preprocessed = preprocessVolume(ct.volume!, model, options);
+  ct.volume = undefined;
+  return preprocessed;
+}
+
 export async function segmentCommand(inputPath: string, options: SegmentOptions): Promise<SegmentReport> {
   const startup = performance.now(); // ms since the process started
   const rssAtStart = process.memoryUsage().rss;
@@ -117,7 +149,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   // main thread, as the DICOM decoder runs.)
   progress.stage(`Reading ${inputPath}`);
   let t = performance.now();
-  const loaded = await loadInput(inputPath, {
+  const { input: loaded, ct } = await loadDetached(inputPath, {
     seriesInstanceUID: options.series,
     onSlice: (done, total) => progress.count('Decoding slices', done, total),
   });
@@ -125,11 +157,15 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   progress.stage('Loading the model');
   const prepared = await openModel(options, progress);
 
-  const result = await segmentLiver(loaded.volume, prepared, {
+  const stageOptions: SegmentPipelineOptions = {
     cpuClock: processCpuMs,
     disposeSessionAfterInference: true,
-    onStage: (stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
-  });
+    onStage: (stage: Stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
+  };
+  // From here on nothing needs the CT's voxels: free them before inference allocates its buffers.
+  const preprocessed = preprocessAndRelease(ct, prepared, stageOptions);
+  releaseMemoryNow();
+  const result = await segmentPreprocessed(preprocessed, prepared, stageOptions);
 
   const outputs: SegmentReport['outputs'] = {};
   const warnings = [...loaded.warnings, ...result.warnings];
@@ -172,7 +208,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     memory_mb: {
       rss_at_start: Math.round(rssAtStart / 104857.6) / 10,
       peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
-      ct_voxels: Math.round(loaded.volume.voxels.byteLength / 104857.6) / 10,
+      ct_voxels: Math.round(loaded.ctBytes / 104857.6) / 10,
     },
     cpu_ms: (() => {
       const usage = process.cpuUsage();
@@ -189,8 +225,8 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     input: {
       path: inputPath,
       kind: loaded.kind,
-      dimensions: loaded.volume.dimensions,
-      spacing: loaded.volume.spacing,
+      dimensions: loaded.geometry.dimensions,
+      spacing: loaded.geometry.spacing,
       series_instance_uid: loaded.kind === 'dicom' ? loaded.series.seriesInstanceUID : undefined,
     },
     outputs,

@@ -4,11 +4,11 @@
  * Every stage is timed; the result names the backend that really ran (after any WebGPU fallback).
  */
 import { RtLiverError } from '../errors';
-import type { Volume } from '../volume';
+import { geometryOf, type Volume, type VolumeGeometry } from '../volume';
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
 import { postprocess } from './postprocess';
-import { preprocess } from './preprocess';
+import { preprocess, type PreprocessedInput } from './preprocess';
 
 /** A model whose bytes passed the sha256 check, with an open session. */
 export interface PreparedModel {
@@ -109,25 +109,52 @@ function checkVolume(volume: Volume): void {
   }
 }
 
-export async function segmentLiver(volume: Volume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
+/** A volume resampled to the model's input, with what post-processing needs of the source (not its voxels). */
+export interface PreprocessedVolume {
+  input: PreprocessedInput;
+  /** The source volume's grid: the mask is returned on it. */
+  source: VolumeGeometry;
+  preprocessMs: number;
+  cpuPreprocessMs: number;
+}
+
+/**
+ * The first stage: checks the volume and resamples it to the model's input. A one-shot caller (the
+ * CLI) can let the CT's voxels go after this, before inference needs its memory.
+ */
+export function preprocessVolume(volume: Volume, model: PreparedModel, options: SegmentOptions = {}): PreprocessedVolume {
   checkVolume(volume);
+  const cpu = options.cpuClock ?? (() => 0);
+  const cpuStart = cpu();
+  options.onStage?.('preprocess');
+  const t = performance.now();
+  const input = preprocess(volume, model.entry.input);
+  return {
+    input,
+    source: geometryOf(volume),
+    preprocessMs: performance.now() - t,
+    cpuPreprocessMs: cpu() - cpuStart,
+  };
+}
+
+/** The whole segmentation of one volume: preprocessVolume, then segmentPreprocessed. */
+export async function segmentLiver(volume: Volume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
+  return segmentPreprocessed(preprocessVolume(volume, model, options), model, options);
+}
+
+/** Inference and post-processing of a preprocessed volume; timings include its pre-processing. */
+export async function segmentPreprocessed(preprocessed: PreprocessedVolume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
+  const { input, source } = preprocessed;
   const warnings: string[] = [];
   if (model.entry.placeholder) {
     warnings.push(`Model "${model.entry.name}" is a placeholder (${model.entry.description || 'untrained'}): its mask is not a liver segmentation.`);
   }
   const start = performance.now();
-
   const cpu = options.cpuClock ?? (() => 0);
-  const cpuStart = cpu();
-
-  options.onStage?.('preprocess');
-  let t = performance.now();
-  const input = preprocess(volume, model.entry.input);
-  const preprocessMs = performance.now() - t;
   const cpuPreprocessed = cpu();
 
   options.onStage?.('inference');
-  t = performance.now();
+  let t = performance.now();
   const logits = await model.session.run(input.tensor, input.shape);
   const inferenceMs = performance.now() - t;
   const cpuInferred = cpu();
@@ -141,7 +168,7 @@ export async function segmentLiver(volume: Volume, model: PreparedModel, options
   const post = postprocess({
     logits: logits.data,
     modelShape: [depth, height, width],
-    source: volume,
+    source,
     reorientation: input.reorientation,
     canonicalDims: input.canonicalGeometry.dimensions,
   });
@@ -156,14 +183,14 @@ export async function segmentLiver(volume: Volume, model: PreparedModel, options
     backend: model.session.backend,
     model: model.entry.name,
     timings_ms: {
-      preprocess: preprocessMs,
+      preprocess: preprocessed.preprocessMs,
       inference: inferenceMs,
       ...post.timings,
       postprocess: postprocessMs,
-      total: performance.now() - start,
+      total: preprocessed.preprocessMs + performance.now() - start,
     },
     cpu_ms: options.cpuClock
-      ? { preprocess: cpuPreprocessed - cpuStart, inference: cpuInferred - cpuPreprocessed, postprocess: cpuDone - cpuInferred }
+      ? { preprocess: preprocessed.cpuPreprocessMs, inference: cpuInferred - cpuPreprocessed, postprocess: cpuDone - cpuInferred }
       : undefined,
     warnings,
   };
