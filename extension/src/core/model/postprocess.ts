@@ -13,7 +13,7 @@ import type { Vec3, Volume, VolumeGeometry } from '../volume';
 import { voxelCount, voxelVolumeMl } from '../volume';
 import { fillHoleRuns, largestComponentRuns, paintRuns, runVoxels, type Runs } from './components';
 import { canonicalView, type Reorientation } from './orientation';
-import { halfPixelTaps, passOrder, resampleAxis, resampleAxisToRuns, shiftTaps } from './resample';
+import { halfPixelTaps, passOrder, resampleAxis, resampleAxisToRuns, resampleTwoAxesToRuns, shiftTaps } from './resample';
 
 export interface PostprocessTimings {
   upsample: number;
@@ -116,10 +116,14 @@ export function upsampleToRuns(values: Float32Array, modelDims: Vec3, targetDims
   const order = passOrder(modelDims, targetDims);
   const tapsOf = (axis: 0 | 1 | 2) =>
     shiftTaps(halfPixelTaps(modelDims[axis], targetDims[axis], target.lo[axis], outDims[axis]), source.lo[axis]);
-  for (const axis of order.slice(0, 2)) {
-    buffer = resampleAxis(buffer, dims, axis, tapsOf(axis));
-    dims[axis] = outDims[axis];
+  buffer = resampleAxis(buffer, dims, order[0], tapsOf(order[0]));
+  dims[order[0]] = outDims[order[0]];
+  if (order[2] === 0) {
+    // Rows last (the usual axial CT): the middle pass is fused into it, not written out.
+    return { box: target, runs: resampleTwoAxesToRuns(buffer, dims, order[1] as 1 | 2, tapsOf(order[1]), tapsOf(0)) };
   }
+  buffer = resampleAxis(buffer, dims, order[1], tapsOf(order[1]));
+  dims[order[1]] = outDims[order[1]];
   return { box: target, runs: resampleAxisToRuns(buffer, dims, order[2], tapsOf(order[2])) };
 }
 

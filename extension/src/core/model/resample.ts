@@ -201,6 +201,42 @@ export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0
   return runs.finish();
 }
 
+/**
+ * The last two passes of an upsampling whose last axis is i (rows), fused: the pass along `axis`
+ * (1 or 2) is not written out as a volume. Each output row's input row is interpolated from two rows
+ * of `input` into a one-row scratch buffer (float32, as the separate pass would store it, so the result
+ * is the same), then thresholded along i as in resampleAxisToRuns. Where both rows have the same
+ * uniform sign the output row is uniform and nothing is computed. Saves the largest intermediate
+ * volume: 128 x 512 x D floats when a 512 x 512 CT comes back from the model grid.
+ */
+export function resampleTwoAxesToRuns(input: ArrayLike<number>, dims: Vec3, axis: 1 | 2, taps: AxisTaps, rowTaps: AxisTaps): Runs {
+  const [nx, ny, nz] = dims;
+  const [oy, oz] = axis === 1 ? [taps.lower.length, nz] : [ny, taps.lower.length];
+  const ox = rowTaps.lower.length;
+  const states = new Uint8Array(ny * nz);
+  for (let row = 0; row < states.length; row++) states[row] = signState(input, row * nx, (row + 1) * nx);
+  const groups = groupTaps(rowTaps);
+  const scratch = new Float32Array(nx);
+  const runs = new RunsBuilder(oy * oz);
+  for (let k = 0; k < oz; k++) {
+    for (let j = 0; j < oy; j++) {
+      runs.beginRow(j + k * oy);
+      const t = axis === 1 ? j : k;
+      const row0 = axis === 1 ? taps.lower[j] + k * ny : j + taps.lower[k] * ny;
+      const row1 = axis === 1 ? taps.upper[j] + k * ny : j + taps.upper[k] * ny;
+      if (states[row0] === states[row1] && states[row0] !== 2) {
+        if (states[row0] === 1) runs.push(0, ox - 1);
+        continue;
+      }
+      lerpRows(input, row0 * nx, row1 * nx, taps.weight[t], scratch, 0, nx);
+      const state = signState(scratch, 0, nx);
+      if (state === 1) runs.push(0, ox - 1);
+      else if (state === 2) pushRowRunsByGroups(scratch, 0, groups, rowTaps.weight, runs);
+    }
+  }
+  return runs.finish();
+}
+
 /** The positive runs of one output row interpolated along i from the input row starting at `base`. */
 function pushRowRunsByGroups(input: ArrayLike<number>, base: number, groups: TapGroups, weight: Float64Array, runs: RunsBuilder): void {
   const { first, lower, upper } = groups;
