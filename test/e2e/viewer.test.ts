@@ -90,6 +90,8 @@ test('the study list opens the demo phantom in the Real-time Liver mode with thr
   expect(await panelText('rt-liver-series')).toMatch(/^CT · Abdomen portal venous 2\.5 mm \(synthetic phantom\) · \d+ images$/);
   await page.getByTestId('rt-liver-model').filter({ hasNotText: 'loading' }).waitFor();
   expect(await panelText('rt-liver-model')).toMatch(/No model is bundled yet|\d+ kB/);
+  // A model never validated on patient CT says so under its name (models/manifest.json "caution").
+  expect(await panelText('rt-liver-model-caution')).toMatch(/phantom/i);
   expect(await panelText('rt-liver-backend')).toMatch(/WASM, \d threads? \(cross-origin isolated|WebGPU/);
   await saveScreenshot(page, 'e2e-demo-phantom');
 });

@@ -109,7 +109,8 @@ def write_parity_fixture(model: UNet3d, name: str, onnx_path: Path, out_dir: Pat
 
 
 def manifest_entry(model: UNet3d, name: str, onnx_path: Path, *, placeholder: bool, description: str,
-                   training: Dict[str, Any], metrics: Dict[str, Any], card: Optional[str]) -> Dict[str, Any]:
+                   training: Dict[str, Any], metrics: Dict[str, Any], card: Optional[str],
+                   caution: str = "") -> Dict[str, Any]:
     config = model.config
     return {
         "name": name,
@@ -117,6 +118,7 @@ def manifest_entry(model: UNet3d, name: str, onnx_path: Path, *, placeholder: bo
         "sha256": sha256_of(onnx_path),
         "placeholder": placeholder,
         "description": description,
+        **({"caution": caution} if caution else {}),
         "parameters": count_parameters(model),
         "flops": float(f"{count_flops(config, INPUT_GRID):.4g}"),
         "architecture": {"family": "rt-liver UNet3d", "channels": list(config.channels)},
@@ -169,6 +171,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--parity-fixture", action="store_true", help=f"rewrite {PARITY_DIR.relative_to(REPO_ROOT)}")
     parser.add_argument("--remove", nargs="*", default=[], help="manifest entries to drop (e.g. the placeholder)")
     parser.add_argument("--card-notes", default="", help="extra text for the model card's Notes section")
+    parser.add_argument("--caution", default="", help="what users must know before trusting the masks; the "
+                        "manifest's caution, shown with every result by the CLI and the viewer")
     parser.add_argument("--teacher-name", help="name of the teacher as shipped (manifest and card)")
     args = parser.parse_args(argv)
 
@@ -205,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     onnx_path = args.out / f"{args.name}.onnx"
     export_onnx(model, onnx_path)
     entry = manifest_entry(model, args.name, onnx_path, placeholder=args.placeholder, description=description,
-                           training=training, metrics=_round_metrics(metrics), card=card)
+                           training=training, metrics=_round_metrics(metrics), card=card, caution=args.caution)
     update_manifest(entry, args.out / "manifest.json", default=args.name if args.default else None,
                     remove=args.remove)
     if card:

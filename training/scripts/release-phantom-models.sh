@@ -31,10 +31,11 @@ for rows in result["runs"].values():
 PY
 fi
 
+CAUTION="Trained on synthetic phantom CTs only, never on patient CT. On real CT the bundled models fail (Dice 0.36-0.44 against TotalSegmentator's labels on one CT, a 2.6 L liver on another). A demonstration of the pipeline: check every mask, do not use it for planning."
 release() {  # run-dir model-name notes [extra export args]
   local run=$1 name=$2 notes=$3
   shift 3
-  $P -m rtliver_train.export --checkpoint "training/runs/$run/ckpt.pt" --name "$name" --card-notes "$notes" \
+  $P -m rtliver_train.export --checkpoint "training/runs/$run/ckpt.pt" --name "$name" --card-notes "$notes" --caution "$CAUTION" \
     --metrics "$RESULTS/$run.test.json" "totalseg-a (pseudo-label)=$RESULTS/$run.totalseg-a.json" "$@"
 }
 REAL="On the one real CT (totalseg-a, TotalSegmentator pseudo-labels) it fails (Dice well below 0.5): phantom training does not transfer to patient CT. Treat this model as a demonstration of the pipeline."

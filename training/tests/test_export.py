@@ -28,6 +28,7 @@ def test_manifest_entry_and_update(tmp_path):
     export_onnx(model, path)
     entry = manifest_entry(model, "m", path, placeholder=True, description="d", training={}, metrics={}, card=None)
     assert entry["sha256"] == sha256_of(path) and entry["input"]["huWindow"] == [-200.0, 300.0]
+    assert "caution" not in entry  # only written when given
     manifest = update_manifest(entry, tmp_path / "manifest.json")
     assert manifest["default"] == "m" and [m["name"] for m in manifest["models"]] == ["m"]
 
@@ -58,8 +59,9 @@ def test_export_from_a_gtan_checkpoint_ships_the_student_slice_with_card_and_met
     out = tmp_path / "models"
     out.mkdir()
     export_main(["--checkpoint", str(student), "--name", "s", "--out", str(out), "--metrics", str(metrics),
-                 f"real (pseudo-label)={real}"])
+                 f"real (pseudo-label)={real}", "--caution", "Phantoms only."])
     entry = json.loads((out / "manifest.json").read_text())["models"][0]
+    assert entry["caution"] == "Phantoms only."
     assert entry["architecture"]["channels"] == [2, 4, 4, 6] and entry["placeholder"] is False
     assert entry["training"]["method"] == "gtan" and "cases" not in entry["metrics"]
     assert entry["metrics"]["real (pseudo-label)"]["dice"]["mean"] == 0.4

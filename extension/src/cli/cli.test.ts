@@ -58,6 +58,11 @@ describe('rt-liver segment on a generated DICOM series', () => {
     for (const stage of ['load_input', 'verify_sha256', 'preprocess', 'inference', 'postprocess', 'total']) {
       expect(report.timings_ms[stage]).toBeGreaterThanOrEqual(0);
     }
+    // The model's caution from the manifest comes with every result.
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8'));
+    const caution = manifest.models.find((model: { name: string }) => model.name === report.model)?.caution;
+    expect(typeof caution).toBe('string');
+    expect(report.warnings).toContain(`Model "${report.model}": ${caution}`);
     // volume_ml is the voxel count times the voxel volume.
     expect(report.volume_ml).toBeCloseTo((report.voxels * spacing[0] * spacing[1] * spacing[2]) / 1000, 2);
     if (report.voxels > 0) {

@@ -69,6 +69,7 @@ function render(root: HTMLElement, data: PanelData): void {
       field('Study', 'rt-liver-study', studyText),
       field('Series', 'rt-liver-series', seriesText),
       field('Model', 'rt-liver-model', model?.text ?? 'loading…'),
+      ...(model?.caution ? [h('div', { style: STYLE.unavailable, 'data-testid': 'rt-liver-model-caution' }, model.caution)] : []),
       field('Backend', 'rt-liver-backend', backend?.text ?? 'detecting…'),
       state,
     ),

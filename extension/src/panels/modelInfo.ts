@@ -9,6 +9,7 @@ export interface ManifestModel {
   sha256?: string;
   placeholder?: boolean;
   description?: string;
+  caution?: string;
   parameters?: number;
 }
 
@@ -19,6 +20,8 @@ export interface ModelSummary {
   sizeKb?: number;
   parameters?: number;
   text: string;
+  /** The manifest's caution for this model, shown under it. */
+  caution?: string;
 }
 
 export function summariseModel(manifest: unknown, sizeBytes?: number): ModelSummary {
@@ -41,6 +44,7 @@ export function summariseModel(manifest: unknown, sizeBytes?: number): ModelSumm
     sizeKb,
     parameters: model.parameters,
     text: parts.join(', ') + (placeholder ? ' (placeholder, not trained)' : ''),
+    ...(typeof model.caution === 'string' && model.caution.trim() ? { caution: model.caution.trim() } : {}),
   };
 }
 

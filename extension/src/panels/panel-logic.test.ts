@@ -89,6 +89,12 @@ describe('summariseModel', () => {
     expect(summary).toMatchObject({ state: 'placeholder', text: 'student-30k (placeholder, not trained)' });
   });
 
+  test("the model's caution comes with the summary, for the panel to show", () => {
+    const summary = summariseModel({ models: [{ name: 'student-30k', file: 's.onnx', caution: ' Phantoms only. ' }] });
+    expect(summary.caution).toBe('Phantoms only.');
+    expect(summariseModel({ models: [{ name: 'student-30k', file: 's.onnx' }] }).caution).toBeUndefined();
+  });
+
   test('formatCount', () => {
     expect([formatCount(512), formatCount(30_123), formatCount(1_250_000)]).toEqual(['512', '30.1 k', '1.25 M']);
   });

@@ -31,6 +31,16 @@ describe('model manifest', () => {
     expect(selectModel(parseManifest({ models }), 'placeholder').name).toBe('placeholder');
   });
 
+  it('keeps a model\'s caution (trimmed) and drops an empty one', () => {
+    const manifest = parseManifest({ models: [entry('a', { caution: '  Phantoms only.  ' }), entry('b', { caution: ' ' }), entry('c')] });
+    expect(manifest.models.map((model) => model.caution)).toEqual(['Phantoms only.', undefined, undefined]);
+  });
+
+  it('gives every bundled non-placeholder model a caution (none is validated on patient CT)', () => {
+    const manifest = parseManifestText(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8'));
+    for (const model of manifest.models.filter((m) => !m.placeholder)) expect(model.caution).toMatch(/phantom/i);
+  });
+
   it('names the known models when asked for an unknown one', () => {
     const manifest = parseManifest({ models: [entry('student-30k')] });
     expect(() => selectModel(manifest, 'nope')).toThrow(/No model named "nope".*student-30k/);

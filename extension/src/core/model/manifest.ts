@@ -30,6 +30,11 @@ export interface ModelEntry {
   /** An untrained or stand-in network: it runs end to end but its masks mean nothing. */
   placeholder: boolean;
   description: string;
+  /**
+   * What a user must know before trusting its masks (e.g. "trained on synthetic phantoms only"): repeated
+   * in the warnings of every result, so the CLI prints it and the viewer shows it.
+   */
+  caution?: string;
   parameters?: number;
   flops?: number;
   input: ModelInputSpec;
@@ -132,6 +137,7 @@ function parseEntry(value: unknown, index: number): ModelEntry {
     sha256,
     placeholder: value.placeholder === true,
     description: typeof value.description === 'string' ? value.description : '',
+    caution: typeof value.caution === 'string' && value.caution.trim() ? value.caution.trim() : undefined,
     parameters: typeof value.parameters === 'number' ? value.parameters : undefined,
     flops: typeof value.flops === 'number' ? value.flops : undefined,
     input: parseInput(value.input, where),

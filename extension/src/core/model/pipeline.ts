@@ -149,6 +149,7 @@ export async function segmentPreprocessed(preprocessed: PreprocessedVolume, mode
   if (model.entry.placeholder) {
     warnings.push(`Model "${model.entry.name}" is a placeholder (${model.entry.description || 'untrained'}): its mask is not a liver segmentation.`);
   }
+  if (model.entry.caution) warnings.push(`Model "${model.entry.name}": ${model.entry.caution}`);
   const start = performance.now();
   const cpu = options.cpuClock ?? (() => 0);
   const cpuPreprocessed = cpu();
