@@ -10,7 +10,7 @@
  * the bounding box of positive logits is resampled; everything else is background by construction.
  */
 import type { Vec3, Volume, VolumeGeometry } from '../volume';
-import { voxelCount, voxelVolumeMl } from '../volume';
+import { geometryOf, voxelCount, voxelVolumeMl } from '../volume';
 import { fillHoleRuns, largestComponentRuns, paintRuns, runVoxels, type Runs } from './components';
 import { canonicalView, type Reorientation } from './orientation';
 import { halfPixelTaps, passOrder, resampleAxis, resampleAxisToRuns, resampleTwoAxesToRuns, shiftTaps } from './resample';
@@ -124,7 +124,7 @@ export function upsampleToRuns(values: Float32Array, modelDims: Vec3, targetDims
   }
   buffer = resampleAxis(buffer, dims, order[1], tapsOf(order[1]));
   dims[order[1]] = outDims[order[1]];
-  return { box: target, runs: resampleAxisToRuns(buffer, dims, order[2], tapsOf(order[2])) };
+  return { box: target, runs: resampleAxisToRuns(buffer, dims, order[2] as 1 | 2, tapsOf(order[2])) };
 }
 
 /** upsampleToRuns as a 0/1 mask of the box (for tests and callers that want voxels). */
@@ -175,13 +175,7 @@ export function postprocess(input: PostprocessInput): PostprocessResult {
   const [depth, height, width] = input.modelShape;
   const modelDims: Vec3 = [width, height, depth];
   const voxels = new Uint8Array(voxelCount(input.source));
-  const mask: Volume<Uint8Array> = {
-    voxels,
-    dimensions: [...input.source.dimensions],
-    spacing: [...input.source.spacing],
-    origin: [...input.source.origin],
-    direction: [[...input.source.direction[0]], [...input.source.direction[1]], [...input.source.direction[2]]],
-  };
+  const mask: Volume<Uint8Array> = { ...geometryOf(input.source), voxels };
   const timings: PostprocessTimings = { upsample: 0, largest_component: 0, fill_holes: 0, scatter: 0 };
 
   let t = performance.now();

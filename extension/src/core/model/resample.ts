@@ -161,32 +161,19 @@ function positiveRuns(input: ArrayLike<number>, length: number, rows: number): R
 }
 
 /**
- * The last pass of an upsampling, fused with the threshold, straight to runs: like resampleAxis along
- * `axis`, but returns, row by row (rows along i, r = j + k * ny of the output), the runs where the
- * value is > 0. Each output row interpolates one or two input rows; where those are both positive (or
- * both not), the sign cannot change in between, so that stretch is written without arithmetic: most
- * of a CT is far from the liver's surface, and this is where upsampling gets cheap.
+ * The last pass of an upsampling along j or k, fused with the threshold, straight to runs: like
+ * resampleAxis along `axis`, but returns, row by row (rows along i, r = j + k * ny of the output), the
+ * runs where the value is > 0. Each output row interpolates two input rows; where those are both
+ * positive (or both not), the sign cannot change in between, so that stretch is written without
+ * arithmetic: most of a CT is far from the liver's surface, and this is where upsampling gets cheap.
+ * (A last pass along i is resampleTwoAxesToRuns.)
  */
-export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 0 | 1 | 2, taps: AxisTaps): Runs {
+export function resampleAxisToRuns(input: ArrayLike<number>, dims: Vec3, axis: 1 | 2, taps: AxisTaps): Runs {
   const [nx, ny, nz] = dims;
-  const outDims: Vec3 = [nx, ny, nz];
-  outDims[axis] = taps.lower.length;
-  const [ox, oy, oz] = outDims;
+  const [oy, oz] = axis === 1 ? [taps.lower.length, nz] : [ny, taps.lower.length];
   const runs = new RunsBuilder(oy * oz);
   // The per-row work lives in small functions: V8 optimizes a small hot function sooner than a big
   // one, and a command-line run post-processes only once, mostly before the optimizer has caught up.
-  if (axis === 0) {
-    // An output row comes from one input row: its sign state decides uniform rows; in the others,
-    // each group of outputs between the same two input voxels is uniform unless exactly one is positive.
-    const groups = groupTaps(taps);
-    for (let row = 0; row < ny * nz; row++) {
-      runs.beginRow(row);
-      const state = signState(input, row * nx, (row + 1) * nx);
-      if (state === 1) runs.push(0, ox - 1);
-      else if (state === 2) pushRowRunsByGroups(input, row * nx, groups, taps.weight, runs);
-    }
-    return runs.finish();
-  }
   // An output row comes from two input rows: their positive runs decide which stretches need arithmetic.
   const rowRuns = positiveRuns(input, nx, ny * nz);
   const { lower, upper, weight } = taps;

@@ -5,7 +5,7 @@
  */
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { RtLiverError } from '../errors';
-import { voxelCount, type Vec3, type Volume, type VolumeGeometry } from '../volume';
+import { geometryOf, voxelCount, type Vec3, type Volume, type VolumeGeometry } from '../volume';
 import { LIVER, SEGMENTATION_STORAGE_SOP_CLASS_UID, type CodedConcept } from './codes';
 import { samplePlane, type PlaneGeometry } from './frame-mapping';
 import { frameDecoder } from './seg-frames';
@@ -98,7 +98,7 @@ export async function readSeg(bytes: ArrayBuffer, grid: VolumeGeometry, options:
     placed++;
   }
   return {
-    mask: { ...copyGeometry(grid), voxels },
+    mask: { ...geometryOf(grid), voxels },
     segment,
     segments,
     frameCount: placed,
@@ -224,11 +224,3 @@ function numbers(value: unknown, count: number): number[] | undefined {
   return list.length === count && list.every(Number.isFinite) ? list : undefined;
 }
 
-function copyGeometry(grid: VolumeGeometry): VolumeGeometry {
-  return {
-    dimensions: [...grid.dimensions],
-    spacing: [...grid.spacing],
-    origin: [...grid.origin],
-    direction: [[...grid.direction[0]], [...grid.direction[1]], [...grid.direction[2]]],
-  };
-}

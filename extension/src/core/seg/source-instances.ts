@@ -102,9 +102,14 @@ function planeOf(sources: DataSet[], where: string) {
     }
     return values;
   };
-  const positionText = texts('x00200032', 'ImagePositionPatient', 3);
-  const orientationText = texts('x00200037', 'ImageOrientationPatient', 6);
-  const pixelSpacingText = texts('x00280030', 'PixelSpacing', 2);
+  return {
+    ...planeFromTexts(texts('x00200032', 'ImagePositionPatient', 3), texts('x00200037', 'ImageOrientationPatient', 6), texts('x00280030', 'PixelSpacing', 2)),
+    sliceThicknessText: sources.map((source) => source.string('x00180050')).find(Boolean),
+  };
+}
+
+/** The plane attributes as read (kept verbatim for the SEG) and as numbers. */
+function planeFromTexts(positionText: string[], orientationText: string[], pixelSpacingText: string[]) {
   return {
     position: positionText.map(Number) as Vec3,
     positionText,
@@ -112,7 +117,6 @@ function planeOf(sources: DataSet[], where: string) {
     orientationText,
     pixelSpacing: pixelSpacingText.map(Number) as [number, number],
     pixelSpacingText,
-    sliceThicknessText: sources.map((source) => source.string('x00180050')).find(Boolean),
   };
 }
 
@@ -166,9 +170,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
   }
   const rows = Number(required('Rows'));
   const columns = Number(required('Columns'));
-  const positionText = decimals('ImagePositionPatient', 3);
-  const orientationText = decimals('ImageOrientationPatient', 6);
-  const pixelSpacingText = decimals('PixelSpacing', 2);
+  const plane = planeFromTexts(decimals('ImagePositionPatient', 3), decimals('ImageOrientationPatient', 6), decimals('PixelSpacing', 2));
   const thickness = metadata.SliceThickness;
   return {
     inputIndex,
@@ -179,12 +181,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
     frameOfReferenceUID: required('FrameOfReferenceUID'),
     rows,
     columns,
-    position: positionText.map(Number) as Vec3,
-    positionText,
-    orientation: orientationText.map(Number) as SourceInstance['orientation'],
-    orientationText,
-    pixelSpacing: pixelSpacingText.map(Number) as [number, number],
-    pixelSpacingText,
+    ...plane,
     sliceThicknessText: typeof thickness === 'number' ? formatDecimalString(thickness) : text('SliceThickness'),
   };
 }
