@@ -61,7 +61,7 @@ def check_onnx(path: Path) -> None:
     outputs = [o.name for o in graph.output]
     if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
         raise ValueError(f"{path}: expected input [{INPUT_NAME}] and output [{OUTPUT_NAME}], got {inputs} / {outputs}")
-    allowed = {"Conv", "InstanceNormalization", "LeakyRelu", "Relu", "MaxPool", "Resize", "Concat", "Constant",
+    allowed = {"Conv", "InstanceNormalization", "LeakyRelu", "Relu", "MaxPool", "Resize", "Add", "Concat", "Constant",
                "Shape", "Gather", "Cast", "Mul", "Slice", "Unsqueeze", "Floor", "Div", "Identity"}
     used = {node.op_type for node in graph.node}
     if not used <= allowed:

@@ -1,10 +1,16 @@
 """The rt-liver 3-D U-Net family: one width-parametrised, width-slimmable network.
 
 Only operators that onnxruntime-web runs on WebGPU are used (FINDINGS.md): Conv (3-D), InstanceNormalization,
-LeakyRelu, MaxPool (3-D), Resize (trilinear) and Concat. There is no ConvTranspose 3-D: the decoder projects
+LeakyRelu, MaxPool (3-D), Resize (trilinear) and Add. There is no ConvTranspose 3-D: the decoder projects
 channels with a 1x1x1 convolution at the coarse level and then upsamples with trilinear Resize. A 1x1x1
 convolution commutes with trilinear interpolation (both are linear and the interpolation weights sum to 1), so
 "project, then upsample" equals "upsample, then project" but costs 8x fewer multiply-adds.
+
+Nor is there a Concat: a decoder's first convolution reads [skip, upsampled] as two convolutions that are
+summed, conv(cat(a, b), [W_a, W_b]) = conv(a, W_a) + conv(b, W_b). The function and the weights are those of
+the concatenating U-Net, but inference never holds the concatenation, which at full resolution is the largest
+tensor: onnxruntime's peak during a 64x128x128 run drops from 93 to 75 MB for the students and from 345 to
+273 MB for the teacher (docs/cli.md, Peak memory).
 
 Shapes: input [N, 1, D, H, W] (D, H, W multiples of 8, three pooling levels), output logits [N, 2, D, H, W].
 
@@ -86,16 +92,18 @@ class SlimmableConv3d(nn.Conv3d):
 
 
 class ConcatInputConv3d(SlimmableConv3d):
-    """The first conv of a decoder reads cat([skip (c channels), up (c channels)]). With full width C the
-    weight's input axis is [skip 0..C-1, up 0..C-1]; a slice of width c must take [0..c-1] and [C..C+c-1]."""
+    """The first conv of a decoder, reading a skip and an upsampled branch of c channels each as if they were
+    concatenated (skip first): the weight's input axis is [skip 0..C-1, up 0..C-1] at full width C, and a
+    slice of width c takes [0..c-1] and [C..C+c-1]. Computed as two convolutions summed (module docstring)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c_in, c_out = x.shape[1], self.active_out
-        if c_in == self.in_channels and c_out == self.out_channels:
-            return F.conv3d(x, self.weight, self.bias, padding=self.padding)
-        half_full, half = self.in_channels // 2, c_in // 2
-        weight = torch.cat([self.weight[:c_out, :half], self.weight[:c_out, half_full:half_full + half]], dim=1)
-        return F.conv3d(x, weight, None if self.bias is None else self.bias[:c_out], padding=self.padding)
+    def forward(self, skip: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+        # Python ints, not traced sizes: the ONNX export then folds both halves into constant weights.
+        c_out, half_full = self.active_out, self.in_channels // 2
+        c_skip, c_up = int(skip.shape[1]), int(up.shape[1])
+        weight_skip = self.weight[:c_out, :c_skip]
+        weight_up = self.weight[:c_out, half_full:half_full + c_up]
+        bias = None if self.bias is None else self.bias[:c_out]
+        return F.conv3d(skip, weight_skip, bias, padding=self.padding) + F.conv3d(up, weight_up, None, padding=self.padding)
 
 
 class SlimmableInstanceNorm3d(nn.Module):
@@ -122,8 +130,8 @@ class ConvNormAct(nn.Module):
         self.conv = conv_class(in_channels, out_channels, 3, bias=False)
         self.norm = SlimmableInstanceNorm3d(out_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(self.norm(self.conv(x)), NEGATIVE_SLOPE)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # one tensor, or (skip, up) for a decoder
+        return F.leaky_relu(self.norm(self.conv(*inputs)), NEGATIVE_SLOPE)
 
 
 class DoubleConv(nn.Module):
@@ -136,13 +144,13 @@ class DoubleConv(nn.Module):
         self.first.conv.active_out = out_channels
         self.second.conv.active_out = out_channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.second(self.first(x))
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # one tensor, or (skip, up) for a decoder
+        return self.second(self.first(*inputs))
 
 
 class UNet3d(nn.Module):
-    """Encoder (DoubleConv + MaxPool) x 3, bottleneck, decoder (1x1x1 projection, trilinear x2, concat skip,
-    DoubleConv) x 3, 1x1x1 head. See the module docstring for the operator choices."""
+    """Encoder (DoubleConv + MaxPool) x 3, bottleneck, decoder (1x1x1 projection, trilinear x2, skip joined as
+    if concatenated, DoubleConv) x 3, 1x1x1 head. See the module docstring for the operator choices."""
 
     def __init__(self, config: UNetConfig) -> None:
         super().__init__()
@@ -184,7 +192,7 @@ class UNet3d(nn.Module):
         for level in reversed(range(LEVELS - 1)):
             x = self.projections[level](x)  # channels c[l+1] -> c[l] at the coarse level
             x = F.interpolate(x, scale_factor=2.0, mode="trilinear", align_corners=False)
-            x = self.decoders[level](torch.cat([skips[level], x], dim=1))  # skip first, then upsampled
+            x = self.decoders[level](skips[level], x)  # as cat([skip, upsampled]), without the concatenation
         return self.head(x), skips  # [N, 2, D, H, W], [N, c_l, D/2^l, H/2^l, W/2^l]
 
 

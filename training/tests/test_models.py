@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rtliver_train.models import BUDGETS, PRESETS, UNet3d, UNetConfig, count_flops, count_parameters, extract_slice
+from rtliver_train.models import BUDGETS, PRESETS, ConcatInputConv3d, UNet3d, UNetConfig, count_flops, count_parameters, extract_slice
 
 
 @pytest.mark.parametrize("name", sorted(BUDGETS))
@@ -42,3 +42,16 @@ def test_active_slice_equals_extracted_network():
 def test_active_channels_out_of_range_is_refused():
     with pytest.raises(ValueError, match="within"):
         UNet3d(UNetConfig(channels=(2, 3, 4, 5))).set_active_channels((3, 3, 4, 5))
+
+
+@pytest.mark.parametrize("active_in,active_out", [(5, 6), (3, 4)])  # full width, then a slimmable slice
+def test_decoder_join_equals_concatenation_then_convolution(active_in, active_out):
+    """The decoder's two summed convolutions are the concat-then-conv of a U-Net, on the same weights."""
+    torch.manual_seed(2)
+    conv = ConcatInputConv3d(10, 6, 3, bias=True)
+    conv.active_out = active_out
+    skip, up = torch.randn(1, active_in, 6, 8, 7), torch.randn(1, active_in, 6, 8, 7)
+    weight = torch.cat([conv.weight[:active_out, :active_in], conv.weight[:active_out, 5:5 + active_in]], dim=1)
+    expected = torch.nn.functional.conv3d(torch.cat([skip, up], dim=1), weight, conv.bias[:active_out], padding=1)
+    with torch.no_grad():
+        assert torch.allclose(conv(skip, up), expected, atol=1e-5)
