@@ -178,6 +178,9 @@ describe('rt-liver bench', () => {
     expect(report.wall_ms.all).toHaveLength(2);
     expect(report.wall_ms.median).toBeGreaterThan(report.median_timings_ms.inference);
     expect(report.peak_rss_mb.median).toBeGreaterThan(report.ct_mb);
+    // Each run names the stage that held its peak, one of the command's stages.
+    expect(report.peak_stages).toHaveLength(2);
+    for (const stage of report.peak_stages) expect(['load_input', 'load_model', 'preprocess', 'inference', 'postprocess', 'write']).toContain(stage);
   }, 180_000);
 });
 

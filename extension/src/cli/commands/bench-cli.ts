@@ -26,6 +26,8 @@ export interface EndToEndReport {
   rss_at_start_mb: number;
   ct_mb: number;
   peak_rss_to_ct: number;
+  /** The stage during which each run reached its peak (see SegmentReport.memory_mb). */
+  peak_stages: string[];
   /** Median CPU time (user + system, all threads) of a run and of its pre- and post-processing, and the load average around the runs. */
   cpu_ms: number;
   cpu_pre_post_ms: number;
@@ -60,6 +62,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
   const walls: number[] = [];
   const rss: number[] = [];
   const rssAtStart: number[] = [];
+  const peakStages: string[] = [];
   const cpu: number[] = [];
   const cpuPrePost: number[] = [];
   const load: number[] = [];
@@ -73,6 +76,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     walls.push(wallMs);
     rss.push(report.memory_mb.peak_rss);
     rssAtStart.push(report.memory_mb.rss_at_start);
+    peakStages.push(report.memory_mb.peak_stage);
     cpu.push(report.cpu_ms.user + report.cpu_ms.system);
     cpuPrePost.push(report.cpu_ms.preprocess + report.cpu_ms.postprocess);
     load.push(report.load_average);
@@ -91,6 +95,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
     rss_at_start_mb: round(median(rssAtStart)),
     ct_mb: last!.memory_mb.ct_voxels,
     peak_rss_to_ct: round(median(rss) / last!.memory_mb.ct_voxels),
+    peak_stages: peakStages,
     cpu_ms: round(median(cpu)),
     cpu_pre_post_ms: round(median(cpuPrePost)),
     load_average: load,
@@ -107,7 +112,7 @@ export async function benchEndToEnd(input: string, options: EndToEndOptions): Pr
         `stages (ms): startup ${t.startup}, read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, post-process ${t.postprocess}; pre+post ${round(t.preprocess + t.postprocess)}`,
         `peak RSS ${result.peak_rss_mb.median} MB = ${result.peak_rss_to_ct} x the CT's ${result.ct_mb} MB of voxels ` +
           `(${result.rss_at_start_mb} MB at start: Node and the CLI; the work added ${round(result.peak_rss_mb.median - result.rss_at_start_mb)} MB = ` +
-          `${round((result.peak_rss_mb.median - result.rss_at_start_mb) / result.ct_mb)} x the CT)`,
+          `${round((result.peak_rss_mb.median - result.rss_at_start_mb) / result.ct_mb)} x the CT; peak reached during: ${[...new Set(peakStages)].join(', ')})`,
         `CPU time ${result.cpu_ms} ms per run (all threads), pre+post ${result.cpu_pre_post_ms} ms; load average during the runs: ${load.join(', ')} (shared machine: compare with care)`,
       ].join('\n') + '\n',
     );

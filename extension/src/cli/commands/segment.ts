@@ -46,9 +46,11 @@ export interface SegmentReport {
   voxels: number;
   /**
    * Resident memory of this process (MB): when the command started (Node and the CLI's modules),
-   * its peak, and the CT's own voxels for scale.
+   * its peak, and the CT's own voxels for scale. `peak_stage` names the stage during which the peak
+   * was reached: inference for small CTs (the model's fixed working set), reading or post-processing
+   * for large ones.
    */
-  memory_mb: { rss_at_start: number; peak_rss: number; ct_voxels: number };
+  memory_mb: { rss_at_start: number; peak_rss: number; ct_voxels: number; peak_stage: PeakStage };
   /**
    * CPU time (user + system, all threads) of the whole process and of the pipeline's stages, and the
    * 1-minute load average: context for the wall times on a shared machine.
@@ -58,6 +60,25 @@ export interface SegmentReport {
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
   outputs: { mask?: string; seg?: string };
   warnings: string[];
+}
+
+type PeakStage = 'load_input' | 'load_model' | 'preprocess' | 'inference' | 'postprocess' | 'write';
+
+/**
+ * The process's peak resident memory after each stage. The peak only grows, so the stage that raised it
+ * last is the first whose recorded peak equals the final one.
+ */
+function peakRssByStage() {
+  const peaks: Array<[PeakStage, number]> = [];
+  return {
+    after(stage: PeakStage): void {
+      peaks.push([stage, process.resourceUsage().maxRSS]);
+    },
+    stageOfPeak(): PeakStage {
+      const final = process.resourceUsage().maxRSS;
+      return (peaks.find(([, peak]) => peak >= final) ?? peaks[peaks.length - 1])[0];
+    },
+  };
 }
 
 function processCpuMs(): number {
@@ -143,6 +164,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   const startup = performance.now(); // ms since the process started
   const rssAtStart = process.memoryUsage().rss;
   const progress = createProgress(!options.quiet);
+  const peaks = peakRssByStage();
 
   // Input first: a wrong path or series is the commonest mistake and should fail before any model
   // work. (Loading the model alongside would gain nothing: onnxruntime-node creates sessions on the
@@ -154,18 +176,25 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     onSlice: (done, total) => progress.count('Decoding slices', done, total),
   });
   const loadInputMs = performance.now() - t;
+  peaks.after('load_input');
   progress.stage('Loading the model');
   const prepared = await openModel(options, progress);
+  peaks.after('load_model');
 
   const stageOptions: SegmentPipelineOptions = {
     cpuClock: processCpuMs,
     disposeSessionAfterInference: true,
-    onStage: (stage: Stage) => progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing'),
+    onStage: (stage: Stage) => {
+      if (stage === 'inference') peaks.after('preprocess');
+      if (stage === 'postprocess') peaks.after('inference');
+      progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing');
+    },
   };
   // From here on nothing needs the CT's voxels: free them before inference allocates its buffers.
   const preprocessed = preprocessAndRelease(ct, prepared, stageOptions);
   releaseMemoryNow();
   const result = await segmentPreprocessed(preprocessed, prepared, stageOptions);
+  peaks.after('postprocess');
 
   const outputs: SegmentReport['outputs'] = {};
   const warnings = [...loaded.warnings, ...result.warnings];
@@ -183,6 +212,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     if (!outputs.seg) warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
   }
   const writeSegMs = performance.now() - t;
+  peaks.after('write');
   progress.done();
 
   const timings: Record<string, number> = {
@@ -209,6 +239,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
       rss_at_start: Math.round(rssAtStart / 104857.6) / 10,
       peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
       ct_voxels: Math.round(loaded.ctBytes / 104857.6) / 10,
+      peak_stage: peaks.stageOfPeak(),
     },
     cpu_ms: (() => {
       const usage = process.cpuUsage();
