@@ -13,16 +13,15 @@ import { stowInstances, writeLiverSeg } from '../../extension/src/core/seg';
 import type { Volume } from '../../extension/src/core/volume';
 import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
-import { isRendered, launchChromium, saveScreenshot, waitForRenderedViewports } from '../support/browser';
-import { OrthancHandle, startOrthanc, uploadFolder } from '../support/orthanc';
-import { REPO_ROOT, ViewerFixture, modeUrl, startViewerFixture } from './viewer-fixture';
+import { isRendered, saveScreenshot, waitForRenderedViewports } from '../support/browser';
+import { type PacsViewerHarness, REPO_ROOT, ViewerFixture, modeUrl, startPacsViewerHarness } from './viewer-fixture';
 
 jest.setTimeout(180_000);
 
 const USER = 'rtliver';
 const PASSWORD = 'e2e-seg-secret';
 
-let orthanc: OrthancHandle;
+let harness: PacsViewerHarness | undefined;
 let fixture: ViewerFixture;
 let browser: Browser;
 let page: Page;
@@ -121,20 +120,16 @@ beforeAll(async () => {
   if (seg.status !== 'written') throw new Error(`no SEG written: ${JSON.stringify(seg)}`);
   segSeriesUid = seg.seriesInstanceUID;
 
-  orthanc = await startOrthanc({ username: USER, password: PASSWORD });
-  const { uploaded } = await uploadFolder(orthanc, paths.seriesDir);
-  expect(uploaded).toBe(ctFiles.length);
-  const stored = await stowInstances([seg.bytes], { dicomWebUrl: orthanc.dicomWebUrl, authorization: orthanc.authorization, studyInstanceUID: studyUid });
+  harness = await startPacsViewerHarness({ seriesDir: paths.seriesDir, username: USER, password: PASSWORD, name: 'Orthanc (SEG e2e)' });
+  ({ fixture, browser } = harness);
+  expect(harness.uploaded).toBe(ctFiles.length);
+  // Stored before any page opens the study, so the viewer's first query already lists the SEG.
+  const stored = await stowInstances([seg.bytes], { dicomWebUrl: harness.orthanc.dicomWebUrl, authorization: harness.orthanc.authorization, studyInstanceUID: studyUid });
   expect(stored.storedSopInstanceUIDs).toEqual([seg.sopInstanceUID]);
-
-  fixture = await startViewerFixture({ pacs: { url: orthanc.url, username: USER, password: PASSWORD, name: 'Orthanc (SEG e2e)' } });
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await fixture?.close();
-  await orthanc?.stop();
+  await harness?.close();
 });
 
 beforeEach(async () => {

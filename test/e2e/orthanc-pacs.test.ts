@@ -6,17 +6,17 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
-import { uploadFolder } from '../../scripts/orthanc/load-folder';
 import { createViewerServer, defaultPaths, listen } from '../../scripts/server/app';
-import { OrthancHandle, startOrthanc } from '../support/orthanc';
-import { isRendered, launchChromium, saveScreenshot, waitForRenderedViewports, waitForVolumesLoaded } from '../support/browser';
-import { REPO_ROOT, ViewerFixture, modeUrl, startViewerFixture } from './viewer-fixture';
+import type { OrthancHandle } from '../support/orthanc';
+import { isRendered, saveScreenshot, waitForRenderedViewports, waitForVolumesLoaded } from '../support/browser';
+import { type PacsViewerHarness, REPO_ROOT, ViewerFixture, modeUrl, startPacsViewerHarness } from './viewer-fixture';
 import { join } from 'node:path';
 import { Server } from 'node:http';
 import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 
 jest.setTimeout(180_000);
 
+let harness: PacsViewerHarness | undefined;
 let orthanc: OrthancHandle;
 let fixture: ViewerFixture;
 let browser: Browser;
@@ -26,17 +26,13 @@ let demoStudyUid: string;
 beforeAll(async () => {
   const varDir = join(REPO_ROOT, 'var');
   demoStudyUid = ensureDemoStudy(varDir).studyInstanceUID;
-  orthanc = await startOrthanc({ username: 'rtliver', password: 'e2e-secret' });
-  const { uploaded } = await uploadFolder(orthanc, demoStudyPaths(varDir).seriesDir);
-  expect(uploaded).toBeGreaterThan(0);
-  fixture = await startViewerFixture({ pacs: { url: orthanc.url, username: 'rtliver', password: 'e2e-secret', name: 'Orthanc (e2e)' } });
-  browser = await launchChromium();
+  harness = await startPacsViewerHarness({ seriesDir: demoStudyPaths(varDir).seriesDir, username: 'rtliver', password: 'e2e-secret', name: 'Orthanc (e2e)' });
+  ({ orthanc, fixture, browser } = harness);
+  expect(harness.uploaded).toBeGreaterThan(0);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await fixture?.close();
-  await orthanc?.stop();
+  await harness?.close();
 });
 
 beforeEach(async () => {

@@ -10,6 +10,7 @@ import { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as dcmjs from 'dcmjs';
+import type { Browser } from 'playwright-core';
 import { writeCtSeries, writePart10 } from '../../extension/src/core/synthetic/ct-series-writer';
 import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import { uidFromSeed } from '../../extension/src/core/synthetic/random';
@@ -18,6 +19,8 @@ import { createViewerServer, defaultPaths, listen } from '../../scripts/server/a
 import type { PacsConfig } from '../../scripts/server/pacs-proxy';
 import { publishDicom } from '../../scripts/server/publish';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
+import { launchChromium } from '../support/browser';
+import { type OrthancHandle, startOrthanc, uploadFolder } from '../support/orthanc';
 import { sharedDataPath } from '../support/shared-data';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -121,6 +124,35 @@ export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): P
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real Orthanc with Basic auth, loaded with one series, behind the viewer's PACS proxy, and Chromium. */
+export interface PacsViewerHarness {
+  orthanc: OrthancHandle;
+  fixture: ViewerFixture;
+  browser: Browser;
+  /** How many files of the series Orthanc accepted. */
+  uploaded: number;
+  close: () => Promise<void>;
+}
+
+export async function startPacsViewerHarness(options: { seriesDir: string; username: string; password: string; name: string }): Promise<PacsViewerHarness> {
+  const { seriesDir, username, password, name } = options;
+  const orthanc = await startOrthanc({ username, password });
+  const { uploaded } = await uploadFolder(orthanc, seriesDir);
+  const fixture = await startViewerFixture({ pacs: { url: orthanc.url, username, password, name } });
+  const browser = await launchChromium();
+  return {
+    orthanc,
+    fixture,
+    browser,
+    uploaded,
+    close: async () => {
+      await browser.close();
+      await fixture.close();
+      await orthanc.stop();
     },
   };
 }
