@@ -30,6 +30,11 @@ stamp=node_modules/.rt-liver-lock.sha256
 wanted=$(sha256sum package-lock.json | cut -c1-64)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "setup: installing npm packages (npm ci)"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  # Two packages declare newer Node engines than they need here: @ohif/app (>= 24) is served as a
+  # prebuilt static bundle that Node never runs, and dcmjs (>= 22.13) is tested on Node 20 by the whole
+  # suite. npm's notices for them would be the only output a user must decode, so only errors are shown.
+  # No dependency's install script runs (package.json allowScripts): none is needed here, and
+  # onnxruntime-node's would try to download CUDA binaries.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   echo "$wanted" >"$stamp"
 fi
