@@ -1,10 +1,11 @@
 /**
- * Starts Debian's Orthanc (with its DICOMweb plugin) on a temporary configuration: loopback only,
- * HTTP Basic auth, no DICOM port, storage in a temporary folder that stop() removes. Used by the
- * tests (test/support/orthanc.ts) and by `npx tsx scripts/orthanc.ts`.
+ * Starts Debian's Orthanc (with its DICOMweb plugin): loopback only, HTTP Basic auth, no DICOM port,
+ * no WebDAV, no Lua. Storage is either a temporary folder that stop() removes (the tests,
+ * test/support/orthanc.ts) or a folder that is kept across restarts (`npm run start:pacs` and
+ * `npx tsx scripts/orthanc.ts` keep theirs in var/orthanc).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -18,6 +19,11 @@ export interface OrthancOptions {
   startTimeoutMs?: number;
   /** Also print Orthanc's own log lines (stdout/stderr) as they come. */
   echoLog?: boolean;
+  /**
+   * A folder for the configuration, storage and index that is kept after stop() (created when
+   * missing); default: a temporary folder that stop() removes.
+   */
+  storageDir?: string;
 }
 
 export interface OrthancHandle {
@@ -29,8 +35,10 @@ export interface OrthancHandle {
   password: string;
   /** Value of the Authorization header: 'Basic …'. */
   authorization: string;
-  /** Temporary folder holding the configuration, storage and index; removed by stop(). */
+  /** Folder holding the configuration, storage and index; removed by stop() unless `kept`. */
   storageDir: string;
+  /** True when storageDir was given and survives stop(). */
+  kept: boolean;
   /** Settles with Orthanc's exit code when its process ends (after stop(), or if it dies). */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -115,6 +123,8 @@ export function orthancConfiguration(options: { port: number; username: string; 
     DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', Ssl: false },
     SaveJobs: false,
     ExecuteLuaEnabled: false,
+    // Nothing but HTTP on loopback: no WebDAV view of the storage either.
+    WebDavEnabled: false,
     HttpTimeout: 60,
     StableAge: 1,
   };
@@ -132,9 +142,13 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     port = options.port;
     await assertPortFree(port);
   }
-  const storageDir = mkdtempSync(join(tmpdir(), 'rt-liver-orthanc-'));
+  const kept = options.storageDir !== undefined;
+  const storageDir = options.storageDir ?? mkdtempSync(join(tmpdir(), 'rt-liver-orthanc-'));
+  // The configuration holds the password: readable by this user only.
+  mkdirSync(storageDir, { recursive: true, mode: 0o700 });
   const configPath = join(storageDir, 'orthanc.json');
-  writeFileSync(configPath, JSON.stringify(orthancConfiguration({ port, username, password, storageDir, plugin }), null, 2));
+  writeFileSync(configPath, JSON.stringify(orthancConfiguration({ port, username, password, storageDir, plugin }), null, 2), { mode: 0o600 });
+  chmodSync(configPath, 0o600);
 
   const log: string[] = [];
   const child = spawn(binary, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,7 +175,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     if (stopped) return;
     stopped = true;
     await terminate(child, exited);
-    rmSync(storageDir, { recursive: true, force: true });
+    if (!kept) rmSync(storageDir, { recursive: true, force: true });
   };
 
   try {
@@ -170,7 +184,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     await stop();
     throw error;
   }
-  return { url, dicomWebUrl: `${url}/dicom-web`, username, password, authorization, storageDir, exited, stop };
+  return { url, dicomWebUrl: `${url}/dicom-web`, username, password, authorization, storageDir, kept, exited, stop };
 }
 
 async function waitForSystem(url: string, authorization: string, exited: Promise<number | null>, timeoutMs: number, logText: () => string): Promise<void> {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DicomJsonDataset } from './dicom-json';
 import { SERVED_TRANSFER_SYNTAX, firstString } from './dicom-json';
+import { MAX_MATCH_VALUE_LENGTH, wildcardMatch } from './wildcard';
 
 export type StoreResponse =
   | { status: 200; contentType: string; body: Buffer | string }
@@ -30,6 +31,8 @@ export function handleStoreRequest(storeDir: string, path: string, query: URLSea
   for (const uid of [study, series, sop]) {
     if (uid !== undefined && !UID.test(uid)) return { status: 400, contentType: 'application/json', body: JSON.stringify({ error: `"${uid}" is not a DICOM UID.` }) };
   }
+  const queryProblem = checkQuery(query);
+  if (queryProblem) return { status: 400, contentType: 'application/json', body: JSON.stringify(queryProblem) };
   const studyDir = study ? join(storeDir, 'studies', study) : '';
   if (study && !existsSync(join(studyDir, 'study.json'))) return notFound(`Study ${study}`);
 
@@ -83,6 +86,35 @@ const FILTER_TAGS: Record<string, string> = {
   StudyDate: '00080020',
 };
 
+/** Most alternatives in one matching key (a list of UIDs, "a,b,c"). */
+const MAX_ALTERNATIVES = 500;
+
+function alternativesOf(wanted: string): string[] {
+  return wanted.split(/[,\\]/).filter(Boolean);
+}
+
+/** Refuses query values the matcher would not take, naming the key and the limit. */
+export function checkQuery(query: URLSearchParams): { error: string; hint: string } | undefined {
+  for (const [keyword, tag] of Object.entries(FILTER_TAGS)) {
+    const wanted = query.get(keyword) ?? query.get(tag);
+    if (!wanted) continue;
+    const alternatives = alternativesOf(wanted);
+    if (alternatives.length > MAX_ALTERNATIVES) {
+      return { error: `${keyword} lists ${alternatives.length} values; at most ${MAX_ALTERNATIVES} are matched.`, hint: 'Search in smaller groups.' };
+    }
+    if (alternatives.some((alternative) => alternative.length > MAX_MATCH_VALUE_LENGTH)) {
+      return { error: `A ${keyword} value is longer than ${MAX_MATCH_VALUE_LENGTH} characters.`, hint: 'Search with a shorter value or a wildcard (*).' };
+    }
+  }
+  return undefined;
+}
+
+/** A non-negative integer query parameter, or the fallback. */
+function count(value: string | null, fallback: number): number {
+  const number = Number(value ?? '');
+  return value !== null && Number.isInteger(number) && number >= 0 ? number : fallback;
+}
+
 export function filterDatasets(datasets: DicomJsonDataset[], query: URLSearchParams): DicomJsonDataset[] {
   let result = datasets;
   for (const [keyword, tag] of Object.entries(FILTER_TAGS)) {
@@ -90,8 +122,8 @@ export function filterDatasets(datasets: DicomJsonDataset[], query: URLSearchPar
     if (!wanted) continue;
     result = result.filter((dataset) => matches(dataset, tag, wanted));
   }
-  const offset = Number(query.get('offset') ?? 0) || 0;
-  const limit = Number(query.get('limit') ?? 0) || result.length;
+  const offset = count(query.get('offset'), 0);
+  const limit = count(query.get('limit'), 0) || result.length;
   return result.slice(offset, offset + limit);
 }
 
@@ -104,11 +136,7 @@ function matches(dataset: DicomJsonDataset, tag: string, wanted: string): boolea
     return values.some((v) => (!from || v >= from) && (!to || v <= to));
   }
   // UID lists: "a,b" or "a\b"; other values: case-insensitive with * and ? wildcards.
-  const alternatives = wanted.split(/[,\\]/).filter(Boolean);
-  return alternatives.some((alt) => {
-    const pattern = new RegExp(`^${alt.replace(/[.+^${}()|[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-    return values.some((v) => pattern.test(v));
-  });
+  return alternativesOf(wanted).some((alternative) => values.some((value) => wildcardMatch(alternative, value)));
 }
 
 function instanceAttributes(dataset: DicomJsonDataset): DicomJsonDataset {
