@@ -70,6 +70,9 @@ export function resolvePacs(config: PacsConfig): ResolvedPacs {
   if (!PATH.test(basePath) || !PATH.test(dicomWebPath)) {
     throw new PacsConfigError(`The PACS path ${basePath}${dicomWebPath} has characters other than letters, digits and . _ ~ -.`, 'Check RT_LIVER_PACS_URL and RT_LIVER_PACS_DICOMWEB_PATH.');
   }
+  if (/(^|\/)\.\.?(\/|$)/.test(dicomWebPath)) {
+    throw new PacsConfigError(`RT_LIVER_PACS_DICOMWEB_PATH=${dicomWebPath} has "." or ".." segments.`, 'Give the DICOMweb root as a plain path, e.g. /dicom-web.');
+  }
   const positive = (value: number | undefined, fallback: number, name: string) => {
     if (value === undefined) return fallback;
     if (!Number.isFinite(value) || value <= 0) throw new PacsConfigError(`${name} must be a positive number, not ${value}.`, 'See docs/viewer.md for the PACS limits.');

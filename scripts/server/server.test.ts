@@ -151,6 +151,30 @@ describe('the HTTP server', () => {
       expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
       expect(response.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
       expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  test('error bodies are JSON with a hint and never show the server\'s folders', async () => {
+    const cases: [string, number][] = [
+      ['/no-such-file.js', 404],
+      ['/plugins/no-such-plugin.js', 404],
+      ['/models/no-such-model.onnx', 404],
+      ['/rt-liver/ort/nothing.wasm', 404],
+      ['/models/..%2F..%2Fpackage.json', 403],
+      ['/dicomweb/studies/1.2.3/series', 404],
+      ['/dicomweb/studies/not-a-uid', 400],
+      ['/dicomweb/nothing', 404],
+      ['/%E0%A4%A', 400],
+      ['/rt-liver/api/nothing', 404],
+      ['/orthanc/system', 404],
+    ];
+    for (const [path, status] of cases) {
+      const response = await fetch(`${url}${path}`);
+      const text = await response.text();
+      expect([path, response.status]).toEqual([path, status]);
+      expect(JSON.parse(text)).toMatchObject({ error: expect.any(String) });
+      for (const folder of [REPO_ROOT, storeDir, tmpdir(), '/work/', '/tmp/', 'node_modules']) expect([path, text.includes(folder)]).toEqual([path, false]);
     }
   });
 

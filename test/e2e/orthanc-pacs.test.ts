@@ -84,7 +84,8 @@ test('a PACS that rejects the credentials: a readable message, in the viewer and
   const url = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
   try {
     const proxied = await fetch(`${url}/orthanc/dicom-web/studies`);
-    expect(proxied.status).toBe(502);
+    // The PACS's 401 keeps its meaning (without WWW-Authenticate: no browser login prompt).
+    expect(proxied.status).toBe(401);
     expect(proxied.headers.get('www-authenticate')).toBeNull();
     expect(((await proxied.json()) as { error: string }).error).toBe(`The PACS at ${orthanc.url} rejected the credentials (HTTP 401).`);
 
