@@ -2,7 +2,8 @@
  * The second data source end to end: a real Orthanc (Debian's, started by the test harness with
  * Basic auth, loaded with the demo study) behind our server's /orthanc proxy. The viewer opens the
  * study from it in the Real-time Liver mode; a PACS with the wrong password gives a readable
- * message in the viewer, not a blank screen or a browser login prompt.
+ * message in the viewer, not a blank screen or a browser login prompt; a page of another site open
+ * in the same browser cannot use the proxy.
  */
 import type { Browser, Page } from 'playwright-core';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
@@ -11,7 +12,7 @@ import type { OrthancHandle } from '../support/orthanc';
 import { isRendered, saveScreenshot, waitForRenderedViewports, waitForVolumesLoaded } from '../support/browser';
 import { type PacsViewerHarness, REPO_ROOT, ViewerFixture, modeUrl, startPacsViewerHarness } from './viewer-fixture';
 import { join } from 'node:path';
-import { Server } from 'node:http';
+import { Server, createServer } from 'node:http';
 import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 
 jest.setTimeout(180_000);
@@ -95,5 +96,65 @@ test('a PACS that rejects the credentials: a readable message, in the viewer and
   } finally {
     server.closeAllConnections();
     await new Promise((done) => server.close(done));
+  }
+});
+
+test('a page of another site, in the same Chromium, cannot use the proxy: no request reaches the PACS or another host', async () => {
+  const refused: string[] = [];
+  const viewerServer: Server = createViewerServer({
+    ...defaultPaths(REPO_ROOT),
+    storeDir: fixture.storeDir,
+    pacs: { url: orthanc.url, username: orthanc.username, password: orthanc.password, name: 'Orthanc (attacked)' },
+    log: (line) => refused.push(line),
+  });
+  const viewerUrl = `http://127.0.0.1:${await listen(viewerServer, 0, '127.0.0.1')}`;
+  const otherHost: string[] = [];
+  const other = createServer((req, res) => {
+    otherHost.push(`${req.method} ${req.url}`);
+    res.end();
+  });
+  const otherPort = await listen(other, 0, '127.0.0.1');
+  const multipart = '--b\\r\\nContent-Type: application/dicom\\r\\n\\r\\nDICM\\r\\n--b--\\r\\n';
+  const attack = `<!doctype html><body>
+    <img src="${viewerUrl}/orthanc/http://127.0.0.1:${otherPort}/x">
+    <img src="${viewerUrl}/orthanc/%2F%2F127.0.0.1:${otherPort}/x">
+    <img src="${viewerUrl}/orthanc/dicom-web/studies">
+    <iframe name="sink"></iframe>
+    <form id="shutdown" method="POST" action="${viewerUrl}/orthanc/tools/shutdown" enctype="text/plain" target="sink"><input name="a" value="b"></form>
+    <form id="stow" method="POST" action="${viewerUrl}/orthanc/dicom-web/studies" enctype="multipart/form-data" target="sink"><input name="a" value="b"></form>
+    <script>
+      window.attacks = Promise.allSettled([
+        fetch('${viewerUrl}/orthanc/dicom-web/studies', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'multipart/related; boundary=b' }, body: '${multipart}' }),
+        fetch('${viewerUrl}/orthanc/dicom-web/studies', { mode: 'no-cors' }),
+        fetch('${viewerUrl}/rt-liver/api/pacs', { mode: 'no-cors' }),
+      ]);
+      document.getElementById('shutdown').submit();
+      setTimeout(() => document.getElementById('stow').submit(), 300);
+    </script></body>`;
+  const attacker = createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attack));
+  const attackerPort = await listen(attacker, 0, '127.0.0.1');
+  const instancesBefore = ((await (await fetch(`${orthanc.url}/instances`, { headers: { authorization: orthanc.authorization } })).json()) as unknown[]).length;
+  try {
+    // localhost vs 127.0.0.1: another site (Sec-Fetch-Site: cross-site); 127.0.0.1 on another port: same-site.
+    for (const attackerOrigin of [`http://localhost:${attackerPort}`, `http://127.0.0.1:${attackerPort}`]) {
+      const count = refused.length;
+      await page.goto(`${attackerOrigin}/`);
+      await page.evaluate(() => (window as unknown as { attacks: Promise<unknown> }).attacks);
+      const deadline = Date.now() + 10_000;
+      while (refused.length - count < 8 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 100));
+      const lines = refused.slice(count);
+      // Each attack arrived and was refused: 3 images, 2 form posts, 3 fetches.
+      expect(lines.filter((line) => / 403 cross-origin$/.test(line)).length).toBeGreaterThanOrEqual(8);
+    }
+    expect(otherHost).toEqual([]);
+    const system = await fetch(`${orthanc.url}/system`, { headers: { authorization: orthanc.authorization } });
+    expect(system.status).toBe(200);
+    const instancesAfter = ((await (await fetch(`${orthanc.url}/instances`, { headers: { authorization: orthanc.authorization } })).json()) as unknown[]).length;
+    expect(instancesAfter).toBe(instancesBefore);
+  } finally {
+    for (const server of [viewerServer, other, attacker]) {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    }
   }
 });
