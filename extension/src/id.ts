@@ -13,3 +13,6 @@ export const PANEL_ID = `${EXTENSION_ID}.panelModule.${PANEL_NAME}`;
 export const HANGING_PROTOCOL_ID = 'rt-liver-mpr';
 /** Tool group of the three MPR viewports (created by the mode). */
 export const MPR_TOOL_GROUP_ID = 'rt-liver-mpr';
+
+/** The extension's command that segments the CT on screen (run by the mode's toolbar button). */
+export const SEGMENT_LIVER_COMMAND = 'segmentLiver';

@@ -1,11 +1,15 @@
 /**
  * OHIF mode "Real-time Liver": the CT in axial, coronal and sagittal views, the series list on the
- * left and the rt-liver panel on the right. Loaded by URL as a runtime plugin.
+ * left and the rt-liver panel on the right, OHIF's viewing and labelmap editing tools in the
+ * toolbar, and DICOM SEG series (ours or any other) opened as labelmaps. Loaded by URL as a runtime
+ * plugin.
  */
 import packageJson from '../package.json';
 import { EXTENSION_VERSION, HANGING_PROTOCOL_ID, MPR_TOOL_GROUP_ID, PANEL_ID } from '../../../extension/src/id';
 import { EXTENSION_PLUGIN_URL } from '../../../extension/src/plugins';
-import { mprTools } from './tools';
+import { type AppConfigLike, installDataSourceBadge } from './dataSourceBadge';
+import { modeTools } from './tools';
+import { registerToolbar } from './toolbarButtons';
 import { isValidMode } from './validity';
 
 // OHIF's managers are untyped JavaScript.
@@ -21,6 +25,12 @@ const ohif = {
   viewport: '@ohif/extension-cornerstone.viewportModule.cornerstone',
 };
 
+/** The host's DICOM SEG support: a SEG series becomes a labelmap over the CT it references. */
+export const dicomSeg = {
+  sopClassHandler: '@ohif/extension-cornerstone-dicom-seg.sopClassHandlerModule.dicom-seg',
+  viewport: '@ohif/extension-cornerstone-dicom-seg.viewportModule.dicom-seg',
+};
+
 /**
  * OHIF imports each key of `extensions` again by name, so our extension is listed by its plugin
  * URL (the same string app-config.js loads).
@@ -28,6 +38,7 @@ const ohif = {
 const extensionDependencies = {
   '@ohif/extension-default': '^3.0.0',
   '@ohif/extension-cornerstone': '^3.0.0',
+  '@ohif/extension-cornerstone-dicom-seg': '^3.0.0',
   [EXTENSION_PLUGIN_URL]: `^${EXTENSION_VERSION}`,
 };
 
@@ -37,17 +48,22 @@ function modeFactory() {
     routeName: ROUTE_NAME,
     displayName: 'Real-time Liver',
     onModeEnter({ servicesManager, extensionManager }: { servicesManager: Loose; extensionManager: Loose }) {
-      const { toolGroupService } = servicesManager.services;
+      const { toolGroupService, toolbarService, cornerstoneViewportService } = servicesManager.services;
       const { toolNames, Enums } = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports;
-      toolGroupService.createToolGroupAndAddTools(MPR_TOOL_GROUP_ID, mprTools(toolNames, Enums));
-      // OHIF's fallback layout (a study without a CT volume) uses the 'default' tool group.
-      toolGroupService.createToolGroupAndAddTools('default', mprTools(toolNames, Enums));
+      const viewportOrientation = (viewportId: string) => cornerstoneViewportService?.getViewportInfo?.(viewportId)?.viewportOptions?.orientation;
+      toolGroupService.createToolGroupAndAddTools(MPR_TOOL_GROUP_ID, modeTools(toolNames, Enums, { withCrosshairs: true, viewportOrientation }));
+      // OHIF's fallback layout (a study without a CT volume) and the SEG viewport use 'default'.
+      toolGroupService.createToolGroupAndAddTools('default', modeTools(toolNames, Enums));
+      registerToolbar(toolbarService);
     },
     onModeExit({ servicesManager }: { servicesManager: Loose }) {
-      const { toolGroupService, uiDialogService, uiModalService } = servicesManager.services;
+      const { toolGroupService, syncGroupService, segmentationService, uiDialogService, uiModalService } = servicesManager.services;
       uiDialogService?.hideAll?.();
       uiModalService?.hide?.();
       toolGroupService.destroy();
+      // As OHIF's modes do: no synchronizer or segmentation outlives the mode.
+      syncGroupService?.destroy?.();
+      segmentationService?.destroy?.();
     },
     validationTags: { study: [], series: [] },
     isValidMode,
@@ -61,7 +77,10 @@ function modeFactory() {
             leftPanelClosed: false,
             rightPanels: [PANEL_ID],
             rightPanelClosed: false,
-            viewports: [{ namespace: ohif.viewport, displaySetsToDisplay: [ohif.sopClassHandler] }],
+            viewports: [
+              { namespace: ohif.viewport, displaySetsToDisplay: [ohif.sopClassHandler] },
+              { namespace: dicomSeg.viewport, displaySetsToDisplay: [dicomSeg.sopClassHandler] },
+            ],
           },
         }),
       },
@@ -69,9 +88,20 @@ function modeFactory() {
     extensions: extensionDependencies,
     // Our MPR when the study has a CT volume, else OHIF's default single viewport.
     hangingProtocol: [HANGING_PROTOCOL_ID, 'default'],
-    sopClassHandlers: [ohif.sopClassHandler],
+    // SEG first: OHIF asks the handlers in order, the more specific one before the general one.
+    sopClassHandlers: [dicomSeg.sopClassHandler, ohif.sopClassHandler],
   };
 }
 
-const mode = { id: MODE_ID, modeFactory, extensionDependencies };
+/**
+ * OHIF 3.13 calls a mode's commands module once at start-up, with the app config, before the study
+ * list renders: the one place a mode can add to the header there. The mode has no commands of its
+ * own (the toolbar runs OHIF's and the extension's).
+ */
+function getCommandsModule({ appConfig }: { appConfig: AppConfigLike }) {
+  installDataSourceBadge(appConfig);
+  return { definitions: {}, defaultContext: 'WORKLIST' };
+}
+
+const mode = { id: MODE_ID, modeFactory, extensionDependencies, getCommandsModule };
 export default mode;

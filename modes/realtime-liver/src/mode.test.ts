@@ -1,8 +1,12 @@
 import { EXTENSION_ID, HANGING_PROTOCOL_ID, MPR_TOOL_GROUP_ID, PANEL_ID } from '../../../extension/src/id';
 import { EXTENSION_PLUGIN_URL } from '../../../extension/src/plugins';
 import { hasCtVolume, liverMprProtocol } from '../../../extension/src/getHangingProtocolModule';
-import mode, { ROUTE_NAME } from './index';
+import { dataSourceState, installDataSourceBadge, renderDataSourceBadge } from './dataSourceBadge';
+import mode, { ROUTE_NAME, dicomSeg } from './index';
+import { BRUSH_TOOLS, CROSSHAIRS_TOOL_NAME, LIVER_THRESHOLD_HU, modeTools } from './tools';
+import { BUTTON_IDS, CT_PRESETS, MODE_TOOL_GROUP_IDS, PRIMARY_SECTION, registerToolbar, toolbarButtons, toolbarSections } from './toolbarButtons';
 import { isValidMode } from './validity';
+import { SEGMENT_LIVER_COMMAND } from '../../../extension/src/id';
 
 describe('isValidMode', () => {
   test('valid for a study with a CT series', () => {
@@ -37,21 +41,172 @@ describe('the mode definition', () => {
     expect(liverMprProtocol.stages[0].viewports.every((v) => v.viewportOptions.toolGroupId === MPR_TOOL_GROUP_ID)).toBe(true);
   });
 
-  test('onModeEnter creates the tool groups that onModeExit destroys', () => {
-    const created: string[] = [];
-    let destroyed = 0;
-    const toolGroupService = {
-      createToolGroupAndAddTools: (id: string) => created.push(id),
-      destroy: () => { destroyed++; created.length = 0; },
+  test('opens SEG series with the host\'s SEG handler and viewport, the specific handler before the general one', () => {
+    expect(Object.keys(instance.extensions)).toContain('@ohif/extension-cornerstone-dicom-seg');
+    expect(instance.sopClassHandlers).toEqual([dicomSeg.sopClassHandler, '@ohif/extension-default.sopClassHandlerModule.stack']);
+    const { viewports } = instance.routes[0].layoutTemplate().props;
+    expect(viewports).toContainEqual({ namespace: dicomSeg.viewport, displaySetsToDisplay: [dicomSeg.sopClassHandler] });
+    // Every handler the mode lists is shown by one of its viewports.
+    expect(viewports.flatMap((v: { displaySetsToDisplay: string[] }) => v.displaySetsToDisplay).sort()).toEqual([...instance.sopClassHandlers].sort());
+  });
+
+  function fakeServices() {
+    const created: Record<string, ReturnType<typeof modeTools>> = {};
+    const buttons: Record<string, { id: string; props: Record<string, unknown> }> = {};
+    const sections: Record<string, string[]> = {};
+    const destroyed: string[] = [];
+    const services = {
+      toolGroupService: {
+        createToolGroupAndAddTools: (id: string, tools: ReturnType<typeof modeTools>) => { created[id] = tools; },
+        destroy: () => { destroyed.push('toolGroups'); for (const id of Object.keys(created)) delete created[id]; },
+      },
+      toolbarService: {
+        register: (list: { id: string; props: Record<string, unknown> }[]) => list.forEach((b) => { buttons[b.id] = b; }),
+        updateSection: (key: string, ids: string[]) => { sections[key] = ids; },
+      },
+      syncGroupService: { destroy: () => destroyed.push('syncGroups') },
+      segmentationService: { destroy: () => destroyed.push('segmentations') },
+      cornerstoneViewportService: { getViewportInfo: (id: string) => ({ viewportOptions: { orientation: id.replace('rt-liver-', '') } }) },
     };
-    const toolNames = { WindowLevel: 'WindowLevel', Pan: 'Pan', Zoom: 'Zoom', StackScroll: 'StackScroll', Length: 'Length', Probe: 'Probe' };
-    const Enums = { MouseBindings: { Primary: 1, Auxiliary: 4, Secondary: 2, Wheel: 524288 } };
-    const servicesManager = { services: { toolGroupService } };
-    const extensionManager = { getModuleEntry: () => ({ exports: { toolNames, Enums } }) };
-    instance.onModeEnter({ servicesManager, extensionManager });
-    expect(created).toEqual([MPR_TOOL_GROUP_ID, 'default']);
-    instance.onModeExit({ servicesManager });
-    expect({ destroyed, left: created.length }).toEqual({ destroyed: 1, left: 0 });
+    return { services, created, buttons, sections, destroyed };
+  }
+
+  const toolNames = { WindowLevel: 'WindowLevel', Pan: 'Pan', Zoom: 'Zoom', StackScroll: 'StackScroll', Length: 'Length', Probe: 'Probe' };
+  const Enums = { MouseBindings: { Primary: 1, Auxiliary: 4, Secondary: 2, Wheel: 524288 }, KeyboardBindings: { Shift: 16 } };
+  const extensionManager = { getModuleEntry: () => ({ exports: { toolNames, Enums } }) };
+
+  test('onModeEnter creates the tool groups and the toolbar; onModeExit destroys groups, synchronizers and segmentations', () => {
+    const fake = fakeServices();
+    instance.onModeEnter({ servicesManager: { services: fake.services }, extensionManager });
+    expect(Object.keys(fake.created)).toEqual([MPR_TOOL_GROUP_ID, 'default']);
+    expect(fake.sections[PRIMARY_SECTION]).toContain(BUTTON_IDS.segmentLiver);
+    instance.onModeExit({ servicesManager: { services: fake.services } });
+    expect({ destroyed: fake.destroyed, left: Object.keys(fake.created) }).toEqual({ destroyed: ['toolGroups', 'syncGroups', 'segmentations'], left: [] });
+  });
+
+  test('the MPR group has crosshairs (off until toggled, dragged with Shift) coloured by orientation; both groups have the brushes', () => {
+    const fake = fakeServices();
+    instance.onModeEnter({ servicesManager: { services: fake.services }, extensionManager });
+    const mpr = fake.created[MPR_TOOL_GROUP_ID];
+    const [cross] = mpr.disabled;
+    expect(cross.toolName).toBe(CROSSHAIRS_TOOL_NAME);
+    expect(cross.bindings).toEqual([{ mouseButton: 1, modifierKey: 16 }]);
+    expect(['rt-liver-axial', 'rt-liver-coronal', 'rt-liver-sagittal', 'elsewhere'].map(cross.configuration.getReferenceLineColor))
+      .toEqual(['rgb(200, 0, 0)', 'rgb(0, 200, 0)', 'rgb(200, 200, 0)', '#0c0']);
+    expect(fake.created.default.disabled).toEqual([]);
+    for (const group of [mpr, fake.created.default]) {
+      expect(group.active.find((t) => t.bindings.some((b: { mouseButton?: number }) => b.mouseButton === 1))?.toolName).toBe('WindowLevel');
+      const brushes = group.passive.filter((t: { parentTool?: string }) => t.parentTool === 'Brush');
+      expect(brushes.map((t) => [t.toolName, t.configuration.activeStrategy])).toEqual([
+        [BRUSH_TOOLS.brush, 'FILL_INSIDE_CIRCLE'],
+        [BRUSH_TOOLS.eraser, 'ERASE_INSIDE_CIRCLE'],
+        [BRUSH_TOOLS.thresholdBrush, 'THRESHOLD_INSIDE_CIRCLE'],
+      ]);
+      expect(brushes[2].configuration.threshold.range).toEqual(LIVER_THRESHOLD_HU);
+    }
+  });
+});
+
+describe('the toolbar', () => {
+  const buttons = Object.fromEntries(toolbarButtons().map((b) => [b.id, b]));
+  const sections = toolbarSections();
+
+  test('every button a section names is defined, and every section button is shown', () => {
+    for (const ids of Object.values(sections)) for (const id of ids) expect({ id, defined: id in buttons }).toEqual({ id, defined: true });
+    const shown = new Set(Object.values(sections).flat());
+    expect(Object.keys(buttons).filter((id) => !shown.has(id))).toEqual([]);
+  });
+
+  test('the primary bar: window/level (with presets), zoom, pan, scroll, crosshairs, length, labelmap tools, Segment liver', () => {
+    expect(sections[PRIMARY_SECTION]).toEqual(['WindowLevelTools', 'Zoom', 'Pan', 'StackScroll', 'Crosshairs', 'Length', 'LabelmapTools', 'SegmentLiver']);
+    expect(sections.WindowLevelTools[0]).toBe('WindowLevel');
+    expect(sections.LabelmapTools).toEqual(['Brush', 'Eraser', 'ThresholdBrush']);
+  });
+
+  test('tool buttons activate their tool in our tool groups (OHIF\'s own buttons name groups this mode lacks)', () => {
+    for (const id of ['WindowLevel', 'Zoom', 'Pan', 'StackScroll', 'Length']) {
+      expect(buttons[id].props.commands).toEqual({ commandName: 'setToolActiveToolbar', commandOptions: { toolName: id, toolGroupIds: MODE_TOOL_GROUP_IDS } });
+      expect(buttons[id].props.evaluate).toBe('evaluate.cornerstoneTool');
+    }
+    expect(MODE_TOOL_GROUP_IDS).toEqual([MPR_TOOL_GROUP_ID, 'default']);
+    expect(buttons.Crosshairs.props.commands).toEqual({ commandName: 'toggleActiveDisabledToolbar', commandOptions: { toolName: 'Crosshairs', toolGroupIds: [MPR_TOOL_GROUP_ID] } });
+  });
+
+  test('CT presets set the window and level OHIF lists for CT', () => {
+    expect(CT_PRESETS.map((p) => [p.description, p.window, p.level])).toEqual([
+      ['Liver', 150, 90], ['Soft tissue', 400, 40], ['Lung', 1500, -600], ['Bone', 2500, 480], ['Brain', 80, 40],
+    ]);
+    expect(buttons['WindowLevelPreset-ct-liver'].props.commands).toEqual({ commandName: 'setWindowLevel', commandOptions: { windowWidth: 150, windowCenter: 90 } });
+  });
+
+  test('labelmap tools are disabled until there is a labelmap, then act on the active segmentation', () => {
+    const brush = buttons.Brush.props as { commands: { commandName: string; commandOptions: Record<string, unknown> }[]; evaluate: { name: string; toolNames?: string[] }[] };
+    expect(brush.commands.map((c) => c.commandName)).toEqual(['setToolActiveToolbar', 'activateSelectedSegmentationOfType']);
+    expect(brush.commands[0].commandOptions.toolName).toBe(BRUSH_TOOLS.brush);
+    expect(brush.evaluate.map((e) => e.name)).toEqual(['evaluate.cornerstone.segmentation', 'evaluate.cornerstone.hasSegmentationOfType']);
+    expect((buttons.ThresholdBrush.props.commands as { commandOptions: { toolName: string } }[])[0].commandOptions.toolName).toBe(BRUSH_TOOLS.thresholdBrush);
+  });
+
+  test('"Segment liver" runs the extension\'s command', () => {
+    expect(buttons.SegmentLiver.props.commands).toEqual({ commandName: SEGMENT_LIVER_COMMAND });
+    expect(SEGMENT_LIVER_COMMAND).toBe('segmentLiver');
+  });
+
+  test('registerToolbar registers the buttons, replacing same-id definitions, then the sections', () => {
+    const calls: string[] = [];
+    registerToolbar({ register: (list, replace) => calls.push(`register ${list.length} replace=${replace}`), updateSection: (key) => calls.push(`section ${key}`) });
+    expect(calls).toEqual([`register ${toolbarButtons().length} replace=true`, 'section primary', 'section WindowLevelTools', 'section LabelmapTools']);
+  });
+});
+
+describe('the data source badge', () => {
+  const config = {
+    defaultDataSourceName: 'local',
+    dataSources: [
+      { sourceName: 'local', configuration: { friendlyName: 'rt-liver local studies' } },
+      { sourceName: 'pacs', configuration: { friendlyName: 'Hospital PACS' } },
+      { sourceName: 'dicomlocal', configuration: { friendlyName: 'Local files' } },
+    ],
+  };
+  const at = (url: string) => { const u = new URL(url, 'http://x'); return { pathname: u.pathname, search: u.search }; };
+
+  test('names the data source of the viewer route, of the study list parameter, or the default', () => {
+    expect(dataSourceState(config, at('/realtime-liver/pacs?StudyInstanceUIDs=1'))?.current.label).toBe('Hospital PACS');
+    expect(dataSourceState(config, at('/?datasources=pacs'))?.current.name).toBe('pacs');
+    expect(dataSourceState(config, at('/?DataSources=PACS'))?.current.name).toBe('pacs');
+    expect(dataSourceState(config, at('/'))?.current.name).toBe('local');
+    expect(dataSourceState(config, at('/realtime-liver/nowhere?x=1'))?.current.name).toBe('local');
+    expect(dataSourceState({ dataSources: [] }, at('/'))).toBeUndefined();
+  });
+
+  test('links to the study list of every other data source (not to local-file sources)', () => {
+    expect(dataSourceState(config, at('/'))?.others).toEqual([{ name: 'pacs', label: 'Hospital PACS', href: '/?datasources=pacs' }]);
+    expect(dataSourceState(config, at('/viewer/pacs'))?.others.map((o) => o.href)).toEqual(['/?datasources=local']);
+  });
+
+  test('renders the current name and the links with the React it is given', () => {
+    type El = { type: string; props: Record<string, unknown>; children: unknown[] };
+    const React = { createElement: (type: string, props?: Record<string, unknown> | null, ...children: unknown[]): El => ({ type, props: props ?? {}, children }) };
+    const state = dataSourceState(config, at('/realtime-liver/local?StudyInstanceUIDs=1'))!;
+    const root = renderDataSourceBadge(React, state) as El;
+    expect(root.props['data-testid']).toBe('rt-liver-data-source');
+    expect(root.props['data-source']).toBe('local');
+    const children = root.children as El[];
+    expect(children.map((c) => c.children.join(''))).toEqual(['rt-liver', 'Data source:', 'rt-liver local studies', 'Hospital PACS study list']);
+    expect(children[3].props.href).toBe('/?datasources=pacs');
+  });
+
+  test('installs itself in the header logo slot unless the app config has its own logo', () => {
+    const appConfig: Record<string, unknown> = { ...config };
+    expect(installDataSourceBadge(appConfig, { location: at('/?datasources=pacs') })).toBe(true);
+    const logo = (appConfig.whiteLabeling as { createLogoComponentFn: (React: unknown) => { props: Record<string, unknown> } }).createLogoComponentFn({
+      createElement: (type: string, props: Record<string, unknown>) => ({ type, props }),
+    });
+    expect(logo.props['data-source']).toBe('pacs');
+    const own = { whiteLabeling: { createLogoComponentFn: () => 'ours' } };
+    expect(installDataSourceBadge(own, { location: at('/') })).toBe(false);
+    expect(own.whiteLabeling.createLogoComponentFn()).toBe('ours');
+    expect(mode.getCommandsModule({ appConfig: { dataSources: [] } })).toEqual({ definitions: {}, defaultContext: 'WORKLIST' });
   });
 });
 
