@@ -7,7 +7,9 @@
 import packageJson from '../package.json';
 import { EXTENSION_VERSION, HANGING_PROTOCOL_ID, MPR_TOOL_GROUP_ID, PANEL_ID } from '../../../extension/src/id';
 import { EXTENSION_PLUGIN_URL } from '../../../extension/src/plugins';
-import { type AppConfigLike, installDataSourceBadge } from './dataSourceBadge';
+import { liverMprProtocol } from '../../../extension/src/getHangingProtocolModule';
+import { type AppConfigLike, dataSourceState, installDataSourceBadge } from './dataSourceBadge';
+import { showSegmentationsInAllViews } from './segmentationInAllViews';
 import { modeTools } from './tools';
 import { registerToolbar } from './toolbarButtons';
 import { isValidMode } from './validity';
@@ -17,6 +19,8 @@ type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 
 export const MODE_ID: string = packageJson.name;
 export const ROUTE_NAME = 'realtime-liver';
+/** Command answering which data source is on screen: `{ current, others }` (dataSourceBadge.ts). */
+export const DATA_SOURCE_COMMAND = 'rtLiverDataSource';
 
 const ohif = {
   layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
@@ -42,7 +46,11 @@ const extensionDependencies = {
   [EXTENSION_PLUGIN_URL]: `^${EXTENSION_VERSION}`,
 };
 
+/** The axial, coronal and sagittal viewports of the MPR protocol. */
+export const MPR_VIEWPORT_IDS = liverMprProtocol.stages[0].viewports.map((v) => v.viewportOptions.viewportId);
+
 function modeFactory() {
+  let unsubscriptions: (() => void)[] = [];
   return {
     id: MODE_ID,
     routeName: ROUTE_NAME,
@@ -55,9 +63,12 @@ function modeFactory() {
       // OHIF's fallback layout (a study without a CT volume) and the SEG viewport use 'default'.
       toolGroupService.createToolGroupAndAddTools('default', modeTools(toolNames, Enums));
       registerToolbar(toolbarService);
+      unsubscriptions.push(showSegmentationsInAllViews(servicesManager.services, MPR_VIEWPORT_IDS));
     },
     onModeExit({ servicesManager }: { servicesManager: Loose }) {
       const { toolGroupService, syncGroupService, segmentationService, uiDialogService, uiModalService } = servicesManager.services;
+      unsubscriptions.forEach((unsubscribe) => unsubscribe());
+      unsubscriptions = [];
       uiDialogService?.hideAll?.();
       uiModalService?.hide?.();
       toolGroupService.destroy();
@@ -95,12 +106,17 @@ function modeFactory() {
 
 /**
  * OHIF 3.13 calls a mode's commands module once at start-up, with the app config, before the study
- * list renders: the one place a mode can add to the header there. The mode has no commands of its
- * own (the toolbar runs OHIF's and the extension's).
+ * list renders: the one place a mode can add to the header there. Its one command tells scripts
+ * and tests which data source is on screen (what the header shows).
  */
 function getCommandsModule({ appConfig }: { appConfig: AppConfigLike }) {
   installDataSourceBadge(appConfig);
-  return { definitions: {}, defaultContext: 'WORKLIST' };
+  return {
+    definitions: {
+      [DATA_SOURCE_COMMAND]: { commandFn: () => dataSourceState(appConfig, globalThis.location) },
+    },
+    defaultContext: 'WORKLIST',
+  };
 }
 
 const mode = { id: MODE_ID, modeFactory, extensionDependencies, getCommandsModule };

@@ -2,7 +2,8 @@ import { EXTENSION_ID, HANGING_PROTOCOL_ID, MPR_TOOL_GROUP_ID, PANEL_ID } from '
 import { EXTENSION_PLUGIN_URL } from '../../../extension/src/plugins';
 import { hasCtVolume, liverMprProtocol } from '../../../extension/src/getHangingProtocolModule';
 import { dataSourceState, installDataSourceBadge, renderDataSourceBadge } from './dataSourceBadge';
-import mode, { ROUTE_NAME, dicomSeg } from './index';
+import mode, { DATA_SOURCE_COMMAND, MPR_VIEWPORT_IDS, ROUTE_NAME, dicomSeg } from './index';
+import { showSegmentationsInAllViews } from './segmentationInAllViews';
 import { BRUSH_TOOLS, CROSSHAIRS_TOOL_NAME, LIVER_THRESHOLD_HU, modeTools } from './tools';
 import { BUTTON_IDS, CT_PRESETS, MODE_TOOL_GROUP_IDS, PRIMARY_SECTION, registerToolbar, toolbarButtons, toolbarSections } from './toolbarButtons';
 import { isValidMode } from './validity';
@@ -65,7 +66,11 @@ describe('the mode definition', () => {
         updateSection: (key: string, ids: string[]) => { sections[key] = ids; },
       },
       syncGroupService: { destroy: () => destroyed.push('syncGroups') },
-      segmentationService: { destroy: () => destroyed.push('segmentations') },
+      segmentationService: {
+        EVENTS: { SEGMENTATION_REPRESENTATION_MODIFIED: 'modified' },
+        subscribe: () => ({ unsubscribe: () => destroyed.push('subscription') }),
+        destroy: () => destroyed.push('segmentations'),
+      },
       cornerstoneViewportService: { getViewportInfo: (id: string) => ({ viewportOptions: { orientation: id.replace('rt-liver-', '') } }) },
     };
     return { services, created, buttons, sections, destroyed };
@@ -81,7 +86,7 @@ describe('the mode definition', () => {
     expect(Object.keys(fake.created)).toEqual([MPR_TOOL_GROUP_ID, 'default']);
     expect(fake.sections[PRIMARY_SECTION]).toContain(BUTTON_IDS.segmentLiver);
     instance.onModeExit({ servicesManager: { services: fake.services } });
-    expect({ destroyed: fake.destroyed, left: Object.keys(fake.created) }).toEqual({ destroyed: ['toolGroups', 'syncGroups', 'segmentations'], left: [] });
+    expect({ destroyed: fake.destroyed, left: Object.keys(fake.created) }).toEqual({ destroyed: ['subscription', 'toolGroups', 'syncGroups', 'segmentations'], left: [] });
   });
 
   test('the MPR group has crosshairs (off until toggled, dragged with Shift) coloured by orientation; both groups have the brushes', () => {
@@ -104,6 +109,43 @@ describe('the mode definition', () => {
       ]);
       expect(brushes[2].configuration.threshold.range).toEqual(LIVER_THRESHOLD_HU);
     }
+  });
+});
+
+describe('a segmentation shown in one MPR view', () => {
+  function world() {
+    const representations: Record<string, string[]> = { a: ['seg'], b: [], c: [], preview: [] };
+    let listener: () => void = () => undefined;
+    const services = {
+      segmentationService: {
+        EVENTS: { SEGMENTATION_REPRESENTATION_MODIFIED: 'modified' },
+        subscribe: (_event: string, callback: () => void) => { listener = callback; return { unsubscribe: () => { listener = () => undefined; } }; },
+        getSegmentations: () => [{ segmentationId: 'seg' }],
+        getSegmentationRepresentations: (viewportId: string, { segmentationId }: { segmentationId: string }) => representations[viewportId].filter((id) => id === segmentationId),
+        addSegmentationRepresentation: async (viewportId: string, { segmentationId }: { segmentationId: string }) => { representations[viewportId].push(segmentationId); },
+      },
+      viewportGridService: { getDisplaySetsUIDsForViewport: (id: string) => [id === 'preview' ? 'seg-ds' : 'ct-ds'] },
+      displaySetService: { getDisplaySetByUID: (uid: string) => ({ Modality: uid === 'seg-ds' ? 'SEG' : 'CT' }) },
+      cornerstoneViewportService: { getCornerstoneViewport: (id: string) => (id === 'gone' ? undefined : { id }) },
+    };
+    return { services, representations, fire: () => listener() };
+  }
+
+  test('is added to the other views, not to one showing the SEG preview, and stops on unsubscribe', async () => {
+    const { services, representations, fire } = world();
+    const unsubscribe = showSegmentationsInAllViews(services, ['a', 'b', 'c', 'preview', 'gone']);
+    fire();
+    await new Promise((done) => setTimeout(done, 0));
+    expect(representations).toEqual({ a: ['seg'], b: ['seg'], c: ['seg'], preview: [] });
+    unsubscribe();
+    representations.b = [];
+    fire();
+    await new Promise((done) => setTimeout(done, 0));
+    expect(representations.b).toEqual([]);
+  });
+
+  test('the MPR viewports are the protocol\'s three', () => {
+    expect(MPR_VIEWPORT_IDS).toEqual(['rt-liver-axial', 'rt-liver-coronal', 'rt-liver-sagittal']);
   });
 });
 
@@ -206,7 +248,17 @@ describe('the data source badge', () => {
     const own = { whiteLabeling: { createLogoComponentFn: () => 'ours' } };
     expect(installDataSourceBadge(own, { location: at('/') })).toBe(false);
     expect(own.whiteLabeling.createLogoComponentFn()).toBe('ours');
-    expect(mode.getCommandsModule({ appConfig: { dataSources: [] } })).toEqual({ definitions: {}, defaultContext: 'WORKLIST' });
+    const commands = mode.getCommandsModule({ appConfig: { dataSources: [] } });
+    expect(commands.defaultContext).toBe('WORKLIST');
+    expect(Object.keys(commands.definitions)).toEqual([DATA_SOURCE_COMMAND]);
+    const realLocation = globalThis.location;
+    Object.defineProperty(globalThis, 'location', { value: at('/?datasources=pacs'), configurable: true });
+    try {
+      const answer = mode.getCommandsModule({ appConfig: config }).definitions[DATA_SOURCE_COMMAND].commandFn();
+      expect(answer?.current.name).toBe('pacs');
+    } finally {
+      Object.defineProperty(globalThis, 'location', { value: realLocation, configurable: true });
+    }
   });
 });
 
