@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { MPR_TOOL_GROUP_ID } from '../../extension/src/id';
 import { BRUSH_TOOLS, LIVER_THRESHOLD_HU } from '../../modes/realtime-liver/src/tools';
-import { CT_PRESETS, presetButtonId } from '../../modes/realtime-liver/src/toolbarButtons';
+import { CT_PRESETS, SEGMENT_LIVER_UNAVAILABLE, presetButtonId } from '../../modes/realtime-liver/src/toolbarButtons';
 import { launchChromium, saveScreenshot, waitForRenderedViewports, waitForVolumesLoaded } from '../support/browser';
 import { ViewerFixture, modeUrl, startViewerFixture } from './viewer-fixture';
 
@@ -215,7 +215,34 @@ test('brush, eraser and threshold brush edit the Liver labelmap; they are off un
   // What the plain brush left outside the range stays; the threshold brush added none.
   expect(afterThreshold.outsideRange).toBe(outsideBefore);
   await saveScreenshot(page, 'e2e-mode-toolbar-threshold-brush');
-  console.log(`labelmap voxels: brush ${painted}, after eraser ${erased}, after threshold brush ${afterThreshold.count} (${afterThreshold.outsideRange} outside ${LIVER_THRESHOLD_HU.join('..')} HU)`);
+
+  // The plain brush on the same path does paint voxels outside the range: the path crosses tissue
+  // the threshold brush left out.
+  await page.locator('[data-cy="LabelmapTools-split-button-secondary"] button').first().click();
+  await page.locator('[data-cy="Brush"]').last().click();
+  expect(await eventually(async () => (await toolState(page)).primary, (v) => v === BRUSH_TOOLS.brush)).toBe(BRUSH_TOOLS.brush);
+  await strokeAcrossAxial(page, 40);
+  const plain = await eventually(async () => (await liverLabelmap(page, LIVER_THRESHOLD_HU))!, (v) => v.outsideRange > 0);
+  expect(plain.outsideRange).toBeGreaterThan(0);
+  console.log(
+    `labelmap voxels: brush ${painted}, after eraser ${erased}, after threshold brush ${afterThreshold.count} ` +
+      `(${afterThreshold.outsideRange} outside ${LIVER_THRESHOLD_HU.join('..')} HU); the plain brush on that path adds ${plain.outsideRange} outside`,
+  );
+  await button('WindowLevel').click();
+});
+
+test('Segment liver runs the extension\'s segmentation when it has the command, and otherwise says why not', async () => {
+  const segment = button('SegmentLiver');
+  if (await segment.isDisabled()) {
+    await page.locator(`[data-cy="SegmentLiver"]`).first().hover();
+    await page.getByText(SEGMENT_LIVER_UNAVAILABLE).first().waitFor({ timeout: 10_000 });
+    await saveScreenshot(page, 'e2e-mode-toolbar-segment-unavailable');
+  } else {
+    await segment.click();
+    await page.getByTestId('rt-liver-result').waitFor({ timeout: 180_000 });
+    await saveScreenshot(page, 'e2e-mode-toolbar-segmented');
+  }
+  console.log(`Segment liver button: ${(await segment.isDisabled()) ? 'disabled (no segmentLiver command in this build)' : 'ran segmentLiver'}`);
 });
 
 test('the header names the data source on screen; no page errors', async () => {

@@ -55,14 +55,14 @@ function modeFactory() {
     id: MODE_ID,
     routeName: ROUTE_NAME,
     displayName: 'Real-time Liver',
-    onModeEnter({ servicesManager, extensionManager }: { servicesManager: Loose; extensionManager: Loose }) {
+    onModeEnter({ servicesManager, extensionManager, commandsManager }: { servicesManager: Loose; extensionManager: Loose; commandsManager?: Loose }) {
       const { toolGroupService, toolbarService, cornerstoneViewportService } = servicesManager.services;
       const { toolNames, Enums } = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports;
       const viewportOrientation = (viewportId: string) => cornerstoneViewportService?.getViewportInfo?.(viewportId)?.viewportOptions?.orientation;
       toolGroupService.createToolGroupAndAddTools(MPR_TOOL_GROUP_ID, modeTools(toolNames, Enums, { withCrosshairs: true, viewportOrientation }));
       // OHIF's fallback layout (a study without a CT volume) and the SEG viewport use 'default'.
       toolGroupService.createToolGroupAndAddTools('default', modeTools(toolNames, Enums));
-      registerToolbar(toolbarService);
+      registerToolbar(toolbarService, commandsManager as { getCommand: (name: string) => unknown } | undefined);
       unsubscriptions.push(showSegmentationsInAllViews(servicesManager.services, MPR_VIEWPORT_IDS));
     },
     onModeExit({ servicesManager }: { servicesManager: Loose }) {

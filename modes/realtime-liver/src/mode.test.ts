@@ -5,7 +5,7 @@ import { dataSourceState, installDataSourceBadge, renderDataSourceBadge } from '
 import mode, { DATA_SOURCE_COMMAND, MPR_VIEWPORT_IDS, ROUTE_NAME, dicomSeg } from './index';
 import { showSegmentationsInAllViews } from './segmentationInAllViews';
 import { BRUSH_TOOLS, CROSSHAIRS_TOOL_NAME, LIVER_THRESHOLD_HU, modeTools } from './tools';
-import { BUTTON_IDS, CT_PRESETS, MODE_TOOL_GROUP_IDS, PRIMARY_SECTION, registerToolbar, toolbarButtons, toolbarSections } from './toolbarButtons';
+import { BUTTON_IDS, CT_PRESETS, SEGMENT_LIVER_UNAVAILABLE, MODE_TOOL_GROUP_IDS, PRIMARY_SECTION, registerToolbar, toolbarButtons, toolbarSections } from './toolbarButtons';
 import { isValidMode } from './validity';
 import { SEGMENT_LIVER_COMMAND } from '../../../extension/src/id';
 
@@ -189,9 +189,15 @@ describe('the toolbar', () => {
     expect((buttons.ThresholdBrush.props.commands as { commandOptions: { toolName: string } }[])[0].commandOptions.toolName).toBe(BRUSH_TOOLS.thresholdBrush);
   });
 
-  test('"Segment liver" runs the extension\'s command', () => {
+  test('"Segment liver" runs the extension\'s command, and says why it cannot while there is none', () => {
     expect(buttons.SegmentLiver.props.commands).toEqual({ commandName: SEGMENT_LIVER_COMMAND });
     expect(SEGMENT_LIVER_COMMAND).toBe('segmentLiver');
+    const registered = new Set<string>();
+    const evaluate = toolbarButtons({ getCommand: (name) => (registered.has(name) ? { commandFn: () => undefined } : undefined) })
+      .find((b) => b.id === 'SegmentLiver')!.props.evaluate as () => { disabled: boolean; disabledText?: string };
+    expect(evaluate()).toEqual({ disabled: true, disabledText: SEGMENT_LIVER_UNAVAILABLE });
+    registered.add(SEGMENT_LIVER_COMMAND);
+    expect(evaluate()).toEqual({ disabled: false });
   });
 
   test('registerToolbar registers the buttons, replacing same-id definitions, then the sections', () => {

@@ -109,7 +109,19 @@ function labelmapToolButton(id: string, toolName: string, icon: string, label: s
   };
 }
 
-export function toolbarButtons(): ToolbarButton[] {
+// OHIF's CommandsManager: only the lookup is needed here.
+export interface CommandsLike {
+  getCommand: (name: string) => unknown;
+}
+
+export const SEGMENT_LIVER_UNAVAILABLE = 'Segment liver is not available: the rt-liver extension did not register its segmentLiver command.';
+
+/** Enabled once the extension's command exists; until then the button says why it cannot run. */
+export function segmentLiverEvaluate(commandsManager?: CommandsLike) {
+  return () => (commandsManager?.getCommand(SEGMENT_LIVER_COMMAND) ? { disabled: false } : { disabled: true, disabledText: SEGMENT_LIVER_UNAVAILABLE });
+}
+
+export function toolbarButtons(commandsManager?: CommandsLike): ToolbarButton[] {
   return [
     // Sections shown as one button with a drop-down list (the active entry on top).
     { id: BUTTON_IDS.windowLevelList, uiType: 'ohif.toolButtonList', props: { buttonSection: true } },
@@ -151,7 +163,7 @@ export function toolbarButtons(): ToolbarButton[] {
         label: 'Segment liver',
         tooltip: 'Segment liver: run the liver model on this CT in the browser',
         commands: { commandName: SEGMENT_LIVER_COMMAND },
-        evaluate: 'evaluate.action',
+        evaluate: segmentLiverEvaluate(commandsManager),
       },
     },
   ];
@@ -181,7 +193,7 @@ interface ToolbarServiceLike {
   updateSection: (key: string, buttons: string[]) => void;
 }
 
-export function registerToolbar(toolbarService: ToolbarServiceLike): void {
-  toolbarService.register(toolbarButtons(), true);
+export function registerToolbar(toolbarService: ToolbarServiceLike, commandsManager?: CommandsLike): void {
+  toolbarService.register(toolbarButtons(commandsManager), true);
   for (const [section, buttons] of Object.entries(toolbarSections())) toolbarService.updateSection(section, buttons);
 }
