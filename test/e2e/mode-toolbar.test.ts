@@ -245,9 +245,20 @@ test('Segment liver runs the extension\'s segmentation when it has the command, 
   console.log(`Segment liver button: ${(await segment.isDisabled()) ? 'disabled (no segmentLiver command in this build)' : 'ran segmentLiver'}`);
 });
 
-test('the header names the data source on screen; no page errors', async () => {
+test('the header names the data source on screen; leaving the mode (with a labelmap) is clean', async () => {
   const badge = page.getByTestId('rt-liver-data-source');
   expect(await badge.getAttribute('data-source')).toBe('local');
   expect(await badge.innerText()).toContain('rt-liver local studies');
+  // Back to the study list: onModeExit destroys tool groups, synchronizers and segmentations.
+  await page.locator('[data-cy="return-to-work-list"]').click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/realtime-liver'), { timeout: 30_000 });
+  // The study list's row (the viewer's panel names the study too, so only after the URL changed).
+  await page.getByRole('cell', { name: 'Demo abdominal CT phantom (synthetic)' }).first().waitFor({ timeout: 30_000 });
+  expect(await page.getByTestId('rt-liver-data-source').getAttribute('data-source')).toBe('local');
+  const left = await page.evaluate(() => {
+    const win = window as unknown as { services: { segmentationService: { getSegmentations: () => unknown[] } }; cornerstoneTools: { ToolGroupManager: { getAllToolGroups: () => unknown[] } } };
+    return { segmentations: win.services.segmentationService.getSegmentations().length, toolGroups: win.cornerstoneTools.ToolGroupManager.getAllToolGroups().length };
+  });
+  expect(left).toEqual({ segmentations: 0, toolGroups: 0 });
   expect(pageErrors).toEqual([]);
 });
