@@ -108,6 +108,15 @@ test('a CT preset from the window/level list sets that window and level in all t
     if (preset.id === 'ct-lung') await saveScreenshot(page, 'e2e-mode-toolbar-lung-preset');
   }
   expect(before).not.toEqual(await viewportVoi(page));
+
+  // OHIF's own window/level menu in the active view's corner has the same CT presets.
+  await page.locator('[data-cy="windowLevelMenu-btn"]').first().click();
+  await page.getByText('Modality Window Presets').first().click();
+  await page.getByText('Bone', { exact: false }).first().click();
+  const bone = [0, 1, 2].map(() => ({ width: 2500 - 1, center: 480 }));
+  expect(await eventually(async () => Object.values(await viewportVoi(page)), (v) => JSON.stringify(v) === JSON.stringify(bone))).toEqual(bone);
+  await saveScreenshot(page, 'e2e-mode-toolbar-viewport-menu-bone');
+  await page.keyboard.press('Escape');
 });
 
 test('crosshairs toggle on and off in the MPR views, window/level staying on the left button', async () => {

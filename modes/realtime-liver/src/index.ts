@@ -56,13 +56,13 @@ function modeFactory() {
     routeName: ROUTE_NAME,
     displayName: 'Real-time Liver',
     onModeEnter({ servicesManager, extensionManager, commandsManager }: { servicesManager: Loose; extensionManager: Loose; commandsManager?: Loose }) {
-      const { toolGroupService, toolbarService, cornerstoneViewportService } = servicesManager.services;
+      const { toolGroupService, toolbarService, cornerstoneViewportService, customizationService } = servicesManager.services;
       const { toolNames, Enums } = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports;
       const viewportOrientation = (viewportId: string) => cornerstoneViewportService?.getViewportInfo?.(viewportId)?.viewportOptions?.orientation;
       toolGroupService.createToolGroupAndAddTools(MPR_TOOL_GROUP_ID, modeTools(toolNames, Enums, { withCrosshairs: true, viewportOrientation }));
       // OHIF's fallback layout (a study without a CT volume) and the SEG viewport use 'default'.
       toolGroupService.createToolGroupAndAddTools('default', modeTools(toolNames, Enums));
-      registerToolbar(toolbarService, commandsManager as { getCommand: (name: string) => unknown } | undefined);
+      registerToolbar(toolbarService, commandsManager as { getCommand: (name: string) => unknown } | undefined, customizationService);
       unsubscriptions.push(showSegmentationsInAllViews(servicesManager.services, MPR_VIEWPORT_IDS));
     },
     onModeExit({ servicesManager }: { servicesManager: Loose }) {

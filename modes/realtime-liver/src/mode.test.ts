@@ -205,6 +205,20 @@ describe('the toolbar', () => {
     registerToolbar({ register: (list, replace) => calls.push(`register ${list.length} replace=${replace}`), updateSection: (key) => calls.push(`section ${key}`) });
     expect(calls).toEqual([`register ${toolbarButtons().length} replace=true`, 'section primary', 'section WindowLevelTools', 'section LabelmapTools']);
   });
+
+  test('and OHIF\'s own window/level menu in each view\'s corner, when the host has it', () => {
+    const sections: Record<string, string[]> = {};
+    const registered: string[] = [];
+    const toolbarService = { register: (list: { id: string }[]) => registered.push(...list.map((b) => b.id)), updateSection: (key: string, ids: string[]) => { sections[key] = ids; } };
+    const hostPack = [{ id: 'windowLevelMenu', uiType: 'ohif.windowLevelMenu', props: {} }, { id: 'Reset', uiType: 'ohif.toolButton', props: {} }];
+    registerToolbar(toolbarService, undefined, { getCustomization: (id) => (id === 'cornerstone.toolbarButtons' ? hostPack : undefined) });
+    expect(sections['viewportActionMenu.bottomLeft']).toEqual(['windowLevelMenu']);
+    expect(registered).toContain('windowLevelMenu');
+    expect(registered).not.toContain('Reset');
+    const without: Record<string, string[]> = {};
+    registerToolbar({ register: () => undefined, updateSection: (key, ids) => { without[key] = ids; } }, undefined, { getCustomization: () => undefined });
+    expect(Object.keys(without)).toEqual(['primary', 'WindowLevelTools', 'LabelmapTools']);
+  });
 });
 
 describe('the data source badge', () => {

@@ -187,13 +187,34 @@ export function toolbarSections(): Record<string, string[]> {
   };
 }
 
+/**
+ * OHIF's own per-viewport menus, taken as they are from the cornerstone extension's
+ * `cornerstone.toolbarButtons`: the window/level menu in each view's bottom-left corner (the CT
+ * presets again, plus colormaps), as in OHIF's modes. They act on the view they sit in, so they
+ * need no tool group of ours.
+ */
+export const HOST_VIEWPORT_MENUS: Record<string, string[]> = { 'viewportActionMenu.bottomLeft': ['windowLevelMenu'] };
+
 // OHIF's services are untyped JavaScript.
 interface ToolbarServiceLike {
   register: (buttons: ToolbarButton[], replace?: boolean) => void;
   updateSection: (key: string, buttons: string[]) => void;
 }
 
-export function registerToolbar(toolbarService: ToolbarServiceLike, commandsManager?: CommandsLike): void {
+interface CustomizationLike {
+  getCustomization: (id: string) => unknown;
+}
+
+export function registerToolbar(toolbarService: ToolbarServiceLike, commandsManager?: CommandsLike, customizationService?: CustomizationLike): void {
   toolbarService.register(toolbarButtons(commandsManager), true);
   for (const [section, buttons] of Object.entries(toolbarSections())) toolbarService.updateSection(section, buttons);
+  // The host's menus only where the host has them (a later OHIF may rename them).
+  const hostButtons = customizationService?.getCustomization('cornerstone.toolbarButtons');
+  const available = Array.isArray(hostButtons) ? (hostButtons as ToolbarButton[]) : [];
+  for (const [section, ids] of Object.entries(HOST_VIEWPORT_MENUS)) {
+    const found = ids.flatMap((id) => available.filter((b) => b?.id === id));
+    if (!found.length) continue;
+    toolbarService.register(found);
+    toolbarService.updateSection(section, found.map((b) => b.id));
+  }
 }
