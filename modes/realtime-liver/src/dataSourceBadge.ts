@@ -14,6 +14,8 @@ export interface DataSourceConfig {
 export interface AppConfigLike {
   dataSources?: DataSourceConfig[];
   defaultDataSourceName?: string;
+  /** Where OHIF's routes start ('/' here). */
+  routerBasename?: string;
   whiteLabeling?: { createLogoComponentFn?: unknown };
 }
 
@@ -32,9 +34,9 @@ export interface DataSourceState {
 /** OHIF's own local-file sources, which have no study list of their own. */
 const NOT_LISTED = new Set(['dicomjson', 'dicomlocal']);
 
-function choice(source: DataSourceConfig): DataSourceChoice {
+function choice(source: DataSourceConfig, basename: string): DataSourceChoice {
   const label = source.configuration?.friendlyName ?? source.friendlyName ?? source.sourceName;
-  return { name: source.sourceName, label, href: `/?datasources=${encodeURIComponent(source.sourceName)}` };
+  return { name: source.sourceName, label, href: `${basename}?datasources=${encodeURIComponent(source.sourceName)}` };
 }
 
 /**
@@ -45,12 +47,13 @@ function choice(source: DataSourceConfig): DataSourceChoice {
 export function dataSourceState(config: AppConfigLike, location: { pathname: string; search: string }): DataSourceState | undefined {
   const sources = (config.dataSources ?? []).filter((source) => !NOT_LISTED.has(source.sourceName));
   if (!sources.length) return undefined;
+  const basename = (config.routerBasename ?? '/').replace(/\/?$/, '/');
   const byName = (name: string | null | undefined) => sources.find((source) => source.sourceName.toLowerCase() === name?.toLowerCase());
-  const segments = location.pathname.split('/').filter(Boolean);
+  const segments = location.pathname.slice(basename.length - 1).split('/').filter(Boolean);
   const params = new URLSearchParams(location.search);
   const fromParams = [...params.entries()].find(([key]) => key.toLowerCase() === 'datasources')?.[1];
   const current = (segments.length >= 2 ? byName(segments[1]) : undefined) ?? byName(fromParams) ?? byName(config.defaultDataSourceName) ?? sources[0];
-  return { current: choice(current), others: sources.filter((source) => source !== current).map(choice) };
+  return { current: choice(current, basename), others: sources.filter((source) => source !== current).map((source) => choice(source, basename)) };
 }
 
 /** The parts of React the header passes to the logo function. */

@@ -244,6 +244,10 @@ describe('the data source badge', () => {
   test('links to the study list of every other data source (not to local-file sources)', () => {
     expect(dataSourceState(config, at('/'))?.others).toEqual([{ name: 'pacs', label: 'Hospital PACS', href: '/?datasources=pacs' }]);
     expect(dataSourceState(config, at('/viewer/pacs'))?.others.map((o) => o.href)).toEqual(['/?datasources=local']);
+    // Under a router base path, the routes and links are below it.
+    const based = { ...config, routerBasename: '/ohif' };
+    expect(dataSourceState(based, at('/ohif/realtime-liver/pacs?StudyInstanceUIDs=1'))?.current.name).toBe('pacs');
+    expect(dataSourceState(based, at('/ohif/realtime-liver/pacs'))?.others.map((o) => o.href)).toEqual(['/ohif/?datasources=local']);
   });
 
   test('renders the current name and the links with the React it is given', () => {
