@@ -7,8 +7,10 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isRtLiverError } from '../core/errors';
+import { DEFAULT_INPUT_LIMITS, InputLimitError, type InputLimits } from '../core/limits';
 import type { BackendChoice } from '../core/model/inference';
 import { BACKENDS } from './backends';
+import { fileSystemError, isSystemError } from './fs-errors';
 import { defaultModelsDir } from './models';
 import { CLI_VERSION } from './version';
 
@@ -17,6 +19,19 @@ function positiveInteger(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
   return n;
 }
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+/** The option that raises each input limit, and how its value is written. */
+export const LIMIT_OPTIONS: Record<keyof InputLimits, { flag: string; value: (actual: number) => string }> = {
+  maxFrames: { flag: '--max-frames', value: (actual) => String(actual) },
+  maxVoxels: { flag: '--max-voxels', value: (actual) => String(actual) },
+  maxDecompressedBytes: { flag: '--max-decompressed-mb', value: (actual) => String(Math.ceil(actual / 1024 ** 2)) },
+};
 
 function integer(value: string): number {
   const n = Number(value);
@@ -56,9 +71,14 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .option('--threads <n>', 'inference threads (default: onnxruntime decides)', positiveInteger)
     .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
+    .option('--store', 'send the SEG to the PACS of RT_LIVER_PACS_URL (user RT_LIVER_PACS_USER, password RT_LIVER_PACS_PASSWORD) by STOW-RS')
+    .option('--force', 'replace --mask and --out files that exist already')
+    .option('--max-frames <n>', 'largest number of frames in one file or slices in one series', positiveInteger, DEFAULT_INPUT_LIMITS.maxFrames)
+    .option('--max-voxels <n>', 'largest CT, in voxels (columns x rows x slices)', positiveInteger, DEFAULT_INPUT_LIMITS.maxVoxels)
+    .option('--max-decompressed-mb <mb>', 'largest NIfTI image data, in MB once decompressed', positiveNumber, DEFAULT_INPUT_LIMITS.maxDecompressedBytes / 1024 ** 2)
     .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
-    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean; store?: boolean; force?: boolean; maxFrames: number; maxVoxels: number; maxDecompressedMb: number }) => {
       // Commands load on demand: each pulls in different heavy modules (dcmjs, onnxruntime, ...).
       const { segmentCommand } = await import('./commands/segment');
       await segmentCommand(input, options);
@@ -113,8 +133,19 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; usage errors were already printed by commander.
       return (error as { exitCode: number }).exitCode;
     }
+    if (error instanceof InputLimitError) {
+      const option = LIMIT_OPTIONS[error.limit];
+      process.stderr.write(`\nrt-liver: ${error.detail} If the input is genuine, raise the limit: ${option.flag} ${option.value(error.actual)}.\n`);
+      return 2;
+    }
     if (isRtLiverError(error)) {
       process.stderr.write(`\nrt-liver: ${error.message}\n`);
+      return 2;
+    }
+    if (isSystemError(error)) {
+      // A file-system failure no step put into words: still a sentence, not a stack.
+      const path = (error as NodeJS.ErrnoException).path ?? '';
+      process.stderr.write(`\nrt-liver: ${fileSystemError(error, `File-system error${path ? ` on ${path}` : ''}`, path).message}\n`);
       return 2;
     }
     process.stderr.write(`\nrt-liver: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,21 +1,21 @@
 /**
  * --mask: the liver mask as NIfTI on the input's own grid (affine from its LPS geometry, label
- * intent), through the core's NIfTI writer; gzipped when the name ends in .gz.
+ * intent), through the core's NIfTI writer; gzipped when the name ends in .gz. The bytes are made
+ * here and written by OutputWriter (outputs.ts), whole or not at all.
  */
-import { writeFileSync } from 'node:fs';
 import { RtLiverError } from '../core/errors';
 import { writeNifti } from '../core/nifti';
 import type { Volume } from '../core/volume';
 
-export function writeMaskFile(mask: Volume<Uint8Array>, path: string, description = 'rt-liver liver mask'): void {
+/** Refuses a --mask name that is not NIfTI, before any work is done. */
+export function checkMaskName(path: string): void {
   if (!/\.nii(\.gz)?$/i.test(path)) {
     throw new RtLiverError('MASK_NAME', `--mask ${path}: the mask is written as NIfTI.`, 'Give a file name ending in .nii or .nii.gz.');
   }
+}
+
+export function encodeMaskFile(mask: Volume<Uint8Array>, path: string, description = 'rt-liver liver mask'): Uint8Array {
+  checkMaskName(path);
   // Level 1: a 512 x 512 x 200 mask is mostly zeros and compresses well even at the fastest level.
-  const bytes = writeNifti(mask, { gzip: /\.gz$/i.test(path), gzipLevel: 1, intent: 'label', description });
-  try {
-    writeFileSync(path, new Uint8Array(bytes));
-  } catch (error) {
-    throw new RtLiverError('MASK_WRITE_FAILED', `Cannot write ${path}: ${(error as Error).message}.`, 'Check that the folder exists and is writable.');
-  }
+  return new Uint8Array(writeNifti(mask, { gzip: /\.gz$/i.test(path), gzipLevel: 1, intent: 'label', description }));
 }

@@ -2,10 +2,11 @@
  * rt-liver segment <dicom-folder|file.nii[.gz]>: the liver mask, its volume in mL, and optionally the
  * mask as NIfTI (--mask) and a DICOM SEG (--out) on the input's own grid.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RtLiverError } from '../../core/errors';
+import { inputLimits } from '../../core/limits';
 import type { BackendChoice } from '../../core/model/inference';
 import {
   prepareModel,
@@ -19,11 +20,12 @@ import {
 } from '../../core/model/pipeline';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../core/volume';
 import { nodeSessionFactory } from '../backends';
-import { loadInput, type LoadedInput, type LoadInputOptions } from '../io';
+import { isNiftiPath, loadInput, readBytes, type LoadedInput, type LoadInputOptions } from '../io';
+import { OutputWriter, planOutputs, type OutputRequest, type PlannedOutput } from '../outputs';
 import { releaseMemoryNow } from '../memory';
 import { readModel } from '../models';
 import { createProgress, type Progress } from '../progress';
-import { writeMaskFile } from '../write-mask';
+import { checkMaskName, encodeMaskFile } from '../write-mask';
 import { CLI_VERSION } from '../version';
 
 export interface SegmentOptions {
@@ -36,6 +38,13 @@ export interface SegmentOptions {
   quiet?: boolean;
   threads?: number;
   modelsDir: string;
+  /** Replace outputs that exist already. */
+  force?: boolean;
+  /** Send the SEG to the configured PACS (RT_LIVER_PACS_URL ...). */
+  store?: boolean;
+  maxFrames?: number;
+  maxVoxels?: number;
+  maxDecompressedMb?: number;
 }
 
 export interface SegmentReport {
@@ -90,20 +99,24 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-async function writeSeg(loaded: InputWithoutVoxels, inputPath: string, result: SegmentationResult, prepared: PreparedModel, path: string): Promise<string | undefined> {
-  if (loaded.kind !== 'dicom') {
-    throw new RtLiverError(
-      'SEG_NEEDS_DICOM',
-      `--out writes a DICOM SEG, which refers to the CT images it segments; ${inputPath} is NIfTI.`,
-      'Segment the DICOM series instead, or use --mask for a NIfTI mask.',
-    );
-  }
-  const folder = statSync(inputPath).isDirectory() ? inputPath : dirname(inputPath);
-  const sourceInstances = loaded.slices.map((slice) => {
-    const buffer = readFileSync(join(folder, slice.fileName));
-    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+/**
+ * The source files of the SEG, each read once: the slices of an Enhanced (multi-frame) CT all name
+ * the same file, which used to be read once per frame (3.3 GB for 79 frames).
+ */
+export function readSegSourceFiles(folder: string, fileNames: readonly string[], read: (path: string) => Uint8Array = readBytes): ArrayBuffer[] {
+  return [...new Set(fileNames)].map((name) => {
+    const bytes = read(join(folder, name));
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
   });
-  // The SEG writer (and dcmjs, ~50 ms to load) only when --out asks for it.
+}
+
+/** The SEG of the mask, in memory; undefined when the mask is empty (a SEG needs a segmented frame). */
+async function buildSeg(loaded: InputWithoutVoxels, inputPath: string, result: SegmentationResult, prepared: PreparedModel): Promise<{ bytes: ArrayBuffer; sopInstanceUID: string; studyInstanceUID: string } | undefined> {
+  if (loaded.kind !== 'dicom') throw segNeedsDicom(inputPath, '--out');
+  const folder = statSync(inputPath).isDirectory() ? inputPath : dirname(inputPath);
+  const sourceInstances = readSegSourceFiles(folder, loaded.slices.map((slice) => slice.fileName));
+  // The SEG writer (and dcmjs, ~50 ms to load) only when --out or --store asks for it.
   const { writeLiverSeg } = await import('../../core/seg');
   const seg = writeLiverSeg({
     sourceInstances,
@@ -111,9 +124,32 @@ async function writeSeg(loaded: InputWithoutVoxels, inputPath: string, result: S
     algorithm: { name: prepared.entry.name, version: prepared.entry.sha256.slice(0, 16) },
     device: { manufacturer: 'rt-liver', modelName: 'rt-liver CLI', softwareVersions: CLI_VERSION, serialNumber: 'none' },
   });
-  if (seg.status === 'empty') return undefined;
-  writeFileSync(path, new Uint8Array(seg.bytes));
-  return path;
+  return seg.status === 'written' ? seg : undefined;
+}
+
+function segNeedsDicom(inputPath: string, option: string): RtLiverError {
+  return new RtLiverError(
+    'SEG_NEEDS_DICOM',
+    `${option} writes a DICOM SEG, which refers to the CT images it segments; ${inputPath} is NIfTI.`,
+    'Segment the DICOM series instead, or use --mask for a NIfTI mask.',
+  );
+}
+
+/**
+ * Everything about the outputs that can be checked before the input is read: names, folders, links,
+ * existing files, the input itself. A mistake there costs a second, not a whole run.
+ */
+function planCommandOutputs(inputPath: string, options: SegmentOptions): { mask?: PlannedOutput; seg?: PlannedOutput } {
+  if (options.mask) checkMaskName(options.mask);
+  if (isNiftiPath(inputPath)) {
+    if (options.out) throw segNeedsDicom(inputPath, '--out');
+    if (options.store) throw segNeedsDicom(inputPath, '--store');
+  }
+  const requests: OutputRequest[] = [];
+  if (options.mask) requests.push({ option: '--mask', path: options.mask });
+  if (options.out) requests.push({ option: '--out', path: options.out });
+  const planned = planOutputs(requests, inputPath, { force: options.force });
+  return { mask: planned.find((output) => output.option === '--mask'), seg: planned.find((output) => output.option === '--out') };
 }
 
 function printHuman(report: SegmentReport): void {
@@ -169,11 +205,17 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   // Input first: a wrong path or series is the commonest mistake and should fail before any model
   // work. (Loading the model alongside would gain nothing: onnxruntime-node creates sessions on the
   // main thread, as the DICOM decoder runs.)
+  const planned = planCommandOutputs(inputPath, options);
   progress.stage(`Reading ${inputPath}`);
   let t = performance.now();
   const { input: loaded, ct } = await loadDetached(inputPath, {
     seriesInstanceUID: options.series,
     onSlice: (done, total) => progress.count('Decoding slices', done, total),
+    limits: inputLimits({
+      maxFrames: options.maxFrames,
+      maxVoxels: options.maxVoxels,
+      maxDecompressedBytes: options.maxDecompressedMb === undefined ? undefined : Math.round(options.maxDecompressedMb * 1024 ** 2),
+    }),
   });
   const loadInputMs = performance.now() - t;
   peaks.after('load_input');
@@ -198,20 +240,34 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
 
   const outputs: SegmentReport['outputs'] = {};
   const warnings = [...loaded.warnings, ...result.warnings];
-  t = performance.now();
-  if (options.mask) {
-    progress.stage(`Writing ${options.mask}`);
-    writeMaskFile(result.mask, options.mask, `rt-liver ${prepared.entry.name}`.slice(0, 79));
-    outputs.mask = options.mask;
+  // Every output is made in memory and written to a temporary file first; only when all of them are
+  // written do they get their names, so a failure at any step leaves no output (and no half file).
+  const writer = new OutputWriter();
+  let writeMaskMs = 0;
+  let writeSegMs = 0;
+  let seg: Awaited<ReturnType<typeof buildSeg>>;
+  try {
+    t = performance.now();
+    if (planned.mask) {
+      progress.stage(`Writing ${options.mask}`);
+      writer.stage(planned.mask, encodeMaskFile(result.mask, planned.mask.path, `rt-liver ${prepared.entry.name}`.slice(0, 79)));
+    }
+    writeMaskMs = performance.now() - t;
+    t = performance.now();
+    if (planned.seg) {
+      progress.stage(`Writing ${options.out}`);
+      seg = await buildSeg(loaded, inputPath, result, prepared);
+      if (seg) writer.stage(planned.seg, new Uint8Array(seg.bytes));
+      else warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
+    }
+    writer.commit();
+    writeSegMs = performance.now() - t;
+  } catch (error) {
+    writer.abort();
+    throw error;
   }
-  const writeMaskMs = performance.now() - t;
-  t = performance.now();
-  if (options.out) {
-    progress.stage(`Writing ${options.out}`);
-    outputs.seg = await writeSeg(loaded, inputPath, result, prepared, options.out);
-    if (!outputs.seg) warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
-  }
-  const writeSegMs = performance.now() - t;
+  if (planned.mask) outputs.mask = options.mask;
+  if (planned.seg && seg) outputs.seg = options.out;
   peaks.after('write');
   progress.done();
 

@@ -4,6 +4,7 @@
  */
 import { readDicomSeries, type DicomSeriesVolume } from '../../core/dicom';
 import { RtLiverError } from '../../core/errors';
+import { DEFAULT_INPUT_LIMITS, checkLimit, type InputLimits } from '../../core/limits';
 import type { Volume } from '../../core/volume';
 import { configureNodeWasmCodecs } from './node-wasm';
 import { listInputFiles, readBytes, statOrThrow } from './read-files';
@@ -14,6 +15,8 @@ export interface LoadInputOptions {
   seriesInstanceUID?: string;
   /** Progress while decoding slices. */
   onSlice?: (done: number, total: number) => void;
+  /** Size limits checked before allocating (the CLI's --max-frames, --max-voxels, --max-decompressed-mb). */
+  limits?: InputLimits;
 }
 
 export interface InputTimings {
@@ -34,10 +37,12 @@ export function isNiftiPath(path: string): boolean {
 export async function loadInput(path: string, options: LoadInputOptions = {}): Promise<LoadedInput> {
   const stats = statOrThrow(path);
   const start = performance.now();
+  const limits = options.limits ?? DEFAULT_INPUT_LIMITS;
   if (stats.isFile() && isNiftiPath(path)) {
+    if (!/\.gz$/i.test(path)) checkLimit(limits, 'maxDecompressedBytes', stats.size, `${path} is ${(stats.size / 1024 ** 2).toFixed(1)} MB`);
     const bytes = readBytes(path);
     const read = performance.now();
-    const { volume, warnings } = readNiftiInput(bytes, path);
+    const { volume, warnings } = readNiftiInput(bytes, path, limits);
     return {
       kind: 'nifti',
       path,
@@ -46,7 +51,8 @@ export async function loadInput(path: string, options: LoadInputOptions = {}): P
       timingsMs: { readFilesMs: read - start, buildVolumeMs: performance.now() - read },
     };
   }
-  const files = listInputFiles(path);
+  const notes: string[] = [];
+  const files = listInputFiles(path, notes);
   if (stats.isDirectory()) {
     const nifti = files.filter((file) => isNiftiPath(file.name));
     if (nifti.length > 0 && nifti.length === files.length) {
@@ -61,13 +67,14 @@ export async function loadInput(path: string, options: LoadInputOptions = {}): P
   configureNodeWasmCodecs();
   let dicom: DicomSeriesVolume;
   try {
-    dicom = await readDicomSeries(files, options);
+    dicom = await readDicomSeries(files, { ...options, limits });
   } catch (error) {
     if (stats.isFile() && error instanceof RtLiverError && error.code === 'DICOM_SINGLE_SLICE') {
       throw new RtLiverError(error.code, `${path} is a single slice.`, 'Pass the folder that holds the whole series, not one of its files.', { cause: error });
     }
     throw error;
   }
+  dicom.warnings.unshift(...notes);
   return {
     kind: 'dicom',
     path,

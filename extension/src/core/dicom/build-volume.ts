@@ -3,6 +3,7 @@
  * acquired grid (see slice-geometry.ts and docs/geometry.md).
  */
 import { RtLiverError } from '../errors';
+import { DEFAULT_INPUT_LIMITS, allocateVoxels, checkLimit, type InputLimits } from '../limits';
 import type { Vec3, Volume } from '../volume';
 import type { DicomInstance, PatientStudyAttributes } from './instance';
 import { writeHounsfieldSlice } from './hounsfield';
@@ -41,6 +42,8 @@ export interface DicomSeriesVolume {
 export interface BuildVolumeOptions {
   /** Called after each decoded slice, for progress displays. */
   onSlice?: (done: number, total: number) => void;
+  /** Slices and voxels allowed; DEFAULT_INPUT_LIMITS when absent. */
+  limits?: InputLimits;
 }
 
 /**
@@ -75,6 +78,14 @@ function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
           'DICOM_MISSING_GEOMETRY',
           `${label} lacks ${missing.join(', ')}, so its place in the patient is unknown.`,
           'Use the original CT series (anonymizers and screen captures may drop geometry).',
+        );
+      }
+      if (!(pixelSpacing[0] > 0 && pixelSpacing[1] > 0)) {
+        throw new RtLiverError(
+          'DICOM_BAD_PIXEL_SPACING',
+          `${label} has PixelSpacing ${pixelSpacing.join('\\')}: a pixel size must be a positive number of mm ` +
+            '(a negative one would mirror the image, a zero one has no size).',
+          'The file is damaged or was written by faulty software; use the original CT series.',
         );
       }
       sources.push({
@@ -187,7 +198,13 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
   const ny = first.instance.rows;
   const nz = ordered.length;
   const sliceSize = nx * ny;
-  const voxels = new Int16Array(sliceSize * nz);
+  if (!(nx > 0 && ny > 0)) {
+    throw new RtLiverError('DICOM_NO_IMAGES', `${first.label} has ${ny} rows and ${nx} columns: no image.`, 'The file is damaged; re-export the series.');
+  }
+  const limits = options.limits ?? DEFAULT_INPUT_LIMITS;
+  checkLimit(limits, 'maxFrames', nz, `The series has ${nz} slices`);
+  checkLimit(limits, 'maxVoxels', sliceSize * nz, `The series is ${nx} x ${ny} x ${nz} voxels`);
+  const voxels = allocateVoxels(sliceSize * nz, 2, (count) => new Int16Array(count), `The series (${nx} x ${ny} x ${nz})`);
   let clamped = 0;
   for (let k = 0; k < nz; k++) {
     const slice = ordered[k];

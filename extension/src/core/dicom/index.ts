@@ -30,7 +30,7 @@ export interface ReadDicomSeriesOptions extends BuildVolumeOptions {
  * from other series are added to the result's warnings, so the caller can show them.
  */
 export async function readDicomSeries(files: readonly DicomFileSource[], options: ReadDicomSeriesOptions = {}): Promise<DicomSeriesVolume> {
-  const { instances, skipped } = parseDicomInstances(files);
+  const { instances, skipped } = parseDicomInstances(files, options.limits);
   const series = selectCtSeries(instances, { seriesInstanceUID: options.seriesInstanceUID, skipped });
   const otherDamaged = skipped.filter((file) => file.kind === 'corrupt' && !series.damagedFiles.includes(file));
   const notDicom = skipped.filter((file) => file.kind === 'not-dicom');

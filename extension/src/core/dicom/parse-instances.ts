@@ -7,6 +7,7 @@
 import { parseDicom, type DataSet } from 'dicom-parser';
 import { inflateSync } from 'fflate';
 import { RtLiverError } from '../errors';
+import { DEFAULT_INPUT_LIMITS, checkLimit, type InputLimits } from '../limits';
 import type { Vec3 } from '../volume';
 import type { DicomInstance, FrameAttributes, ParsedInstances, PatientStudyAttributes, SkippedFile } from './instance';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax';
@@ -31,11 +32,15 @@ export type DicomFileSource = DicomFileBytes | DicomFileReader;
 /** DICOMDIR and other media-storage directories describe files; they hold no image. */
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
-export function parseDicomInstances(files: readonly DicomFileSource[]): ParsedInstances {
+/**
+ * `limits`: an instance whose NumberOfFrames or Rows x Columns x frames is over them stops the reading
+ * at once (an InputLimitError), before its functional groups or pixels are looked at.
+ */
+export function parseDicomInstances(files: readonly DicomFileSource[], limits: InputLimits = DEFAULT_INPUT_LIMITS): ParsedInstances {
   const instances: DicomInstance[] = [];
   const skipped: SkippedFile[] = [];
   for (const file of files) {
-    const outcome = 'read' in file ? parseRereadable(file) : parseOne(file.name, asBytes(file.bytes));
+    const outcome = 'read' in file ? parseRereadable(file, limits) : parseOne(file.name, asBytes(file.bytes), limits);
     if ('instance' in outcome) instances.push(outcome.instance);
     else skipped.push(outcome.skipped);
   }
@@ -58,8 +63,8 @@ function asBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
 }
 
 /** Parses a re-readable file and lets its bytes go: the pixel handle reads the file again on decode. */
-function parseRereadable(file: DicomFileReader): ParseOutcome {
-  const outcome = parseOne(file.name, file.read());
+function parseRereadable(file: DicomFileReader, limits: InputLimits): ParseOutcome {
+  const outcome = parseOne(file.name, file.read(), limits);
   if (!('instance' in outcome)) return outcome;
   const { instance } = outcome;
   // A multi-frame image keeps its data set: its frames are decoded one by one.
@@ -82,7 +87,7 @@ function reparse(file: DicomFileReader, sopInstanceUID: string, transferSyntaxUI
       { cause: error },
     );
   }
-  const outcome = parseOne(file.name, bytes);
+  const outcome = parseOne(file.name, bytes, { maxFrames: Infinity, maxVoxels: Infinity, maxDecompressedBytes: Infinity });
   const again = 'instance' in outcome ? outcome.instance : undefined;
   if (!again?.pixelData?.dataSet || again.sopInstanceUID !== sopInstanceUID || again.transferSyntaxUID !== transferSyntaxUID) {
     throw new RtLiverError(
@@ -94,7 +99,7 @@ function reparse(file: DicomFileReader, sopInstanceUID: string, transferSyntaxUI
   return again.pixelData.dataSet;
 }
 
-function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
+function parseOne(name: string, bytes: Uint8Array, limits: InputLimits): ParseOutcome {
   const rawTransferSyntax = sniffDicom(bytes);
   if (rawTransferSyntax === false) {
     return { skipped: { name, kind: 'not-dicom', reason: 'not a DICOM file (no DICM prefix, no DICOM data set)' } };
@@ -122,8 +127,9 @@ function parseOne(name: string, bytes: Uint8Array): ParseOutcome {
     if (sopClassUID === MEDIA_STORAGE_DIRECTORY) {
       return { skipped: { name, kind: 'not-dicom', reason: 'DICOMDIR (a directory record, not an image)' } };
     }
-    return { instance: toInstance(name, dataSet, rawTransferSyntax || readString(dataSet, 'x00020010') || IMPLICIT_VR_LITTLE_ENDIAN) };
+    return { instance: toInstance(name, dataSet, rawTransferSyntax || readString(dataSet, 'x00020010') || IMPLICIT_VR_LITTLE_ENDIAN, limits) };
   } catch (error) {
+    if (error instanceof RtLiverError) throw error;
     // Element lengths that point past the end of the file surface only when a value is read.
     return { skipped: { name, kind: 'corrupt', reason: `damaged DICOM header: ${describeParseError(error)}` } };
   }
@@ -164,7 +170,7 @@ function describeParseError(error: unknown): string {
   return String(inner);
 }
 
-function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string): DicomInstance {
+function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string, limits: InputLimits): DicomInstance {
   const pixelElement = ds.elements.x7fe00010;
   const instance: DicomInstance = {
     fileName,
@@ -196,6 +202,13 @@ function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string): D
     rescaleIntercept: readNumber(ds, 'x00281052') ?? 0,
     patientStudy: readPatientStudy(ds),
   };
+  checkLimit(limits, 'maxFrames', instance.numberOfFrames, `${fileName} says NumberOfFrames is ${instance.numberOfFrames}`);
+  checkLimit(
+    limits,
+    'maxVoxels',
+    instance.rows * instance.columns * Math.max(1, instance.numberOfFrames),
+    `${fileName} is ${instance.columns} x ${instance.rows} pixels x ${Math.max(1, instance.numberOfFrames)} frame(s)`,
+  );
   const frames = readFunctionalGroups(ds, instance.numberOfFrames);
   if (frames) instance.frames = frames;
   if (pixelElement) {

@@ -20,12 +20,31 @@ export type Affine = [number[], number[], number[]];
 
 export type TransformSource = 'sform' | 'qform' | 'pixdim';
 
-/** The RAS affine a NIfTI header describes, and which of its transforms it came from. */
-export function headerAffine(header: NiftiHeader): { affine: Affine; source: TransformSource } {
+/**
+ * The RAS affine a NIfTI header describes, and which of its transforms it came from. The qform and
+ * the bare voxel sizes take their spacing from pixdim[1..3], which must then be positive and finite
+ * along every axis with more than one voxel: nifti1_io's habit of reading 0 as 1 mm gives a liver of
+ * 184 mL instead of 5 L, without a word. (A single-voxel axis has no spacing to get wrong: 0 is 1 there.)
+ */
+export function headerAffine(header: NiftiHeader, dimensions?: Vec3): { affine: Affine; source: TransformSource } {
   if (header.sformCode > 0) return { affine: header.srow.map((row) => row.slice()) as Affine, source: 'sform' };
-  if (header.qformCode > 0) return { affine: quaternionAffine(header), source: 'qform' };
+  const source: TransformSource = header.qformCode > 0 ? 'qform' : 'pixdim';
+  checkVoxelSizes(header, source, dimensions);
+  if (source === 'qform') return { affine: quaternionAffine(header), source };
   const [dx, dy, dz] = [1, 2, 3].map((i) => header.pixdim[i] || 1);
-  return { affine: [[dx, 0, 0, 0], [0, dy, 0, 0], [0, 0, dz, 0]], source: 'pixdim' };
+  return { affine: [[dx, 0, 0, 0], [0, dy, 0, 0], [0, 0, dz, 0]], source };
+}
+
+function checkVoxelSizes(header: NiftiHeader, source: TransformSource, dimensions: Vec3 | undefined): void {
+  const sizes = [1, 2, 3].map((i) => header.pixdim[i]);
+  const bad = sizes.findIndex((size, axis) => (dimensions === undefined || dimensions[axis] > 1) && !(Number.isFinite(size) && size > 0));
+  if (bad < 0) return;
+  throw new RtLiverError(
+    'NIFTI_BAD_VOXEL_SIZE',
+    `The NIfTI voxel sizes (pixdim) are ${sizes.join(' x ')} mm, which its ${source === 'qform' ? 'qform' : 'header (no sform or qform)'} uses as the spacing: ` +
+      `${'ijk'[bad]} has ${sizes[bad]} mm, and a voxel size must be a positive number.`,
+    'Fix the header (e.g. nibabel: img.header.set_zooms(...)) or convert the image again from its DICOM series.',
+  );
 }
 
 /** The qform as an affine (nifti_quatern_to_mat44 of nifti1_io.c). */
@@ -43,7 +62,7 @@ export function quaternionAffine(header: NiftiHeader): Affine {
     a = sqrt(a);
   }
   const qfac = header.pixdim[0] < 0 ? -1 : 1;
-  const [dx, dy, dz] = [1, 2, 3].map((i) => (header.pixdim[i] > 0 ? header.pixdim[i] : 1));
+  const [dx, dy, dz] = [1, 2, 3].map((i) => (header.pixdim[i] > 0 ? header.pixdim[i] : 1)); // checked by headerAffine for axes that matter
   const r = [
     [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
     [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],

@@ -1,11 +1,12 @@
 /**
  * NIfTI (.nii or .nii.gz, NIfTI-1 or NIfTI-2, either byte order) to a Volume in LPS.
  */
-import { gunzipSync } from 'fflate';
+import { Gunzip } from 'fflate';
 import { RtLiverError } from '../errors';
+import { DEFAULT_INPUT_LIMITS, allocateVoxels, checkLimit, type InputLimits } from '../limits';
 import type { Vec3, Volume, VoxelArray } from '../volume';
 import { type TransformSource, affineToGeometry, flipRasLps, headerAffine } from './affine';
-import { NIFTI_TYPE, type NiftiHeader, parseNiftiHeader } from './header';
+import { NIFTI2_HEADER_SIZE, NIFTI_TYPE, type NiftiHeader, parseNiftiHeader } from './header';
 
 export interface NiftiReadResult {
   volume: Volume;
@@ -21,30 +22,109 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.byteLength > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-export function readNifti(bytes: ArrayBuffer | Uint8Array): Volume {
-  return readNiftiDetailed(bytes).volume;
+export function readNifti(bytes: ArrayBuffer | Uint8Array, limits: InputLimits = DEFAULT_INPUT_LIMITS): Volume {
+  return readNiftiDetailed(bytes, limits).volume;
 }
 
-export function readNiftiDetailed(input: ArrayBuffer | Uint8Array): NiftiReadResult {
+/**
+ * `limits`: the image's voxel count and its bytes are checked from the header, before the voxels
+ * are allocated; a .nii.gz is decompressed only as far as its header says the image goes, so a small
+ * file that unpacks to gigabytes costs no more than the image it claims to hold.
+ */
+export function readNiftiDetailed(input: ArrayBuffer | Uint8Array, limits: InputLimits = DEFAULT_INPUT_LIMITS): NiftiReadResult {
   let bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (error) {
-      throw new RtLiverError('NIFTI_BAD_GZIP', `The .nii.gz file could not be decompressed (${(error as Error).message}).`,
-        'The file is truncated or damaged; copy or export it again.', { cause: error });
-    }
-  }
+  if (isGzip(bytes)) bytes = gunzipImage(bytes, limits);
   const header = parseNiftiHeader(bytes);
   if (header.magic === 'ni1' || header.magic === 'ni2') {
     throw new RtLiverError('NIFTI_SEPARATE_FILES', 'This is the header of a .hdr/.img pair; only single-file NIfTI is read.',
       'Convert it to .nii or .nii.gz (for example with nibabel or c3d).');
   }
   const dimensions = spatialDimensions(header);
-  const { affine, source } = headerAffine(header);
+  const count = dimensions[0] * dimensions[1] * dimensions[2];
+  checkLimit(limits, 'maxVoxels', count, `The NIfTI image is ${dimensions.join(' x ')} voxels`);
+  const { affine, source } = headerAffine(header, dimensions);
   const geometry = affineToGeometry(flipRasLps(affine), dimensions, source);
-  const voxels = readVoxels(bytes, header, dimensions[0] * dimensions[1] * dimensions[2]);
+  const voxels = readVoxels(bytes, header, count);
   return { volume: { ...geometry, voxels }, header, transform: source };
+}
+
+/** Bytes per voxel on disk of a supported datatype (undefined for others). */
+function bytesPerVoxel(datatype: number): number | undefined {
+  return DATATYPES[datatype]?.bytes;
+}
+
+/** The byte count a header says its single-file image needs: voxel offset plus voxels. */
+function imageByteCount(header: NiftiHeader): number | undefined {
+  const perVoxel = bytesPerVoxel(header.datatype);
+  if (perVoxel === undefined) return undefined;
+  const dimensions = spatialDimensions(header);
+  return Math.max(header.voxOffset, header.version === 1 ? 352 : 544) + dimensions[0] * dimensions[1] * dimensions[2] * perVoxel;
+}
+
+/**
+ * Decompresses a .nii.gz as a stream: first the header, then (limits permitting) exactly the bytes
+ * the header says the image needs, into one buffer allocated once. Whatever follows is not unpacked.
+ */
+function gunzipImage(compressed: Uint8Array, limits: InputLimits): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  let image: Uint8Array | undefined;
+  let filled = 0;
+  let ended = false;
+  const stream = new Gunzip((chunk, final) => {
+    if (final) ended = true;
+    if (image) {
+      const take = Math.min(chunk.length, image.length - filled);
+      image.set(chunk.subarray(0, take), filled);
+      filled += take;
+    } else {
+      chunks.push(chunk);
+      received += chunk.length;
+    }
+  });
+  const concat = () => {
+    const whole = new Uint8Array(received);
+    let offset = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return whole;
+  };
+  const STEP = 1 << 16;
+  try {
+    let position = 0;
+    // The header: the first 540 bytes (NIfTI-2's size; NIfTI-1 needs 348), or the whole stream if shorter.
+    while (received < NIFTI2_HEADER_SIZE && position < compressed.length) {
+      const next = Math.min(compressed.length, position + STEP);
+      stream.push(compressed.subarray(position, next), next === compressed.length);
+      position = next;
+    }
+    const head = concat();
+    if (received < NIFTI2_HEADER_SIZE && ended) return head; // a tiny or truncated file: the parser says what is wrong
+    const header = parseNiftiHeader(head);
+    const needed = imageByteCount(header);
+    if (needed === undefined) return head; // unsupported datatype: readVoxels names it
+    const dimensions = spatialDimensions(header);
+    checkLimit(limits, 'maxVoxels', dimensions[0] * dimensions[1] * dimensions[2], `The NIfTI image is ${dimensions.join(' x ')} voxels`);
+    checkLimit(limits, 'maxDecompressedBytes', needed, `The NIfTI image needs ${(needed / 1024 ** 2).toFixed(1)} MB once decompressed`);
+    image = allocateVoxels(needed, 1, (count) => new Uint8Array(count), 'The NIfTI image');
+    const start = Math.min(head.length, needed);
+    image.set(head.subarray(0, start));
+    filled = start;
+    chunks.length = 0;
+    while (filled < needed && position < compressed.length) {
+      const next = Math.min(compressed.length, position + STEP);
+      stream.push(compressed.subarray(position, next), next === compressed.length);
+      position = next;
+    }
+    // Cut short: the voxel reader reports the truncation with the sizes.
+    return filled < needed ? image.subarray(0, filled) : image;
+  } catch (error) {
+    if (error instanceof RtLiverError) throw error;
+    throw new RtLiverError('NIFTI_BAD_GZIP', `The .nii.gz file could not be decompressed (${(error as Error).message}).`,
+      'The file is truncated or damaged; copy or export it again.', { cause: error });
+  }
 }
 
 function spatialDimensions(header: NiftiHeader): Vec3 {
@@ -89,7 +169,7 @@ function readVoxels(bytes: Uint8Array, header: NiftiHeader, count: number): Voxe
     throw new RtLiverError('NIFTI_TRUNCATED', `The NIfTI file holds ${bytes.byteLength} bytes but its ${count} voxels need ${end}.`,
       'The file is truncated; copy or export it again.');
   }
-  let voxels = type.make(count);
+  let voxels = allocateVoxels(count, type.bytes, type.make, 'The NIfTI image');
   const sameTypeOnDisk = type.bytes === voxels.BYTES_PER_ELEMENT && header.datatype !== NIFTI_TYPE.FLOAT64;
   if (sameTypeOnDisk && header.littleEndian === HOST_LITTLE_ENDIAN) {
     // Fast path: a byte copy (also aligns the data, which a sub-view at vox_offset may not be).
