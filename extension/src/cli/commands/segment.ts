@@ -18,6 +18,7 @@ import {
   type SegmentOptions as SegmentPipelineOptions,
   type Stage,
 } from '../../core/model/pipeline';
+import { hasNoBody, inputWarnings, isBlank } from '../../core/model/guard-rails';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../core/volume';
 import { nodeSessionFactory } from '../backends';
 import { isNiftiPath, loadInput, readBytes, type LoadedInput, type LoadInputOptions } from '../io';
@@ -189,6 +190,18 @@ async function loadDetached(path: string, options: LoadInputOptions): Promise<{ 
   return { input: { ...rest, geometry: geometryOf(volume), ctBytes: volume.voxels.byteLength }, ct: { volume } };
 }
 
+/**
+ * A blank CT (one value everywhere) or one without a body would still give a "liver" (11 L of it):
+ * the command stops instead, before inference, with nothing written. (The viewer shows the same
+ * finding as a warning of the result: see core/model/guard-rails.ts.)
+ */
+function refuseBlankInput(preprocessed: PreprocessedVolume, inputPath: string): void {
+  const { summary } = preprocessed.input;
+  if (!isBlank(summary) && !hasNoBody(summary)) return;
+  const [finding] = inputWarnings(summary, 0, preprocessed.sourceVoxels);
+  throw new RtLiverError('INPUT_BLANK', `${inputPath}: ${finding.replace(/ The mask means nothing\.$| There is no image to segment: the mask means nothing\.$/, '')}`, 'Check that this is the CT series you meant (in Hounsfield units); nothing was segmented or written.');
+}
+
 /** Pre-processes the held CT and empties the holder; the caller then frees memory from its own frame. */
 function preprocessAndRelease(ct: { volume?: Volume }, model: PreparedModel, options: SegmentPipelineOptions): PreprocessedVolume {
   const preprocessed = preprocessVolume(ct.volume!, model, options);
@@ -235,6 +248,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   // From here on nothing needs the CT's voxels: free them before inference allocates its buffers.
   const preprocessed = preprocessAndRelease(ct, prepared, stageOptions);
   releaseMemoryNow();
+  refuseBlankInput(preprocessed, inputPath);
   const result = await segmentPreprocessed(preprocessed, prepared, stageOptions);
   peaks.after('postprocess');
 

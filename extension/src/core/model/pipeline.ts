@@ -7,6 +7,7 @@ import { RtLiverError } from '../errors';
 import { geometryOf, type Volume, type VolumeGeometry } from '../volume';
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
+import { countNonFinite, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
 import { postprocess } from './postprocess';
 import { preprocess, type PreprocessedInput } from './preprocess';
 
@@ -116,6 +117,9 @@ export interface PreprocessedVolume {
   source: VolumeGeometry;
   preprocessMs: number;
   cpuPreprocessMs: number;
+  /** Voxels of the source that are NaN or infinite (float inputs only), and the source's voxel count. */
+  nonFiniteVoxels: number;
+  sourceVoxels: number;
 }
 
 /**
@@ -129,11 +133,14 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
   options.onStage?.('preprocess');
   const t = performance.now();
   const input = preprocess(volume, model.entry.input);
+  const nonFiniteVoxels = countNonFinite(volume.voxels);
   return {
     input,
     source: geometryOf(volume),
     preprocessMs: performance.now() - t,
     cpuPreprocessMs: cpu() - cpuStart,
+    nonFiniteVoxels,
+    sourceVoxels: volume.voxels.length,
   };
 }
 
@@ -150,6 +157,7 @@ export async function segmentPreprocessed(preprocessed: PreprocessedVolume, mode
     warnings.push(`Model "${model.entry.name}" is a placeholder (${model.entry.description || 'untrained'}): its mask is not a liver segmentation.`);
   }
   if (model.entry.caution) warnings.push(`Model "${model.entry.name}": ${model.entry.caution}`);
+  warnings.push(...inputWarnings(input.summary, preprocessed.nonFiniteVoxels, preprocessed.sourceVoxels));
   const start = performance.now();
   const cpu = options.cpuClock ?? (() => 0);
   const cpuPreprocessed = cpu();
@@ -176,6 +184,10 @@ export async function segmentPreprocessed(preprocessed: PreprocessedVolume, mode
   const postprocessMs = performance.now() - t;
   const cpuDone = cpu();
   warnings.push(...post.warnings);
+  const aboveDiaphragmMl = input.summary && post.voxels > 0
+    ? maskAboveDiaphragmMl(input.summary, maskOnModelGrid(post.mask, input.reorientation, input.summary.dims))
+    : undefined;
+  warnings.push(...resultWarnings(post.volumeMl, aboveDiaphragmMl));
 
   return {
     mask: post.mask,

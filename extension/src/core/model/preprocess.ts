@@ -10,6 +10,7 @@ import type { Vec3, Volume, VolumeGeometry } from '../volume';
 import type { ModelInputSpec } from './manifest';
 import { canonicalView, lpsReorientation, reorientGeometry, type Reorientation } from './orientation';
 import { resampleTrilinear } from './resample';
+import { summarizeInput, type InputSummary } from './guard-rails';
 
 export interface PreprocessedInput {
   /** float32 [1, 1, D, H, W], i fastest. */
@@ -19,6 +20,8 @@ export interface PreprocessedInput {
   reorientation: Reorientation;
   /** The input grid seen in canonical order (same voxels and world positions). */
   canonicalGeometry: VolumeGeometry;
+  /** The resampled HU values summarized for the guard rails (blank input, lung map); see guard-rails.ts. */
+  summary: InputSummary;
 }
 
 /**
@@ -42,11 +45,15 @@ export function preprocess(volume: Volume, input: Pick<ModelInputSpec, 'shape' |
   const [, , depth, height, width] = input.shape;
   const outDims: Vec3 = [width, height, depth];
   const tensor = resampleTrilinear(view, outDims);
+  const canonicalGeometry = reorientGeometry(volume, reorientation);
+  const voxelMm = [0, 1, 2].map((axis) => (canonicalGeometry.spacing[axis] * canonicalGeometry.dimensions[axis]) / outDims[axis]) as Vec3;
+  const summary = summarizeInput(tensor, outDims, voxelMm);
   applyHuWindow(tensor, input.huWindow);
   return {
     tensor,
     shape: [1, 1, depth, height, width],
     reorientation,
-    canonicalGeometry: reorientGeometry(volume, reorientation),
+    canonicalGeometry,
+    summary,
   };
 }

@@ -1,0 +1,149 @@
+/**
+ * The guard rails on generated CTs: the phantom's true liver gives no warning; the same liver pushed
+ * up into the chest, a blob over the lung, a blank CT, a CT without a body, NaN voxels and implausible
+ * volumes each give the warning that says so. Bowel gas under the liver is not lung.
+ */
+import { makeAbdomenPhantom } from '../synthetic/phantom';
+import { voxelVolumeMl, type Vec3, type Volume } from '../volume';
+import {
+  ABOVE_DIAPHRAGM_MIN_ML,
+  countNonFinite,
+  hasNoBody,
+  inputWarnings,
+  isBlank,
+  maskAboveDiaphragmMl,
+  maskOnModelGrid,
+  resultWarnings,
+} from './guard-rails';
+import { preprocess } from './preprocess';
+
+const MODEL_INPUT = { shape: [1, 1, 64, 128, 128] as [1, 1, number, number, number], huWindow: [-200, 300] as [number, number] };
+const phantom = makeAbdomenPhantom({ seed: 'guard-rails', dimensions: [160, 128, 72], spacing: [2.4, 2.4, 5] });
+const prepared = preprocess(phantom.ct, MODEL_INPUT);
+const summary = prepared.summary;
+
+function aboveMl(mask: Volume<Uint8Array>): number {
+  return maskAboveDiaphragmMl(summary, maskOnModelGrid(mask, prepared.reorientation, summary.dims));
+}
+
+/** The liver mask moved `slices` slices towards the head. */
+function shiftedUp(mask: Volume<Uint8Array>, slices: number): Volume<Uint8Array> {
+  const [nx, ny, nz] = mask.dimensions;
+  const voxels = new Uint8Array(mask.voxels.length);
+  voxels.set(mask.voxels.subarray(0, nx * ny * (nz - slices)), nx * ny * slices);
+  return { ...mask, voxels };
+}
+
+function volumeMl(mask: Volume<Uint8Array>): number {
+  return mask.voxels.reduce((sum, value) => sum + value, 0) * voxelVolumeMl(mask);
+}
+
+test('the phantom has lung in its upper slices, and its true liver lies below it', () => {
+  expect(summary.lungMl).toBeGreaterThan(500);
+  expect(aboveMl(phantom.liver)).toBeLessThan(ABOVE_DIAPHRAGM_MIN_ML);
+  expect(resultWarnings(volumeMl(phantom.liver), aboveMl(phantom.liver))).toEqual([]);
+  expect(inputWarnings(summary, 0, phantom.ct.voxels.length)).toEqual([]);
+});
+
+test('a liver pushed up into the chest is flagged as reaching above the diaphragm', () => {
+  const high = shiftedUp(phantom.liver, 8); // 4 cm up
+  const ml = aboveMl(high);
+  expect(ml).toBeGreaterThan(ABOVE_DIAPHRAGM_MIN_ML);
+  const warnings = resultWarnings(volumeMl(high), ml);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/^The liver mask reaches above the diaphragm: about \d+ mL of it lies over lung, in the chest/);
+});
+
+test('a blob in the lung, joined to the liver, is flagged too', () => {
+  const [nx, ny, nz] = phantom.ct.dimensions;
+  const voxels = phantom.liver.voxels.slice();
+  // The lung voxels of a 4.8 x 4.8 x 4 cm box in the top slices, in the right lung (patient right = low i).
+  let added = 0;
+  for (let k = nz - 8; k < nz; k++) {
+    for (let j = 44; j < 64; j++) {
+      for (let i = 30; i < 50; i++) {
+        const p = i + j * nx + k * nx * ny;
+        if (phantom.ct.voxels[p] < -700) {
+          voxels[p] = 1;
+          added++;
+        }
+      }
+    }
+  }
+  expect(added * voxelVolumeMl(phantom.ct)).toBeGreaterThan(40);
+  const blob = { ...phantom.liver, voxels };
+  expect(aboveMl(blob)).toBeGreaterThan(ABOVE_DIAPHRAGM_MIN_ML);
+});
+
+test('bowel gas under the liver is not lung', () => {
+  const [nx, ny, nz] = phantom.ct.dimensions;
+  // Find the lowest liver slice and put a gas pocket (3 x 3 x 1.5 cm) right under the liver's centre there.
+  let lowest = nz;
+  let sumI = 0;
+  let sumJ = 0;
+  let count = 0;
+  for (let k = 0; k < nz && lowest === nz; k++) {
+    for (let p = k * nx * ny; p < (k + 1) * nx * ny; p++) {
+      if (phantom.liver.voxels[p]) {
+        lowest = k;
+        sumI += p % nx;
+        sumJ += Math.floor(p / nx) % ny;
+        count++;
+      }
+    }
+  }
+  const [ci, cj] = [Math.round(sumI / count), Math.round(sumJ / count)];
+  const ct = { ...phantom.ct, voxels: phantom.ct.voxels.slice() };
+  for (let k = Math.max(0, lowest - 3); k < lowest; k++) {
+    for (let j = cj - 6; j < cj + 6; j++) for (let i = ci - 6; i < ci + 6; i++) ct.voxels[i + j * nx + k * nx * ny] = -1000;
+  }
+  const withGas = preprocess(ct, MODEL_INPUT);
+  const ml = maskAboveDiaphragmMl(withGas.summary, maskOnModelGrid(phantom.liver, withGas.reorientation, withGas.summary.dims));
+  expect(ml).toBeLessThan(ABOVE_DIAPHRAGM_MIN_ML);
+});
+
+test('a blank CT and a CT without a body are named as such', () => {
+  const blankCt: Volume<Int16Array> = { ...phantom.ct, voxels: new Int16Array(phantom.ct.voxels.length).fill(-1024) };
+  const blank = preprocess(blankCt, MODEL_INPUT).summary;
+  expect(isBlank(blank)).toBe(true);
+  expect(inputWarnings(blank, 0, blankCt.voxels.length)).toEqual([
+    'The CT is blank: every voxel has the same value (-1024 HU). There is no image to segment: the mask means nothing.',
+  ]);
+  const speck = blankCt.voxels.slice();
+  speck.fill(40, 0, 200); // a few voxels of tissue in a sea of air
+  const empty = preprocess({ ...blankCt, voxels: speck }, MODEL_INPUT).summary;
+  expect(isBlank(empty)).toBe(false);
+  expect(hasNoBody(empty)).toBe(true);
+  expect(inputWarnings(empty, 0, speck.length)[0]).toMatch(/^The CT shows no body: only 0\.\d+ % of it is denser than air/);
+});
+
+test('NaN and infinite voxels are counted and named', () => {
+  const values = Float32Array.from(phantom.ct.voxels);
+  values[10] = Number.NaN;
+  values[20] = Number.POSITIVE_INFINITY;
+  values[30] = Number.NEGATIVE_INFINITY;
+  expect(countNonFinite(values)).toBe(3);
+  expect(countNonFinite(phantom.ct.voxels)).toBe(0);
+  const floatCt: Volume<Float32Array> = { ...phantom.ct, voxels: values };
+  const warnings = inputWarnings(preprocess(floatCt, MODEL_INPUT).summary, 3, values.length);
+  expect(warnings).toEqual([expect.stringMatching(/^3 of the CT's 1,474,560 voxels are not numbers \(NaN or infinite\) and were read as air/)]);
+});
+
+test.each([
+  [0, /^No liver was found in this CT/],
+  [320, /^The liver volume is 320 mL, implausibly small for an adult liver \(below 0\.5 L/],
+  [11_400, /^The liver volume is 11\.40 L, implausibly large for a liver \(over 4 L/],
+])('a liver of %d mL is implausible', (ml, message) => {
+  expect(resultWarnings(ml, 0)).toEqual([expect.stringMatching(message)]);
+});
+
+test.each([[500], [1623], [4000]])('a liver of %d mL is plausible', (ml) => {
+  expect(resultWarnings(ml, 0)).toEqual([]);
+});
+
+test('the model-grid mask keeps the volume (nearest voxel centre)', () => {
+  const grid = maskOnModelGrid(phantom.liver, prepared.reorientation, summary.dims);
+  const ml = grid.reduce((sum, value) => sum + value, 0) * summary.voxelMm.reduce((product, size) => product * size, 1) / 1000;
+  expect(Math.abs(ml / volumeMl(phantom.liver) - 1)).toBeLessThan(0.1);
+  expect(summary.dims).toEqual([128, 128, 64] as Vec3);
+});
