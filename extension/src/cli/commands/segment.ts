@@ -27,6 +27,7 @@ import { releaseMemoryNow } from '../memory';
 import { readModel } from '../models';
 import { createProgress, type Progress } from '../progress';
 import { checkMaskName, encodeMaskFile } from '../write-mask';
+import { pacsFromEnvironment, storeSeg, uidFromContent, type PacsTarget } from '../store';
 import { CLI_VERSION } from '../version';
 
 export interface SegmentOptions {
@@ -68,7 +69,12 @@ export interface SegmentReport {
   cpu_ms: { user: number; system: number; preprocess: number; inference: number; postprocess: number };
   load_average: number;
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
-  outputs: { mask?: string; seg?: string };
+  outputs: {
+    mask?: string;
+    seg?: string;
+    /** --store: the SEG as the PACS stored it. */
+    stored?: { pacs: string; study_instance_uid: string; sop_instance_uid: string; retrieve_urls: string[]; warnings: string[] };
+  };
   warnings: string[];
 }
 
@@ -119,11 +125,18 @@ async function buildSeg(loaded: InputWithoutVoxels, inputPath: string, result: S
   const sourceInstances = readSegSourceFiles(folder, loaded.slices.map((slice) => slice.fileName));
   // The SEG writer (and dcmjs, ~50 ms to load) only when --out or --store asks for it.
   const { writeLiverSeg } = await import('../../core/seg');
+  // UIDs from the content: the same series, model and mask make the same SEG instance, so storing
+  // it again (a retry, or the command run again) leaves one instance in the PACS.
+  const seriesUid = loaded.series.seriesInstanceUID ?? loaded.slices[0]?.sopInstanceUID ?? '';
   const seg = writeLiverSeg({
     sourceInstances,
     mask: result.mask,
     algorithm: { name: prepared.entry.name, version: prepared.entry.sha256.slice(0, 16) },
     device: { manufacturer: 'rt-liver', modelName: 'rt-liver CLI', softwareVersions: CLI_VERSION, serialNumber: 'none' },
+    uids: {
+      sopInstanceUID: uidFromContent('rt-liver SEG instance', seriesUid, prepared.entry.sha256, result.mask.voxels),
+      seriesInstanceUID: uidFromContent('rt-liver SEG series', seriesUid, prepared.entry.sha256),
+    },
   });
   return seg.status === 'written' ? seg : undefined;
 }
@@ -140,7 +153,7 @@ function segNeedsDicom(inputPath: string, option: string): RtLiverError {
  * Everything about the outputs that can be checked before the input is read: names, folders, links,
  * existing files, the input itself. A mistake there costs a second, not a whole run.
  */
-function planCommandOutputs(inputPath: string, options: SegmentOptions): { mask?: PlannedOutput; seg?: PlannedOutput } {
+function planCommandOutputs(inputPath: string, options: SegmentOptions): { mask?: PlannedOutput; seg?: PlannedOutput; pacs?: PacsTarget } {
   if (options.mask) checkMaskName(options.mask);
   if (isNiftiPath(inputPath)) {
     if (options.out) throw segNeedsDicom(inputPath, '--out');
@@ -150,7 +163,11 @@ function planCommandOutputs(inputPath: string, options: SegmentOptions): { mask?
   if (options.mask) requests.push({ option: '--mask', path: options.mask });
   if (options.out) requests.push({ option: '--out', path: options.out });
   const planned = planOutputs(requests, inputPath, { force: options.force });
-  return { mask: planned.find((output) => output.option === '--mask'), seg: planned.find((output) => output.option === '--out') };
+  return {
+    mask: planned.find((output) => output.option === '--mask'),
+    seg: planned.find((output) => output.option === '--out'),
+    pacs: options.store ? pacsFromEnvironment() : undefined,
+  };
 }
 
 function printHuman(report: SegmentReport): void {
@@ -164,6 +181,7 @@ function printHuman(report: SegmentReport): void {
   ];
   if (report.outputs.mask) lines.push(`Mask: ${report.outputs.mask}`);
   if (report.outputs.seg) lines.push(`DICOM SEG: ${report.outputs.seg}`);
+  if (report.outputs.stored) lines.push(`Stored to the PACS at ${report.outputs.stored.pacs}: SOP Instance UID ${report.outputs.stored.sop_instance_uid}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -268,11 +286,14 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     }
     writeMaskMs = performance.now() - t;
     t = performance.now();
-    if (planned.seg) {
-      progress.stage(`Writing ${options.out}`);
+    if (planned.seg || planned.pacs) {
+      progress.stage(planned.seg ? `Writing ${options.out}` : 'Making the SEG');
       seg = await buildSeg(loaded, inputPath, result, prepared);
-      if (seg) writer.stage(planned.seg, new Uint8Array(seg.bytes));
-      else warnings.push(`No liver found: ${options.out} was not written (a SEG needs at least one segmented frame).`);
+      if (seg && planned.seg) writer.stage(planned.seg, new Uint8Array(seg.bytes));
+      if (!seg) {
+        const what = [planned.seg && `${options.out} was not written`, planned.pacs && 'nothing was stored'].filter(Boolean).join(' and ');
+        warnings.push(`No liver found: ${what} (a SEG needs at least one segmented frame).`);
+      }
     }
     writer.commit();
     writeSegMs = performance.now() - t;
@@ -282,6 +303,21 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   }
   if (planned.mask) outputs.mask = options.mask;
   if (planned.seg && seg) outputs.seg = options.out;
+  let storeMs = 0;
+  if (planned.pacs && seg) {
+    // After the files: a PACS that is down or refuses costs nothing already written.
+    progress.stage(`Storing the SEG to ${planned.pacs.url}`);
+    t = performance.now();
+    const stored = await storeSeg(seg.bytes, seg.studyInstanceUID, planned.pacs, outputs.seg);
+    storeMs = performance.now() - t;
+    outputs.stored = {
+      pacs: planned.pacs.url,
+      study_instance_uid: seg.studyInstanceUID,
+      sop_instance_uid: seg.sopInstanceUID,
+      retrieve_urls: stored.retrieveUrls,
+      warnings: stored.warnings,
+    };
+  }
   peaks.after('write');
   progress.done();
 
@@ -297,6 +333,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     segment: result.timings_ms.total,
     write_mask: writeMaskMs,
     write_seg: writeSegMs,
+    store: storeMs,
     total: performance.now(),
   };
   const report: SegmentReport = {
