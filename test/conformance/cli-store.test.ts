@@ -38,7 +38,7 @@ describe('rt-liver segment --store to a real Orthanc', () => {
   let orthanc: OrthancHandle;
   let work: string;
   let series: string;
-  let env: Record<string, string>;
+  let env: { RT_LIVER_PACS_URL: string; RT_LIVER_PACS_USER: string; RT_LIVER_PACS_PASSWORD: string };
 
   beforeAll(async () => {
     orthanc = await startOrthanc();

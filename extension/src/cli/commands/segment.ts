@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { RtLiverError } from '../../core/errors';
 import { inputLimits } from '../../core/limits';
 import type { BackendChoice } from '../../core/model/inference';
@@ -21,7 +21,8 @@ import {
 import { hasNoBody, inputWarnings, isBlank } from '../../core/model/guard-rails';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../core/volume';
 import { nodeSessionFactory } from '../backends';
-import { isNiftiPath, loadInput, readBytes, type LoadedInput, type LoadInputOptions } from '../io';
+import { isNiftiPath, loadInput, type LoadedInput, type LoadInputOptions } from '../io';
+import { readSegSourceFiles } from '../seg-sources';
 import { OutputWriter, planOutputs, type OutputRequest, type PlannedOutput } from '../outputs';
 import { releaseMemoryNow } from '../memory';
 import { readModel } from '../models';
@@ -104,18 +105,6 @@ function processCpuMs(): number {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
-}
-
-/**
- * The source files of the SEG, each read once: the slices of an Enhanced (multi-frame) CT all name
- * the same file, which used to be read once per frame (3.3 GB for 79 frames).
- */
-export function readSegSourceFiles(folder: string, fileNames: readonly string[], read: (path: string) => Uint8Array = readBytes): ArrayBuffer[] {
-  return [...new Set(fileNames)].map((name) => {
-    const bytes = read(join(folder, name));
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
-  });
 }
 
 /** The SEG of the mask, in memory; undefined when the mask is empty (a SEG needs a segmented frame). */
