@@ -6,15 +6,15 @@
  *   everywhere) or a CT without a body (no voxel denser than air): an 11 L "liver" came out of each.
  * - Volume: an adult liver is about 1-2.5 L; below 0.5 L or above 4 L the mask is implausible.
  * - Above the diaphragm: mask voxels on lung, or with lung below them in the same column (along the
- *   patient's feet-head axis), lie in the chest. Lung is the air inside the body (HU < -500, within the body's
+ *   patient's feet-head axis), or, between the lungs, higher than both lungs' bases nearby, lie in the
+ *   chest (see maskAboveDiaphragmMl). Lung is the air inside the body (HU < -500, within the body's
  *   outline on its axial slice) in connected regions that reach the top slice of the CT or hold
  *   300 mL or more, which bowel gas does not. Liver lies under the diaphragm's dome, so in any column
- *   lung is above it, never below. Limits of the heuristic: a mask that sits on the central tendon
- *   (the heart, with no lung beneath it) is seen only where lung lies below, and a CT without lung
- *   bases in its field of view gives no warning.
+ *   lung is above it, never below. Limits of the heuristic: the part of the heart below the lungs'
+ *   bases beside it is not seen, and a CT without lung bases in its field of view gives no warning.
  *
- * All of it runs on the model grid (64 x 128 x 128 voxels in canonical LPS order), a few
- * milliseconds, from the resampled HU values before windowing; the CT's full-size voxels are read
+ * All of it runs on the model grid (64 x 128 x 128 voxels in canonical LPS order) or half of it, a
+ * few milliseconds, from the resampled HU values before windowing; the CT's full-size voxels are read
  * only to count non-finite values of float inputs.
  */
 import type { Vec3, Volume, VoxelArray } from '../volume';
@@ -22,9 +22,10 @@ import { canonicalView, type Reorientation } from './orientation';
 
 export const LIVER_VOLUME_PLAUSIBLE_ML: readonly [number, number] = [500, 4000];
 /** Mask volume over lung, in mL, from which the result is flagged as reaching into the chest. */
-export const ABOVE_DIAPHRAGM_MIN_ML = 25;
+export const ABOVE_DIAPHRAGM_MIN_ML = 15;
 
 const AIR_HU = -500;
+const DIAPHRAGM_MARGIN_MM = 8;
 const BODY_HU = -300;
 const LUNG_MIN_ML_OFF_TOP = 300;
 /** Fraction of model voxels denser than air below which the CT shows no body. */
@@ -55,22 +56,66 @@ export function countNonFinite(voxels: VoxelArray): number {
   return count;
 }
 
-/** Summary of the resampled HU values (before windowing); NaN counts as air. */
+/**
+ * Summary of the resampled HU values (before windowing); NaN counts as air. The range is taken on
+ * the model grid; the body and the lungs on a grid of half its resolution (2 x 2 x 2 means, about
+ * 6 x 6 x 8 mm for an abdomen): the lungs are large, and eight times fewer voxels keep the checks to
+ * a few milliseconds in a fresh process.
+ */
 export function summarizeInput(hu: Float32Array, dims: Vec3, voxelMm: Vec3): InputSummary {
-  let min = Infinity;
-  let max = -Infinity;
+  const coarse = halfResolution(hu, dims);
+  const { min, max } = coarse;
+  const coarseMm = [voxelMm[0] * 2, voxelMm[1] * 2, voxelMm[2] * 2] as Vec3;
   let body = 0;
-  for (let n = 0; n < hu.length; n++) {
-    const value = hu[n];
-    if (value < min) min = value;
-    if (value > max) max = value;
-    if (value >= AIR_HU) body++;
-  }
-  const voxelMl = (voxelMm[0] * voxelMm[1] * voxelMm[2]) / 1000;
-  const lung = findLung(hu, dims, voxelMl);
+  for (let n = 0; n < coarse.values.length; n++) if (coarse.values[n] >= AIR_HU) body++;
+  const voxelMl = (coarseMm[0] * coarseMm[1] * coarseMm[2]) / 1000;
+  const lung = findLung(coarse.values, coarse.dims, voxelMl);
   let lungVoxels = 0;
   for (let n = 0; n < lung.length; n++) lungVoxels += lung[n];
-  return { dims, voxelMm, min, max, bodyFraction: body / hu.length, lung, lungMl: lungVoxels * voxelMl };
+  return { dims: coarse.dims, voxelMm: coarseMm, min, max, bodyFraction: body / coarse.values.length, lung, lungMl: lungVoxels * voxelMl };
+}
+
+/**
+ * Means of 2 x 2 x 2 blocks (an odd last index is dropped; the model grid's sizes are even), and the
+ * range of every value read (NaN left out). A block with a NaN is NaN.
+ */
+function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3): { values: Float32Array; dims: Vec3; min: number; max: number } {
+  const dims: Vec3 = [Math.max(1, nx >> 1), Math.max(1, ny >> 1), Math.max(1, nz >> 1)];
+  const [cx, cy, cz] = dims;
+  const out = new Float32Array(cx * cy * cz);
+  const dx = nx > 1 ? 1 : 0;
+  const dy = ny > 1 ? nx : 0;
+  const dz = nz > 1 ? nx * ny : 0;
+  const extremes = new Float64Array([Infinity, -Infinity]);
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) halfRow(values, out, (2 * k * ny + 2 * j) * nx, (k * cy + j) * cx, cx, dx, dy, dz, extremes);
+  }
+  return { values: out, dims, min: extremes[0], max: extremes[1] };
+}
+
+/** One output row of halfResolution (small, so that V8 optimizes it early in a fresh process). */
+function halfRow(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number, extremes: Float64Array): void {
+  let min = extremes[0];
+  let max = extremes[1];
+  for (let i = 0; i < count; i++) {
+    const p = source + 2 * i * dx;
+    const a = values[p], b = values[p + dx], c = values[p + dy], d = values[p + dy + dx];
+    const e = values[p + dz], f = values[p + dz + dx], g = values[p + dz + dy], h = values[p + dz + dy + dx];
+    out[target + i] = (a + b + c + d + e + f + g + h) / 8;
+    // NaN compares false: left out of the range.
+    const low1 = a < b ? a : b, low2 = c < d ? c : d, low3 = e < f ? e : f, low4 = g < h ? g : h;
+    const high1 = a > b ? a : b, high2 = c > d ? c : d, high3 = e > f ? e : f, high4 = g > h ? g : h;
+    if (low1 < min) min = low1;
+    if (low2 < min) min = low2;
+    if (low3 < min) min = low3;
+    if (low4 < min) min = low4;
+    if (high1 > max) max = high1;
+    if (high2 > max) max = high2;
+    if (high3 > max) max = high3;
+    if (high4 > max) max = high4;
+  }
+  extremes[0] = min;
+  extremes[1] = max;
 }
 
 /** Air inside the body's outline (per axial slice: between the first and last body voxel of its row and of its column). */
@@ -78,8 +123,12 @@ function enclosedAir(hu: Float32Array, [nx, ny, nz]: Vec3): Uint8Array {
   const air = new Uint8Array(hu.length);
   const columnFirst = new Int32Array(nx);
   const columnLast = new Int32Array(nx);
-  for (let k = 0; k < nz; k++) {
-    const slice = k * nx * ny;
+  for (let k = 0; k < nz; k++) enclosedAirOfSlice(hu, air, k * nx * ny, nx, ny, columnFirst, columnLast);
+  return air;
+}
+
+function enclosedAirOfSlice(hu: Float32Array, air: Uint8Array, slice: number, nx: number, ny: number, columnFirst: Int32Array, columnLast: Int32Array): void {
+  {
     columnFirst.fill(ny);
     columnLast.fill(-1);
     for (let j = 0; j < ny; j++) {
@@ -101,61 +150,107 @@ function enclosedAir(hu: Float32Array, [nx, ny, nz]: Vec3): Uint8Array {
       }
     }
   }
-  return air;
 }
 
 /** Enclosed air in 6-connected regions that reach the top slice or are large: the lungs. */
 function findLung(hu: Float32Array, dims: Vec3, voxelMl: number): Uint8Array {
   const [nx, ny, nz] = dims;
-  const sliceSize = nx * ny;
-  const candidate = enclosedAir(hu, dims); // 1: unvisited air, 2: visited
+  const air = enclosedAir(hu, dims);
+  // The air map inside a border of zeros: neighbours need no bounds checks. 1: unvisited air, 2: visited.
+  const [px, py] = [nx + 2, ny + 2];
+  const padded = new Uint8Array(px * py * (nz + 2));
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) padded.set(air.subarray((k * ny + j) * nx, (k * ny + j + 1) * nx), ((k + 1) * py + j + 1) * px + 1);
+  const topSlice = nz * px * py; // padded index of the first voxel of the CT's top slice
   const lung = new Uint8Array(hu.length);
-  const stack = new Int32Array(hu.length);
-  const region = new Int32Array(hu.length);
-  for (let seed = 0; seed < candidate.length; seed++) {
-    if (candidate[seed] !== 1) continue;
-    candidate[seed] = 2;
-    let top = 0;
-    let size = 0;
+  const stack = new Int32Array(padded.length);
+  const region = new Int32Array(padded.length);
+  const strides = [1, px, px * py];
+  // indexOf scans natively: most of the grid is not air.
+  for (let seed = padded.indexOf(1); seed >= 0; seed = padded.indexOf(1, seed + 1)) {
+    const size = flood(padded, seed, strides, stack, region);
     let reachesTop = false;
-    stack[top++] = seed;
-    while (top > 0) {
-      const p = stack[--top];
-      region[size++] = p;
-      const i = p % nx;
-      const j = Math.floor(p / nx) % ny;
-      const k = Math.floor(p / sliceSize);
-      if (k === nz - 1) reachesTop = true;
-      // The six face neighbours, each pushed once.
-      if (i > 0 && candidate[p - 1] === 1) { candidate[p - 1] = 2; stack[top++] = p - 1; }
-      if (i < nx - 1 && candidate[p + 1] === 1) { candidate[p + 1] = 2; stack[top++] = p + 1; }
-      if (j > 0 && candidate[p - nx] === 1) { candidate[p - nx] = 2; stack[top++] = p - nx; }
-      if (j < ny - 1 && candidate[p + nx] === 1) { candidate[p + nx] = 2; stack[top++] = p + nx; }
-      if (k > 0 && candidate[p - sliceSize] === 1) { candidate[p - sliceSize] = 2; stack[top++] = p - sliceSize; }
-      if (k < nz - 1 && candidate[p + sliceSize] === 1) { candidate[p + sliceSize] = 2; stack[top++] = p + sliceSize; }
-    }
+    for (let n = 0; n < size && !reachesTop; n++) reachesTop = region[n] >= topSlice;
     const ml = size * voxelMl;
-    if ((reachesTop && ml >= 20) || ml >= LUNG_MIN_ML_OFF_TOP) for (let n = 0; n < size; n++) lung[region[n]] = 1;
+    if ((reachesTop && ml >= 20) || ml >= LUNG_MIN_ML_OFF_TOP) {
+      for (let n = 0; n < size; n++) {
+        const p = region[n];
+        const i = (p % px) - 1;
+        const j = (Math.floor(p / px) % py) - 1;
+        const k = Math.floor(p / (px * py)) - 1;
+        lung[(k * ny + j) * nx + i] = 1;
+      }
+    }
   }
   return lung;
 }
 
+/** Marks the 6-connected region of `seed` visited; its voxels go to `region`, their count is returned. */
+function flood(grid: Uint8Array, seed: number, [sx, sy, sz]: number[], stack: Int32Array, region: Int32Array): number {
+  let top = 0;
+  let size = 0;
+  grid[seed] = 2;
+  stack[top++] = seed;
+  while (top > 0) {
+    const p = stack[--top];
+    region[size++] = p;
+    if (grid[p - sx] === 1) { grid[p - sx] = 2; stack[top++] = p - sx; }
+    if (grid[p + sx] === 1) { grid[p + sx] = 2; stack[top++] = p + sx; }
+    if (grid[p - sy] === 1) { grid[p - sy] = 2; stack[top++] = p - sy; }
+    if (grid[p + sy] === 1) { grid[p + sy] = 2; stack[top++] = p + sy; }
+    if (grid[p - sz] === 1) { grid[p - sz] = 2; stack[top++] = p - sz; }
+    if (grid[p + sz] === 1) { grid[p + sz] = 2; stack[top++] = p + sz; }
+  }
+  return size;
+}
+
 /**
- * Mask volume (mL) on lung, or with at least two lung voxels below it in its column. `mask` is on the
- * model grid (same layout as the summary's lung map).
+ * Mask volume (mL) in the chest, on the model grid (same layout as the summary's lung map):
+ *  1. on lung itself, or with about 8 mm of lung below it in its column;
+ *  2. in a column without lung (the mediastinum: heart, great vessels), higher than the lung's base
+ *     in the nearest lung columns on both its left and its right in the same row, by more than about
+ *     8 mm: above both lungs' bases is above the diaphragm. (The heart rests on the diaphragm's
+ *     central tendon, lower than the domes; the liver's left lobe under it is lower still.)
  */
 export function maskAboveDiaphragmMl(summary: InputSummary, mask: Uint8Array): number {
   const [nx, ny, nz] = summary.dims;
   const sliceSize = nx * ny;
+  // About 8 mm along the feet-head axis: lung that thick below a voxel, or a voxel that far above
+  // the lungs' bases, is no partial-volume effect.
+  const margin = Math.max(1, Math.round(DIAPHRAGM_MARGIN_MM / summary.voxelMm[2]));
+  // The lowest lung voxel of each column (the lung's base there), -1 where the column has no lung.
+  const lungBase = new Int32Array(sliceSize).fill(-1);
+  for (let k = nz - 1; k >= 0; k--) {
+    for (let column = 0; column < sliceSize; column++) if (summary.lung[k * sliceSize + column]) lungBase[column] = k;
+  }
+  // Rule 2's height per lung-free column: the higher of the nearest lung bases left and right.
+  const ceiling = new Int32Array(sliceSize).fill(-1);
+  const nearestLeft = new Int32Array(nx);
+  for (let j = 0; j < ny; j++) {
+    const row = j * nx;
+    let last = -1;
+    for (let i = 0; i < nx; i++) {
+      if (lungBase[row + i] >= 0) last = lungBase[row + i];
+      nearestLeft[i] = last;
+    }
+    last = -1;
+    for (let i = nx - 1; i >= 0; i--) {
+      if (lungBase[row + i] >= 0) {
+        last = lungBase[row + i];
+        continue;
+      }
+      if (last >= 0 && nearestLeft[i] >= 0) ceiling[row + i] = Math.max(last, nearestLeft[i]) + margin;
+    }
+  }
   let flagged = 0;
   for (let column = 0; column < sliceSize; column++) {
     let lungBelow = 0;
+    const top = ceiling[column];
     for (let k = 0; k < nz; k++) {
       const p = k * sliceSize + column;
       if (summary.lung[p]) {
         lungBelow++;
         if (mask[p]) flagged++; // the mask on lung air itself
-      } else if (mask[p] && lungBelow >= 2) flagged++;
+      } else if (mask[p] && (lungBelow >= margin || (top >= 0 && k > top))) flagged++;
     }
   }
   return (flagged * summary.voxelMm[0] * summary.voxelMm[1] * summary.voxelMm[2]) / 1000;
@@ -235,7 +330,7 @@ export function resultWarnings(volumeMl: number, aboveDiaphragmMl: number | unde
   }
   if (aboveDiaphragmMl !== undefined && aboveDiaphragmMl >= ABOVE_DIAPHRAGM_MIN_ML) {
     warnings.push(
-      `The liver mask reaches above the diaphragm: about ${litres(aboveDiaphragmMl)} of it lies over lung, in the chest ` +
+      `The liver mask reaches above the diaphragm: about ${litres(aboveDiaphragmMl)} of it lies in the chest, over or between the lungs' bases ` +
         '(heart, lung or chest wall, not liver). Check the upper slices before using it.',
     );
   }
