@@ -17,22 +17,37 @@ export interface PacsTarget {
   authorization?: string;
 }
 
-/** The configured PACS, or an error saying how to configure it (checked before any work). */
+/**
+ * The configured PACS, or an error saying how to configure it (checked before any work). Read as the
+ * server reads it (scripts/server/pacs-config.ts): the URL normalized, DICOMweb at
+ * RT_LIVER_PACS_DICOMWEB_PATH (default /dicom-web) below it, no credentials inside the URL.
+ */
 export function pacsFromEnvironment(env: NodeJS.ProcessEnv = process.env): PacsTarget {
-  const url = env.RT_LIVER_PACS_URL?.trim();
-  if (!url) {
+  const given = env.RT_LIVER_PACS_URL?.trim();
+  if (!given) {
     throw new RtLiverError(
       'PACS_NOT_CONFIGURED',
       '--store sends the SEG to the PACS named by RT_LIVER_PACS_URL, which is not set.',
       'Set RT_LIVER_PACS_URL (and RT_LIVER_PACS_USER, RT_LIVER_PACS_PASSWORD), as for the viewer (docs/viewer.md).',
     );
   }
-  if (!/^https?:\/\/[^/]/i.test(url)) {
-    throw new RtLiverError('PACS_BAD_URL', `RT_LIVER_PACS_URL is "${url}", not an http(s) URL.`, 'Give the PACS base URL, e.g. http://127.0.0.1:8042.');
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new RtLiverError('PACS_BAD_URL', `RT_LIVER_PACS_URL=${given} is not a URL.`, 'Use the PACS base URL, e.g. http://127.0.0.1:8042.');
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RtLiverError('PACS_BAD_URL', `RT_LIVER_PACS_URL must be http:// or https://, not ${url.protocol}.`, 'Use the PACS base URL, e.g. https://pacs.example.org.');
+  }
+  if (url.username || url.password) {
+    throw new RtLiverError('PACS_BAD_URL', 'RT_LIVER_PACS_URL holds a user name or password.', 'Give them in RT_LIVER_PACS_USER and RT_LIVER_PACS_PASSWORD instead, and remove them from the URL.');
+  }
+  const basePath = url.pathname.replace(/\/+$/, '');
+  const dicomWebPath = (env.RT_LIVER_PACS_DICOMWEB_PATH || '/dicom-web').replace(/\/+$/, '');
   const user = env.RT_LIVER_PACS_USER;
   const authorization = user ? `Basic ${Buffer.from(`${user}:${env.RT_LIVER_PACS_PASSWORD ?? ''}`).toString('base64')}` : undefined;
-  return { url, dicomWebUrl: `${url.replace(/\/+$/, '')}/dicom-web`, authorization };
+  return { url: url.href.replace(/\/$/, ''), dicomWebUrl: `${url.origin}${basePath}${dicomWebPath}`, authorization };
 }
 
 /** A 2.25 UID from a hash of `parts`: the same parts give the same UID. */
@@ -47,6 +62,9 @@ export function uidFromContent(...parts: Array<string | Uint8Array>): string {
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   return `2.25.${value.toString()}`;
 }
+
+/** How long one STOW request may take (the SEG is small; the PACS may be slow to index it). */
+const STORE_TIMEOUT_S = 120;
 
 /** What the user keeps when a store fails, for the message. */
 function keptNote(segPath: string | undefined): string {
@@ -64,12 +82,24 @@ function networkCode(error: StowError): string {
 export function describeStoreFailure(error: StowError, pacs: PacsTarget, segPath: string | undefined): RtLiverError {
   const kept = keptNote(segPath);
   if (error.failure === 'unreachable') {
+    const code = networkCode(error);
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+      return new RtLiverError(
+        'PACS_TLS',
+        `The PACS at ${pacs.url} has a TLS certificate this server does not trust (${code}).`,
+        `Give the CA certificate to node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or fix the PACS certificate. ${kept}`,
+        { cause: error },
+      );
+    }
     return new RtLiverError(
       'PACS_UNREACHABLE',
-      `The PACS at ${pacs.url} is not reachable (${networkCode(error)}).`,
-      `Start it (for the local Orthanc: npx tsx scripts/orthanc.ts) or check RT_LIVER_PACS_URL, then run again. ${kept}`,
+      `The PACS at ${pacs.url} is not reachable (${code}).`,
+      `Start it (for the local Orthanc: npm run start:pacs, or npx tsx scripts/orthanc.ts) or check RT_LIVER_PACS_URL, then run again. ${kept}`,
       { cause: error },
     );
+  }
+  if (error.failure === 'timeout') {
+    return new RtLiverError('PACS_TIMEOUT', `The PACS at ${pacs.url} did not answer within ${STORE_TIMEOUT_S} s.`, `It may be busy; try again later. ${kept}`, { cause: error });
   }
   if (error.failure === 'unauthorized') {
     return new RtLiverError(
@@ -99,7 +129,13 @@ export async function storeSeg(bytes: ArrayBuffer, studyInstanceUID: string, pac
   const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await stowInstances([bytes], { dicomWebUrl: pacs.dicomWebUrl, authorization: pacs.authorization, studyInstanceUID, fetch: options.fetch });
+      return await stowInstances([bytes], {
+        dicomWebUrl: pacs.dicomWebUrl,
+        authorization: pacs.authorization,
+        studyInstanceUID,
+        fetch: options.fetch,
+        timeoutMs: STORE_TIMEOUT_S * 1000,
+      });
     } catch (error) {
       if (!(error instanceof StowErrorClass)) throw error;
       if (!error.retryable || error.failure === 'unreachable' || attempt >= attempts) throw describeStoreFailure(error, pacs, segPath);
