@@ -57,65 +57,71 @@ export function countNonFinite(voxels: VoxelArray): number {
 }
 
 /**
- * Summary of the resampled HU values (before windowing); NaN counts as air. The range is taken on
- * the model grid; the body and the lungs on a grid of half its resolution (2 x 2 x 2 means, about
+ * Summary of the resampled HU values (before windowing); NaN counts as air. Range, body and lungs
+ * are taken on a grid of half the model's resolution (2 x 2 x 2 means, about
  * 6 x 6 x 8 mm for an abdomen): the lungs are large, and eight times fewer voxels keep the checks to
  * a few milliseconds in a fresh process.
  */
 export function summarizeInput(hu: Float32Array, dims: Vec3, voxelMm: Vec3): InputSummary {
   const coarse = halfResolution(hu, dims);
-  const { min, max } = coarse;
+  // The range of the block means: equal everywhere exactly when the CT is blank (but for a pattern
+  // whose blocks average out exactly, which no scanner writes).
+  const { min, max } = rangeOf(coarse.values, coarse.dims[0]);
   const coarseMm = [voxelMm[0] * 2, voxelMm[1] * 2, voxelMm[2] * 2] as Vec3;
   let body = 0;
-  for (let n = 0; n < coarse.values.length; n++) if (coarse.values[n] >= AIR_HU) body++;
+  for (let row = 0; row < coarse.values.length; row += coarse.dims[0]) body += countAtLeast(coarse.values, row, coarse.dims[0], AIR_HU);
   const voxelMl = (coarseMm[0] * coarseMm[1] * coarseMm[2]) / 1000;
   const lung = findLung(coarse.values, coarse.dims, voxelMl);
   let lungVoxels = 0;
-  for (let n = 0; n < lung.length; n++) lungVoxels += lung[n];
+  for (let row = 0; row < lung.length; row += coarse.dims[0]) lungVoxels += countAtLeast(lung, row, coarse.dims[0], 1);
   return { dims: coarse.dims, voxelMm: coarseMm, min, max, bodyFraction: body / coarse.values.length, lung, lungMl: lungVoxels * voxelMl };
 }
 
-/**
- * Means of 2 x 2 x 2 blocks (an odd last index is dropped; the model grid's sizes are even), and the
- * range of every value read (NaN left out). A block with a NaN is NaN.
- */
-function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3): { values: Float32Array; dims: Vec3; min: number; max: number } {
+function rangeOf(values: Float32Array, rowLength: number): { min: number; max: number } {
+  const extremes = new Float64Array([Infinity, -Infinity]);
+  for (let row = 0; row < values.length; row += rowLength) rangeOfRow(values, row, rowLength, extremes);
+  return { min: extremes[0], max: extremes[1] };
+}
+
+function rangeOfRow(values: Float32Array, start: number, count: number, extremes: Float64Array): void {
+  let min = extremes[0];
+  let max = extremes[1];
+  for (let n = start; n < start + count; n++) {
+    const value = values[n];
+    if (value < min) min = value; // NaN compares false: left out
+    if (value > max) max = value;
+  }
+  extremes[0] = min;
+  extremes[1] = max;
+}
+
+/** How many of values[start .. start + count) are at least `threshold` (NaN is not). */
+function countAtLeast(values: ArrayLike<number>, start: number, count: number, threshold: number): number {
+  let found = 0;
+  for (let n = start; n < start + count; n++) if (values[n] >= threshold) found++;
+  return found;
+}
+
+/** Means of 2 x 2 x 2 blocks (an odd last index is dropped; the model grid's sizes are even). A block with a NaN is NaN. */
+function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3): { values: Float32Array; dims: Vec3 } {
   const dims: Vec3 = [Math.max(1, nx >> 1), Math.max(1, ny >> 1), Math.max(1, nz >> 1)];
   const [cx, cy, cz] = dims;
   const out = new Float32Array(cx * cy * cz);
   const dx = nx > 1 ? 1 : 0;
   const dy = ny > 1 ? nx : 0;
   const dz = nz > 1 ? nx * ny : 0;
-  const extremes = new Float64Array([Infinity, -Infinity]);
   for (let k = 0; k < cz; k++) {
-    for (let j = 0; j < cy; j++) halfRow(values, out, (2 * k * ny + 2 * j) * nx, (k * cy + j) * cx, cx, dx, dy, dz, extremes);
+    for (let j = 0; j < cy; j++) halfRow(values, out, (2 * k * ny + 2 * j) * nx, (k * cy + j) * cx, cx, dx, dy, dz);
   }
-  return { values: out, dims, min: extremes[0], max: extremes[1] };
+  return { values: out, dims };
 }
 
 /** One output row of halfResolution (small, so that V8 optimizes it early in a fresh process). */
-function halfRow(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number, extremes: Float64Array): void {
-  let min = extremes[0];
-  let max = extremes[1];
+function halfRow(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number): void {
   for (let i = 0; i < count; i++) {
     const p = source + 2 * i * dx;
-    const a = values[p], b = values[p + dx], c = values[p + dy], d = values[p + dy + dx];
-    const e = values[p + dz], f = values[p + dz + dx], g = values[p + dz + dy], h = values[p + dz + dy + dx];
-    out[target + i] = (a + b + c + d + e + f + g + h) / 8;
-    // NaN compares false: left out of the range.
-    const low1 = a < b ? a : b, low2 = c < d ? c : d, low3 = e < f ? e : f, low4 = g < h ? g : h;
-    const high1 = a > b ? a : b, high2 = c > d ? c : d, high3 = e > f ? e : f, high4 = g > h ? g : h;
-    if (low1 < min) min = low1;
-    if (low2 < min) min = low2;
-    if (low3 < min) min = low3;
-    if (low4 < min) min = low4;
-    if (high1 > max) max = high1;
-    if (high2 > max) max = high2;
-    if (high3 > max) max = high3;
-    if (high4 > max) max = high4;
+    out[target + i] = (values[p] + values[p + dx] + values[p + dy] + values[p + dy + dx] + values[p + dz] + values[p + dz + dx] + values[p + dz + dy] + values[p + dz + dy + dx]) / 8;
   }
-  extremes[0] = min;
-  extremes[1] = max;
 }
 
 /** Air inside the body's outline (per axial slice: between the first and last body voxel of its row and of its column). */
@@ -128,27 +134,30 @@ function enclosedAir(hu: Float32Array, [nx, ny, nz]: Vec3): Uint8Array {
 }
 
 function enclosedAirOfSlice(hu: Float32Array, air: Uint8Array, slice: number, nx: number, ny: number, columnFirst: Int32Array, columnLast: Int32Array): void {
-  {
-    columnFirst.fill(ny);
-    columnLast.fill(-1);
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        if (hu[slice + j * nx + i] >= BODY_HU) {
-          if (j < columnFirst[i]) columnFirst[i] = j;
-          columnLast[i] = j;
-        }
-      }
+  columnFirst.fill(ny);
+  columnLast.fill(-1);
+  for (let j = 0; j < ny; j++) noteBodyColumns(hu, slice + j * nx, j, nx, columnFirst, columnLast);
+  for (let j = 0; j < ny; j++) markEnclosedAirOfRow(hu, air, slice + j * nx, j, nx, columnFirst, columnLast);
+}
+
+/** Widens each column's body span [first, last] by this row's body voxels. */
+function noteBodyColumns(hu: Float32Array, row: number, j: number, nx: number, columnFirst: Int32Array, columnLast: Int32Array): void {
+  for (let i = 0; i < nx; i++) {
+    if (hu[row + i] >= BODY_HU) {
+      if (j < columnFirst[i]) columnFirst[i] = j;
+      columnLast[i] = j;
     }
-    for (let j = 0; j < ny; j++) {
-      const row = slice + j * nx;
-      let first = 0;
-      while (first < nx && !(hu[row + first] >= BODY_HU)) first++;
-      let last = nx - 1;
-      while (last > first && !(hu[row + last] >= BODY_HU)) last--;
-      for (let i = first + 1; i < last; i++) {
-        if (!(hu[row + i] >= AIR_HU) && j > columnFirst[i] && j < columnLast[i]) air[row + i] = 1;
-      }
-    }
+  }
+}
+
+/** Air of one row that lies between body voxels along the row and along its column. */
+function markEnclosedAirOfRow(hu: Float32Array, air: Uint8Array, row: number, j: number, nx: number, columnFirst: Int32Array, columnLast: Int32Array): void {
+  let first = 0;
+  while (first < nx && !(hu[row + first] >= BODY_HU)) first++;
+  let last = nx - 1;
+  while (last > first && !(hu[row + last] >= BODY_HU)) last--;
+  for (let i = first + 1; i < last; i++) {
+    if (!(hu[row + i] >= AIR_HU) && j > columnFirst[i] && j < columnLast[i]) air[row + i] = 1;
   }
 }
 
@@ -219,41 +228,48 @@ export function maskAboveDiaphragmMl(summary: InputSummary, mask: Uint8Array): n
   const margin = Math.max(1, Math.round(DIAPHRAGM_MARGIN_MM / summary.voxelMm[2]));
   // The lowest lung voxel of each column (the lung's base there), -1 where the column has no lung.
   const lungBase = new Int32Array(sliceSize).fill(-1);
-  for (let k = nz - 1; k >= 0; k--) {
-    for (let column = 0; column < sliceSize; column++) if (summary.lung[k * sliceSize + column]) lungBase[column] = k;
-  }
+  for (let k = nz - 1; k >= 0; k--) noteLungBase(summary.lung, k * sliceSize, sliceSize, k, lungBase);
   // Rule 2's height per lung-free column: the higher of the nearest lung bases left and right.
   const ceiling = new Int32Array(sliceSize).fill(-1);
   const nearestLeft = new Int32Array(nx);
-  for (let j = 0; j < ny; j++) {
-    const row = j * nx;
-    let last = -1;
-    for (let i = 0; i < nx; i++) {
-      if (lungBase[row + i] >= 0) last = lungBase[row + i];
-      nearestLeft[i] = last;
-    }
-    last = -1;
-    for (let i = nx - 1; i >= 0; i--) {
-      if (lungBase[row + i] >= 0) {
-        last = lungBase[row + i];
-        continue;
-      }
-      if (last >= 0 && nearestLeft[i] >= 0) ceiling[row + i] = Math.max(last, nearestLeft[i]) + margin;
-    }
-  }
+  for (let j = 0; j < ny; j++) rowCeiling(lungBase, ceiling, j * nx, nx, margin, nearestLeft);
   let flagged = 0;
-  for (let column = 0; column < sliceSize; column++) {
-    let lungBelow = 0;
-    const top = ceiling[column];
-    for (let k = 0; k < nz; k++) {
-      const p = k * sliceSize + column;
-      if (summary.lung[p]) {
-        lungBelow++;
-        if (mask[p]) flagged++; // the mask on lung air itself
-      } else if (mask[p] && (lungBelow >= margin || (top >= 0 && k > top))) flagged++;
-    }
-  }
+  for (let column = 0; column < sliceSize; column++) flagged += flaggedInColumn(summary.lung, mask, column, sliceSize, nz, margin, ceiling[column]);
   return (flagged * summary.voxelMm[0] * summary.voxelMm[1] * summary.voxelMm[2]) / 1000;
+}
+
+function noteLungBase(lung: Uint8Array, slice: number, sliceSize: number, k: number, lungBase: Int32Array): void {
+  for (let column = 0; column < sliceSize; column++) if (lung[slice + column]) lungBase[column] = k;
+}
+
+function rowCeiling(lungBase: Int32Array, ceiling: Int32Array, row: number, nx: number, margin: number, nearestLeft: Int32Array): void {
+  let last = -1;
+  for (let i = 0; i < nx; i++) {
+    if (lungBase[row + i] >= 0) last = lungBase[row + i];
+    nearestLeft[i] = last;
+  }
+  last = -1;
+  for (let i = nx - 1; i >= 0; i--) {
+    if (lungBase[row + i] >= 0) {
+      last = lungBase[row + i];
+      continue;
+    }
+    if (last >= 0 && nearestLeft[i] >= 0) ceiling[row + i] = Math.max(last, nearestLeft[i]) + margin;
+  }
+}
+
+/** Mask voxels of one column that lie in the chest (rules 1 and 2 above). */
+function flaggedInColumn(lung: Uint8Array, mask: Uint8Array, column: number, sliceSize: number, nz: number, margin: number, top: number): number {
+  let flagged = 0;
+  let lungBelow = 0;
+  for (let k = 0; k < nz; k++) {
+    const p = k * sliceSize + column;
+    if (lung[p]) {
+      lungBelow++;
+      if (mask[p]) flagged++; // the mask on lung air itself
+    } else if (mask[p] && (lungBelow >= margin || (top >= 0 && k > top))) flagged++;
+  }
+  return flagged;
 }
 
 /** The mask on the model grid (nearest voxel centre, canonical order), for maskAboveDiaphragmMl. */
@@ -264,14 +280,14 @@ export function maskOnModelGrid(mask: Volume<Uint8Array>, reorientation: Reorien
   );
   const [nx, ny, nz] = modelDims;
   const out = new Uint8Array(nx * ny * nz);
-  let o = 0;
   for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      const base = view.offset + offsets[2][k] + offsets[1][j];
-      for (let i = 0; i < nx; i++) out[o++] = view.data[base + offsets[0][i]] ? 1 : 0;
-    }
+    for (let j = 0; j < ny; j++) sampleRow(view.data, view.offset + offsets[2][k] + offsets[1][j], offsets[0], out, (k * ny + j) * nx);
   }
   return out;
+}
+
+function sampleRow(data: Uint8Array, base: number, offsets: Int32Array, out: Uint8Array, target: number): void {
+  for (let i = 0; i < offsets.length; i++) out[target + i] = data[base + offsets[i]] ? 1 : 0;
 }
 
 function litres(ml: number): string {
@@ -308,7 +324,7 @@ export function hasNoBody(summary: InputSummary): boolean {
 }
 
 function formatHu(value: number): string {
-  return Number.isFinite(value) ? `${Number(value.toFixed(1))} HU` : String(value);
+  return Number.isFinite(value) ? `${Number(value.toFixed(1))} HU` : 'not a number';
 }
 
 /** Warnings about the result: an implausible volume, a mask reaching into the chest. */
