@@ -122,6 +122,11 @@ describe('inputs', () => {
     expectRefused(rtLiver([ctNifti, '-q', '--max-decompressed-mb', '0.1']), /ct\.nii\.gz: The NIfTI image needs 0\.4 MB once decompressed.*--max-decompressed-mb 1\./);
   });
 
+  it('eval has the same limits, named the same way', () => {
+    const child = spawnSync(process.execPath, [BIN, 'eval', ctNifti, ctNifti, '--max-voxels', '1000'], { encoding: 'utf8', timeout: 60_000 });
+    expectRefused({ status: child.status, stdout: child.stdout, stderr: child.stderr }, /ct\.nii\.gz: The NIfTI image is 96 x 80 x 24 voxels: 184,320 voxels, over the limit of 1,000\. .*--max-voxels 184320\./);
+  });
+
   it('a blank CT is refused before inference, with nothing written', () => {
     const blank = join(work, 'blank.nii.gz');
     const voxels = new Int16Array(phantom.ct.voxels.length); // all 0 HU

@@ -47,6 +47,15 @@ function dimensions(value: string): [number, number, number] {
   return parts as [number, number, number];
 }
 
+/** --max-frames, --max-voxels, --max-decompressed-mb: the input limits, for every command that reads images. */
+function limitOptions(): [Option, Option, Option] {
+  return [
+    new Option('--max-frames <n>', 'largest number of frames in one file or slices in one series').argParser(positiveInteger).default(DEFAULT_INPUT_LIMITS.maxFrames),
+    new Option('--max-voxels <n>', 'largest image, in voxels (columns x rows x slices)').argParser(positiveInteger).default(DEFAULT_INPUT_LIMITS.maxVoxels),
+    new Option('--max-decompressed-mb <mb>', 'largest NIfTI image data, in MB once decompressed').argParser(positiveNumber).default(DEFAULT_INPUT_LIMITS.maxDecompressedBytes / 1024 ** 2),
+  ];
+}
+
 function backendOption(): Option {
   return new Option('--backend <backend>', 'inference runtime: auto (= cpu in Node), cpu (onnxruntime-node), wasm (onnxruntime-web), webgpu')
     .choices([...BACKENDS])
@@ -73,9 +82,9 @@ export function buildProgram(): Command {
     .option('--models-dir <dir>', 'folder with manifest.json and the ONNX files', defaultModelsDir())
     .option('--store', 'send the SEG to the PACS of RT_LIVER_PACS_URL (user RT_LIVER_PACS_USER, password RT_LIVER_PACS_PASSWORD) by STOW-RS')
     .option('--force', 'replace --mask and --out files that exist already')
-    .option('--max-frames <n>', 'largest number of frames in one file or slices in one series', positiveInteger, DEFAULT_INPUT_LIMITS.maxFrames)
-    .option('--max-voxels <n>', 'largest CT, in voxels (columns x rows x slices)', positiveInteger, DEFAULT_INPUT_LIMITS.maxVoxels)
-    .option('--max-decompressed-mb <mb>', 'largest NIfTI image data, in MB once decompressed', positiveNumber, DEFAULT_INPUT_LIMITS.maxDecompressedBytes / 1024 ** 2)
+    .addOption(limitOptions()[0])
+    .addOption(limitOptions()[1])
+    .addOption(limitOptions()[2])
     .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean; store?: boolean; force?: boolean; maxFrames: number; maxVoxels: number; maxDecompressedMb: number }) => {
@@ -92,8 +101,11 @@ export function buildProgram(): Command {
     .option('--ref-label <n>', 'label value of the liver in the reference (default: any non-zero voxel)', integer)
     .option('--pred-label <n>', 'label value of the liver in the prediction (default: any non-zero voxel)', integer)
     .option('--grid <dicom-folder>', 'the CT series whose grid two SEG inputs are read onto (needed only when both are SEG)')
+    .addOption(limitOptions()[0])
+    .addOption(limitOptions()[1])
+    .addOption(limitOptions()[2])
     .option('--json', 'print the metrics as JSON on stdout')
-    .action(async (pred: string, ref: string, options: { refLabel?: number; predLabel?: number; grid?: string; json?: boolean }) => {
+    .action(async (pred: string, ref: string, options: { refLabel?: number; predLabel?: number; grid?: string; json?: boolean; maxFrames: number; maxVoxels: number; maxDecompressedMb: number }) => {
       const { evalCommand } = await import('./commands/eval');
       await evalCommand(pred, ref, options);
     });

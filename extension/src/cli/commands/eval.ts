@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { RtLiverError } from '../../core/errors';
 import { binarize, compareMasks, type MaskAgreement } from '../../core/model/evaluate';
+import { inputLimits, type InputLimits } from '../../core/limits';
 import { readSeg } from '../../core/seg';
 import type { Volume, VolumeGeometry } from '../../core/volume';
 import { isNiftiPath, loadInput } from '../io';
@@ -16,6 +17,9 @@ export interface EvalOptions {
   predLabel?: number;
   grid?: string;
   json?: boolean;
+  maxFrames?: number;
+  maxVoxels?: number;
+  maxDecompressedMb?: number;
 }
 
 export interface EvalReport extends MaskAgreement {
@@ -25,8 +29,8 @@ export interface EvalReport extends MaskAgreement {
   pred_label: number | null;
 }
 
-async function readNiftiMask(path: string, label: number | undefined): Promise<Volume<Uint8Array>> {
-  const loaded = await loadInput(path);
+async function readNiftiMask(path: string, label: number | undefined, limits: InputLimits): Promise<Volume<Uint8Array>> {
+  const loaded = await loadInput(path, { limits });
   return binarize(loaded.volume, label);
 }
 
@@ -47,7 +51,7 @@ async function readSegMask(path: string, grid: VolumeGeometry, label: number | u
   return result.mask;
 }
 
-async function gridFromCt(path: string | undefined): Promise<VolumeGeometry> {
+async function gridFromCt(path: string | undefined, limits: InputLimits): Promise<VolumeGeometry> {
   if (!path) {
     throw new RtLiverError(
       'EVAL_NEEDS_GRID',
@@ -55,7 +59,7 @@ async function gridFromCt(path: string | undefined): Promise<VolumeGeometry> {
       'Pass --grid <folder of the CT series they segment>.',
     );
   }
-  return (await loadInput(path)).volume;
+  return (await loadInput(path, { limits })).volume;
 }
 
 export async function evalCommand(predPath: string, refPath: string, options: EvalOptions): Promise<EvalReport> {
@@ -63,10 +67,15 @@ export async function evalCommand(predPath: string, refPath: string, options: Ev
   const refIsNifti = isNiftiPath(refPath);
   let pred: Volume<Uint8Array> | undefined;
   let ref: Volume<Uint8Array> | undefined;
-  if (refIsNifti) ref = await readNiftiMask(refPath, options.refLabel);
-  if (predIsNifti) pred = await readNiftiMask(predPath, options.predLabel);
+  const limits = inputLimits({
+    maxFrames: options.maxFrames,
+    maxVoxels: options.maxVoxels,
+    maxDecompressedBytes: options.maxDecompressedMb === undefined ? undefined : Math.round(options.maxDecompressedMb * 1024 ** 2),
+  });
+  if (refIsNifti) ref = await readNiftiMask(refPath, options.refLabel, limits);
+  if (predIsNifti) pred = await readNiftiMask(predPath, options.predLabel, limits);
   if (!pred || !ref) {
-    const grid = ref ?? pred ?? (await gridFromCt(options.grid));
+    const grid = ref ?? pred ?? (await gridFromCt(options.grid, limits));
     // For a SEG, --*-label is the segment number.
     if (!ref) ref = await readSegMask(refPath, grid, options.refLabel);
     if (!pred) pred = await readSegMask(predPath, grid, options.predLabel);
