@@ -6,13 +6,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPacs } from '../../scripts/server/pacs-proxy';
 import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
 import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { storeSeg } from '../../extension/src/cli/store';
+import { writeLiverSeg } from '../../extension/src/core/seg';
 import { startOrthanc, uploadDicom, type OrthancHandle } from '../support/orthanc';
+import { multipartParts } from './support/multipart';
+import { TEST_ALGORITHM, TEST_DEVICE, makeSegCase } from './support/seg-cases';
 
 jest.setTimeout(180_000);
 
@@ -110,5 +115,61 @@ describe('rt-liver segment --store to a real Orthanc', () => {
     const run = rtLiver([series, '--store', '-q'], { RT_LIVER_PACS_URL: '' });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/--store sends the SEG to the PACS named by RT_LIVER_PACS_URL, which is not set\. Set RT_LIVER_PACS_URL/);
+  });
+});
+
+describe('storeSeg retries what a retry can cure, with the same instance', () => {
+  const segCase = makeSegCase({ name: 'store-retry', dimensions: [23, 38, 7], order: 'ascending' });
+  const written = writeLiverSeg({ sourceInstances: segCase.files, mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+  if (written.status !== 'written') throw new Error('the test mask is empty');
+
+  /** A stand-in PACS on 127.0.0.1 that answers each STOW with the next status of `statuses`. */
+  async function flakyPacs(statuses: number[]) {
+    const bodies: Uint8Array[] = [];
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const parts = multipartParts(new Uint8Array(Buffer.concat(chunks)), String(req.headers['content-type']));
+        bodies.push(parts[0]);
+        const status = statuses[Math.min(bodies.length - 1, statuses.length - 1)];
+        res.writeHead(status, { 'content-type': 'application/dicom+json' });
+        res.end(status === 200 ? JSON.stringify({ '00081199': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: [written.status === 'written' ? written.sopInstanceUID : ''] } }] } }) : '');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { bodies, pacs: { url, dicomWebUrl: `${url}/dicom-web` }, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it('a 503 and then a 200: stored, and both requests carried the same bytes', async () => {
+    const flaky = await flakyPacs([503, 200]);
+    try {
+      const result = await storeSeg(written.bytes, written.studyInstanceUID, flaky.pacs, undefined, { backoffMs: () => 10 });
+      expect(result.storedSopInstanceUIDs).toEqual([written.sopInstanceUID]);
+      expect(flaky.bodies).toHaveLength(2);
+      expect(Buffer.from(flaky.bodies[0]).equals(Buffer.from(flaky.bodies[1]))).toBe(true);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('three 503s: the error says what is kept; a 401 is not retried', async () => {
+    const down = await flakyPacs([503]);
+    try {
+      await expect(storeSeg(written.bytes, written.studyInstanceUID, down.pacs, '/some/seg.dcm', { backoffMs: () => 10 })).rejects.toThrow(
+        /Storing the SEG failed: The PACS answered HTTP 503.*The SEG is kept in \/some\/seg\.dcm/,
+      );
+      expect(down.bodies).toHaveLength(3);
+    } finally {
+      await down.close();
+    }
+    const refusing = await flakyPacs([401]);
+    try {
+      await expect(storeSeg(written.bytes, written.studyInstanceUID, refusing.pacs, undefined, { backoffMs: () => 10 })).rejects.toThrow(/rejected the credentials \(HTTP 401\)/);
+      expect(refusing.bodies).toHaveLength(1);
+    } finally {
+      await refusing.close();
+    }
   });
 });
