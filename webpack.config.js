@@ -8,6 +8,12 @@
  *
  * React and Cornerstone3D come from the host at run time (extension/src/host/): any import of
  * them resolves to nothing here, so a second copy can never be bundled by accident.
+ *
+ * The segmentation Web Worker (extension/src/core/model/segmentation-worker.ts, started with
+ * `new Worker(new URL(...), { type: 'module' })` in extension/src/viewer/) becomes a chunk of its own
+ * with onnxruntime-web in it. onnxruntime-web is resolved to its "extern wasm" build: its .wasm and
+ * .mjs runtime files are not bundled but loaded from /rt-liver/ort/ (the server serves
+ * node_modules/onnxruntime-web/dist there), where the worker's `wasmPaths` points.
  */
 const path = require('node:path');
 const { EXTENSION_PLUGIN_FILE, MODE_PLUGIN_FILE } = { EXTENSION_PLUGIN_FILE: 'rt-liver-extension.js', MODE_PLUGIN_FILE: 'rt-liver-mode.js' };
@@ -35,6 +41,7 @@ module.exports = (env = {}, argv = {}) => {
     experiments: { outputModule: true },
     resolve: {
       extensions: ['.ts', '.tsx', '.js', '.mjs', '.json'],
+      conditionNames: ['onnxruntime-web-use-extern-wasm', 'import', 'module', 'browser', 'default'],
       alias: {
         react: false,
         'react-dom': false,

@@ -2,12 +2,14 @@
  * rt-liver's OHIF extension, loaded by URL as a runtime plugin (see plugins.ts). One factory per
  * extension point, each in its own file.
  */
+import getCommandsModule from './getCommandsModule';
 import getHangingProtocolModule, { registerHangingProtocolAttributes } from './getHangingProtocolModule';
 import getPanelModule from './getPanelModule';
 import { checkHost } from './host';
 import { EXTENSION_ID } from './id';
 import { PACS_STATUS_PATH } from './plugins';
 import type { OhifContext } from './panels/studyInfo';
+import { stopLiverSegmentation } from './viewer/liver-segmentation';
 
 declare global {
   interface Window {
@@ -41,8 +43,13 @@ const extension = {
     registerHangingProtocolAttributes(servicesManager.services.hangingProtocolService);
     void reportPacsProblems(servicesManager).catch((error) => console.warn('rt-liver: PACS status unknown', error));
   },
+  /** Leaving the mode cancels a running segmentation and ends its worker. */
+  onModeExit({ servicesManager }: Pick<OhifContext, 'servicesManager'>) {
+    stopLiverSegmentation(servicesManager);
+  },
   getPanelModule,
   getHangingProtocolModule,
+  getCommandsModule,
 };
 
 export default extension;

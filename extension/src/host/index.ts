@@ -37,17 +37,55 @@ export interface HostReact {
   useRef: <T>(initial: T) => { current: T };
 }
 
+/** A slice's pixels in the host's cache (a CT image, or one image of a labelmap). */
+export interface HostImage {
+  imageId: string;
+  /** For a derived (labelmap) image: the CT image it lies on. */
+  referencedImageId?: string;
+  voxelManager: { getScalarData: () => ArrayLike<number> & { length: number }; setScalarData: (data: ArrayLike<number>) => void };
+  getPixelData: () => ArrayLike<number> & { length: number };
+}
+
+/** A Cornerstone3D image volume (a streaming image volume of a CT series), as far as we read it. */
+export interface HostVolume {
+  volumeId: string;
+  imageIds: string[];
+  /** [columns, rows, slices]. */
+  dimensions: [number, number, number];
+  /** [along a row (between columns), along a column (between rows), between slices], in mm. */
+  spacing: [number, number, number];
+  /** LPS position of the first voxel's centre. */
+  origin: [number, number, number];
+  /** Row direction, column direction, slice normal: nine numbers. */
+  direction: ArrayLike<number>;
+  loadStatus?: { loaded?: boolean; loading?: boolean; cancelled?: boolean };
+  /** Number of images (slices) loaded so far. */
+  framesLoaded?: number;
+  voxelManager: { getCompleteScalarDataArray: () => ArrayLike<number> };
+}
+
+export interface HostViewport {
+  id: string;
+  type: string;
+  canvas: HTMLCanvasElement;
+  element: HTMLElement;
+  getVolumeId?: () => string | undefined;
+  render: () => void;
+}
+
 /** The parts of Cornerstone3D core and tools we rely on. */
 export interface HostCornerstone {
   core: {
-    cache: { getVolume: (id: string) => unknown };
-    getRenderingEngines: () => { getViewports: () => { id: string; canvas: HTMLCanvasElement }[] }[];
+    cache: { getVolume: (id: string) => unknown; getImage: (imageId: string) => HostImage | undefined };
+    getRenderingEngines: () => { getViewports: () => HostViewport[] }[];
     metaData: { get: (type: string, imageId: string) => unknown };
     Enums: { Events: Record<string, string> };
   };
   tools: {
     ToolGroupManager: { getToolGroup: (id: string) => unknown };
-    segmentation: Record<string, unknown>;
+    segmentation: Record<string, unknown> & {
+      triggerSegmentationEvents?: { triggerSegmentationDataModified: (segmentationId: string, modifiedSlices?: number[]) => void };
+    };
   };
 }
 
@@ -61,11 +99,13 @@ export function hostCornerstone(win: HostWindow = globalThis as unknown as HostW
   if (!core || !tools) throw new HostMismatchError('window.cornerstone / window.cornerstoneTools are not set (the cornerstone extension is not loaded yet)');
   const missing = [
     ['cornerstone.cache.getVolume', typeof core.cache?.getVolume],
+    ['cornerstone.cache.getImage', typeof core.cache?.getImage],
     ['cornerstone.getRenderingEngines', typeof core.getRenderingEngines],
     ['cornerstone.metaData.get', typeof core.metaData?.get],
     ['cornerstone.Enums.Events', typeof core.Enums?.Events],
     ['cornerstoneTools.ToolGroupManager', typeof tools.ToolGroupManager?.getToolGroup],
     ['cornerstoneTools.segmentation', typeof tools.segmentation],
+    ['cornerstoneTools.segmentation.triggerSegmentationEvents', typeof tools.segmentation?.triggerSegmentationEvents?.triggerSegmentationDataModified],
   ].filter(([, type]) => type === 'undefined');
   if (missing.length) throw new HostMismatchError(`Cornerstone3D lacks ${missing.map(([name]) => name).join(', ')}`);
   return { core, tools };

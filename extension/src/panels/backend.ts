@@ -22,10 +22,15 @@ export interface BrowserCapabilities {
   crossOriginIsolated: boolean;
 }
 
-/** onnxruntime-web's own default: half the logical cores, at most 4, when threads are possible. */
+/**
+ * WASM threads for the segmentation: every logical core (`navigator.hardwareConcurrency`) when the
+ * page is cross-origin isolated, else 1. onnxruntime-web's own default is half the cores, which on a
+ * 2-core machine is one thread and about 1.8x slower (docs/viewer.md). The run happens in a worker,
+ * so the page's own thread stays free even with every core busy.
+ */
 export function wasmThreads(hardwareConcurrency: number | undefined, isolated: boolean): number {
   if (!isolated) return 1;
-  return Math.max(1, Math.min(4, Math.ceil((hardwareConcurrency ?? 2) / 2)));
+  return Math.max(1, Math.floor(hardwareConcurrency ?? 1));
 }
 
 export async function detectBackend(caps: BrowserCapabilities): Promise<BackendInfo> {

@@ -1,6 +1,6 @@
 import { detectBackend, wasmThreads } from './backend';
 import { formatDate, formatPersonName } from './LiverPanel';
-import { formatCount, loadModelSummary, summariseModel } from './modelInfo';
+import { formatCount, loadModelCatalog, summariseFromCatalog, summariseModel } from './modelInfo';
 import { MIN_SLICES, SeriesSummary, assessReadiness } from './readiness';
 import { mergeSeries, seriesFromDisplaySets } from './studyInfo';
 
@@ -60,60 +60,56 @@ describe('series from OHIF', () => {
   });
 });
 
-describe('summariseModel', () => {
-  test('an empty or absent manifest says no model is bundled', () => {
-    expect(summariseModel({ models: [] })).toMatchObject({ state: 'missing', text: expect.stringContaining('No model is bundled yet') });
-    expect(summariseModel(null).state).toBe('missing');
+const entry = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  file: `${name}.onnx`,
+  sha256: 'a'.repeat(64),
+  input: { name: 'ct', shape: [1, 1, 64, 128, 128], sizeDivisor: 8 },
+  output: { name: 'logits', channels: ['background', 'liver'] },
+  ...extra,
+});
+
+describe('models from the manifest (the core reader)', () => {
+  test('the catalog starts from the manifest default, as the CLI does, and sizes every model', async () => {
+    const requests: string[] = [];
+    const manifest = { default: 'student-100k', models: [entry('student-30k', { parameters: 30_123 }), entry('student-100k', { parameters: 102_418 })] };
+    const fakeFetch = (async (url: string, init?: { method?: string }) => {
+      requests.push(`${init?.method ?? 'GET'} ${url}`);
+      if (url.endsWith('manifest.json')) return new Response(JSON.stringify(manifest));
+      return new Response(null, { headers: { 'content-length': url.includes('30k') ? '133000' : '424245' } });
+    }) as typeof fetch;
+    const catalog = await loadModelCatalog(fakeFetch, '/models/');
+    expect(catalog.defaultName).toBe('student-100k');
+    expect(requests.sort()).toEqual(['GET /models/manifest.json', 'HEAD /models/student-100k.onnx', 'HEAD /models/student-30k.onnx']);
+    expect(summariseFromCatalog(catalog).text).toBe('student-100k, 414 kB, 102.4 k parameters');
+    expect(summariseFromCatalog(catalog, 'student-30k').text).toBe('student-30k, 130 kB, 30.1 k parameters');
   });
 
-  test('prefers the smallest real model and shows name, size and parameters', () => {
-    const manifest = {
-      models: [
-        { name: 'teacher-1.2m', file: 't.onnx', parameters: 1_250_000 },
-        { name: 'student-30k', file: 's.onnx', parameters: 30_123 },
-        { name: 'student-tiny', file: 'p.onnx', parameters: 100, placeholder: true },
-      ],
-    };
-    expect(summariseModel(manifest, 133_000)).toEqual({
-      state: 'ready',
-      name: 'student-30k',
-      file: 's.onnx',
-      sizeKb: 130,
-      parameters: 30_123,
-      text: 'student-30k, 130 kB, 30.1 k parameters',
-    });
+  test('the bundled manifest: the panel default is the CLI default', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { parseManifestText, selectModel } = await import('../core/model/manifest');
+    const text = readFileSync(join(__dirname, '..', '..', '..', 'models', 'manifest.json'), 'utf8');
+    const fakeFetch = (async (url: string) => (url.endsWith('manifest.json') ? new Response(text) : new Response(null))) as typeof fetch;
+    const catalog = await loadModelCatalog(fakeFetch);
+    expect(catalog.defaultName).toBe(selectModel(parseManifestText(text)).name);
   });
 
-  test('a placeholder is shown as such', () => {
-    const summary = summariseModel({ models: [{ name: 'student-30k', file: 's.onnx', placeholder: true }] });
-    expect(summary).toMatchObject({ state: 'placeholder', text: 'student-30k (placeholder, not trained)' });
-  });
-
-  test("the model's caution comes with the summary, for the panel to show", () => {
-    const summary = summariseModel({ models: [{ name: 'student-30k', file: 's.onnx', caution: ' Phantoms only. ' }] });
-    expect(summary.caution).toBe('Phantoms only.');
-    expect(summariseModel({ models: [{ name: 'student-30k', file: 's.onnx' }] }).caution).toBeUndefined();
+  test('a placeholder is shown as such, and the caution comes with the summary', () => {
+    expect(summariseModel({ ...entry('student-30k'), placeholder: true } as never)).toMatchObject({ state: 'placeholder', text: 'student-30k (placeholder, not trained)' });
+    expect(summariseModel({ ...entry('student-30k'), caution: 'Phantoms only.' } as never).caution).toBe('Phantoms only.');
+    expect(summariseModel(undefined).state).toBe('missing');
   });
 
   test('formatCount', () => {
     expect([formatCount(512), formatCount(30_123), formatCount(1_250_000)]).toEqual(['512', '30.1 k', '1.25 M']);
   });
 
-  test('loadModelSummary reads the manifest, then the model size from a HEAD request', async () => {
-    const requests: string[] = [];
-    const fakeFetch = (async (url: string, init?: { method?: string }) => {
-      requests.push(`${init?.method ?? 'GET'} ${url}`);
-      if (url.endsWith('manifest.json')) return new Response(JSON.stringify({ models: [{ name: 'm', file: 'm.onnx', parameters: 10 }] }));
-      return new Response(null, { headers: { 'content-length': '2048' } });
-    }) as typeof fetch;
-    const summary = await loadModelSummary(fakeFetch, '/models/');
-    expect(requests).toEqual(['GET /models/manifest.json', 'HEAD /models/m.onnx']);
-    expect(summary.text).toBe('m, 2 kB, 10 parameters');
-  });
-
-  test('loadModelSummary turns a server error into a readable state', async () => {
+  test('a server error or an invalid manifest becomes a readable state', async () => {
     const failing = (async () => new Response('oops', { status: 500 })) as unknown as typeof fetch;
-    expect(await loadModelSummary(failing)).toEqual({ state: 'error', text: 'The model manifest could not be read (HTTP 500).' });
+    expect(await loadModelCatalog(failing)).toMatchObject({ state: 'error', text: 'The model manifest could not be read (HTTP 500).' });
+    const invalid = (async () => new Response(JSON.stringify({ models: [{ name: 'x' }] }))) as unknown as typeof fetch;
+    expect((await loadModelCatalog(invalid)).text).toMatch(/models\/manifest.json is invalid: models\[0\].sha256/);
   });
 });
 
@@ -129,7 +125,7 @@ describe('detectBackend', () => {
     const info = await detectBackend({ gpu: { requestAdapter: async () => adapter }, hardwareConcurrency: 2, crossOriginIsolated: true });
     expect(info).toMatchObject({
       backend: 'wasm',
-      text: 'WASM, 1 thread (cross-origin isolated; the WebGPU adapter (google swiftshader) is a CPU fallback)',
+      text: 'WASM, 2 threads (cross-origin isolated; the WebGPU adapter (google swiftshader) is a CPU fallback)',
     });
   });
 
@@ -137,8 +133,8 @@ describe('detectBackend', () => {
     const noAdapter = { requestAdapter: async () => null };
     expect(await detectBackend({ gpu: noAdapter, hardwareConcurrency: 8, crossOriginIsolated: true })).toMatchObject({
       backend: 'wasm',
-      threads: 4,
-      text: 'WASM, 4 threads (cross-origin isolated; no WebGPU adapter)',
+      threads: 8,
+      text: 'WASM, 8 threads (cross-origin isolated; no WebGPU adapter)',
     });
     expect((await detectBackend({ hardwareConcurrency: 8, crossOriginIsolated: false })).text).toBe(
       'WASM, 1 thread (not cross-origin isolated: threads disabled; no WebGPU adapter)',
@@ -150,8 +146,8 @@ describe('detectBackend', () => {
     expect(info.backend).toBe('wasm');
   });
 
-  test('wasmThreads follows onnxruntime-web: half the cores, 1 to 4', () => {
-    expect([wasmThreads(2, true), wasmThreads(6, true), wasmThreads(32, true), wasmThreads(32, false)]).toEqual([1, 3, 4, 1]);
+  test('wasmThreads uses every core on an isolated page, one thread otherwise', () => {
+    expect([wasmThreads(2, true), wasmThreads(6, true), wasmThreads(32, true), wasmThreads(32, false), wasmThreads(undefined, true)]).toEqual([2, 6, 32, 1, 1]);
   });
 });
 

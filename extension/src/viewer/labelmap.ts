@@ -1,0 +1,159 @@
+/**
+ * The liver mask as a Cornerstone3D labelmap segmentation "Liver", made and read through OHIF's
+ * segmentationService, so it shows in every viewport of the CT and in OHIF's segmentation list, and
+ * the host's brush and eraser edit it. One labelmap image per CT image: slice k of the mask goes to
+ * the labelmap image whose referenced image is the volume's image k (never by list position).
+ */
+import { RtLiverError } from '../core/errors';
+import { voxelVolumeMl, type Volume, type VolumeGeometry } from '../core/volume';
+import type { HostCornerstone, HostImage } from '../host';
+import { nextTask } from './ct-volume';
+
+// OHIF's services are untyped JavaScript.
+type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const LIVER_SEGMENT_INDEX = 1;
+export const LIVER_SEGMENTATION_LABEL = 'Liver';
+const LABELMAP = 'Labelmap';
+/** Labelmap slices written or read per main-thread task. */
+const SLICES_PER_TASK = 24;
+
+export interface LabelmapTarget {
+  cs: HostCornerstone;
+  segmentationService: Loose;
+  /** The CT's display set (what the labelmap is derived from). */
+  displaySet: Loose;
+  /** The CT volume's images, in slice order (slice k = imageIds[k]). */
+  imageIds: string[];
+  geometry: VolumeGeometry;
+  /** Viewports that show the CT: the labelmap is added to each. */
+  viewportIds: string[];
+  /** RGB, 0-255. */
+  color: [number, number, number];
+}
+
+/** The labelmap images of a segmentation, each with the slice index of the CT image it lies on. */
+export function labelmapSlices(cs: HostCornerstone, segmentationId: string, imageIds: string[]): { k: number; image: HostImage }[] {
+  const state = (cs.tools.segmentation as Loose).state;
+  const segmentation = state?.getSegmentation?.(segmentationId);
+  const labelmapIds: string[] | undefined = segmentation?.representationData?.[LABELMAP]?.imageIds;
+  if (!labelmapIds?.length) {
+    throw new RtLiverError('LABELMAP_MISSING', `Segmentation ${segmentationId} has no labelmap images.`, 'Segment again.');
+  }
+  const sliceOf = new Map(imageIds.map((imageId, k) => [imageId, k]));
+  const slices: { k: number; image: HostImage }[] = [];
+  for (const id of labelmapIds) {
+    const image = cs.core.cache.getImage(id);
+    const k = image?.referencedImageId === undefined ? undefined : sliceOf.get(image.referencedImageId);
+    if (image && k !== undefined) slices.push({ k, image });
+  }
+  if (slices.length !== imageIds.length) {
+    throw new RtLiverError(
+      'LABELMAP_MISMATCH',
+      `The labelmap has ${slices.length} images on the CT's ${imageIds.length} slices.`,
+      'Segment again; if it persists, reload the study.',
+    );
+  }
+  return slices;
+}
+
+/**
+ * Creates the segmentation "Liver" with the mask in it, adds it to every CT viewport in the liver's
+ * colour, and tells Cornerstone (and OHIF's list) that its data changed. Returns its id.
+ */
+export async function showLiverLabelmap(target: LabelmapTarget, mask: Volume<Uint8Array>, cancelled: () => boolean = () => false): Promise<string> {
+  const { cs, segmentationService, displaySet, imageIds, viewportIds, color } = target;
+  const segmentationId = `rt-liver-${Date.now().toString(36)}`;
+  await segmentationService.createLabelmapForDisplaySet(displaySet, {
+    segmentationId,
+    label: LIVER_SEGMENTATION_LABEL,
+    segments: { [LIVER_SEGMENT_INDEX]: { label: LIVER_SEGMENTATION_LABEL, active: true } },
+  });
+  try {
+    await writeMask(cs, segmentationId, imageIds, mask, cancelled);
+    for (const viewportId of viewportIds) {
+      await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
+      segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
+    }
+    cs.tools.segmentation.triggerSegmentationEvents?.triggerSegmentationDataModified(segmentationId);
+  } catch (error) {
+    segmentationService.remove(segmentationId);
+    throw error;
+  }
+  return segmentationId;
+}
+
+async function writeMask(cs: HostCornerstone, segmentationId: string, imageIds: string[], mask: Volume<Uint8Array>, cancelled: () => boolean): Promise<void> {
+  const [nx, ny] = mask.dimensions;
+  const sliceSize = nx * ny;
+  const slices = labelmapSlices(cs, segmentationId, imageIds);
+  for (let n = 0; n < slices.length; n++) {
+    if (n > 0 && n % SLICES_PER_TASK === 0) {
+      await nextTask();
+      if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
+    }
+    const { k, image } = slices[n];
+    const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
+    if (!source.some((value) => value !== 0)) continue;
+    const data = image.voxelManager.getScalarData() as unknown as { set: (values: ArrayLike<number>) => void; length: number };
+    if (data.length !== sliceSize) {
+      throw new RtLiverError('LABELMAP_MISMATCH', `Labelmap image ${k + 1} has ${data.length} pixels, the CT slice ${sliceSize}.`, 'Reload the study.');
+    }
+    data.set(source);
+    image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
+  }
+}
+
+/** The labelmap read back as a mask on the CT's grid (liver = 1), a few slices per task. */
+export async function readLabelmap(cs: HostCornerstone, segmentationId: string, imageIds: string[], geometry: VolumeGeometry): Promise<Volume<Uint8Array>> {
+  const [nx, ny, nz] = geometry.dimensions;
+  const sliceSize = nx * ny;
+  const voxels = new Uint8Array(sliceSize * nz);
+  const slices = labelmapSlices(cs, segmentationId, imageIds);
+  for (let n = 0; n < slices.length; n++) {
+    if (n > 0 && n % SLICES_PER_TASK === 0) await nextTask();
+    const { k, image } = slices[n];
+    const data = image.voxelManager.getScalarData();
+    const offset = k * sliceSize;
+    for (let p = 0; p < sliceSize; p++) if (data[p] === LIVER_SEGMENT_INDEX) voxels[offset + p] = 1;
+  }
+  return { ...geometry, voxels };
+}
+
+/** Liver voxels and volume (mL) of the labelmap as it is now, edits included. */
+export async function measureLabelmap(cs: HostCornerstone, segmentationId: string, imageIds: string[], geometry: VolumeGeometry): Promise<{ voxels: number; volumeMl: number }> {
+  const slices = labelmapSlices(cs, segmentationId, imageIds);
+  let count = 0;
+  for (let n = 0; n < slices.length; n++) {
+    if (n > 0 && n % SLICES_PER_TASK === 0) await nextTask();
+    const data = slices[n].image.voxelManager.getScalarData();
+    for (let p = 0; p < data.length; p++) if (data[p] === LIVER_SEGMENT_INDEX) count++;
+  }
+  return { voxels: count, volumeMl: count * voxelVolumeMl(geometry) };
+}
+
+/**
+ * Resolves once each viewport has rendered again (Cornerstone's IMAGE_RENDERED), or after
+ * `timeoutMs`: the moment the labelmap is on screen.
+ */
+export function waitForRender(cs: HostCornerstone, viewportElements: HTMLElement[], timeoutMs = 3000): Promise<void> {
+  const event = cs.core.Enums.Events.IMAGE_RENDERED;
+  return new Promise((resolve) => {
+    let remaining = viewportElements.length;
+    if (!remaining || !event) return resolve();
+    const timer = setTimeout(finish, timeoutMs);
+    const listeners = viewportElements.map((element) => {
+      const listener = () => {
+        element.removeEventListener(event, listener);
+        if (--remaining === 0) finish();
+      };
+      element.addEventListener(event, listener);
+      return { element, listener };
+    });
+    function finish() {
+      clearTimeout(timer);
+      for (const { element, listener } of listeners) element.removeEventListener(event, listener);
+      resolve();
+    }
+  });
+}
