@@ -38,6 +38,8 @@ export interface ViewerFixture {
   noCt: FixtureStudy;
   /** crlm-ct-1004 from ../shared/data, when present. */
   real?: FixtureStudy;
+  /** The CT studies asked for in `sharedCt` that are present in ../shared/data, by folder name. */
+  sharedCt: Record<string, FixtureStudy & { folder: string }>;
   close: () => Promise<void>;
 }
 
@@ -80,7 +82,7 @@ function mrFromCt(ctBytes: ArrayBuffer, seed: string): { name: string; bytes: Ar
   return { name: 'mr.dcm', bytes: writePart10(dataset, sop) };
 }
 
-export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): Promise<ViewerFixture> {
+export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?: string[] } = {}): Promise<ViewerFixture> {
   buildPlugins();
   const work = mkdtempSync(join(tmpdir(), 'rt-liver-e2e-'));
   const storeDir = join(work, 'dicomweb');
@@ -111,6 +113,15 @@ export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): P
     real = { studyInstanceUid: published.studies[0].studyInstanceUid, patientName: 'CRLM-CT-1004' };
   }
 
+  const sharedCt: ViewerFixture['sharedCt'] = {};
+  for (const name of options.sharedCt ?? []) {
+    const folder = sharedDataPath('ct', name);
+    if (!folder || name === 'crlm-ct-1004') continue;
+    const published = publishDicom(folder, storeDir);
+    sharedCt[name] = { studyInstanceUid: published.studies[0].studyInstanceUid, patientName: name.toUpperCase(), folder };
+  }
+  if (real && options.sharedCt?.includes('crlm-ct-1004')) sharedCt['crlm-ct-1004'] = { ...real, folder: realFolder! };
+
   const server: Server = createViewerServer({ ...defaultPaths(REPO_ROOT), storeDir, pacs: options.pacs });
   const port = await listen(server, 0, '127.0.0.1');
   return {
@@ -120,6 +131,7 @@ export async function startViewerFixture(options: { pacs?: PacsConfig } = {}): P
     singleImage: { studyInstanceUid: singleSeries.studyInstanceUID, patientName: 'Bad input^Single image' },
     noCt: { studyInstanceUid: uidFromSeed('rt-liver-no-ct', 'study'), patientName: 'Bad input^No CT' },
     real,
+    sharedCt,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

@@ -76,7 +76,8 @@ export interface HostViewport {
 /** The parts of Cornerstone3D core and tools we rely on. */
 export interface HostCornerstone {
   core: {
-    cache: { getVolume: (id: string) => unknown; getImage: (imageId: string) => HostImage | undefined };
+    cache: { getVolume: (id: string) => unknown; getImage: (imageId: string) => HostImage | undefined; removeImageLoadObject?: (imageId: string) => void };
+    imageLoader: { createAndCacheDerivedLabelmapImage: (referencedImageId: string, options: { imageId: string }) => HostImage };
     getRenderingEngines: () => { getViewports: () => HostViewport[] }[];
     metaData: { get: (type: string, imageId: string) => unknown };
     Enums: { Events: Record<string, string> };
@@ -100,6 +101,7 @@ export function hostCornerstone(win: HostWindow = globalThis as unknown as HostW
   const missing = [
     ['cornerstone.cache.getVolume', typeof core.cache?.getVolume],
     ['cornerstone.cache.getImage', typeof core.cache?.getImage],
+    ['cornerstone.imageLoader.createAndCacheDerivedLabelmapImage', typeof core.imageLoader?.createAndCacheDerivedLabelmapImage],
     ['cornerstone.getRenderingEngines', typeof core.getRenderingEngines],
     ['cornerstone.metaData.get', typeof core.metaData?.get],
     ['cornerstone.Enums.Events', typeof core.Enums?.Events],

@@ -15,8 +15,6 @@ import type { HostCornerstone, HostVolume } from '../host';
  */
 export const MAX_SEGMENT_VOXELS = 512 * 512 * 1200;
 
-/** Slices copied per main-thread task: a 512 x 512 slice takes well under a millisecond. */
-const SLICES_PER_TASK = 16;
 
 /** The core's geometry of a Cornerstone3D volume, checked: unit, orthogonal directions and positive spacing. */
 export function geometryOfHostVolume(volume: Pick<HostVolume, 'dimensions' | 'spacing' | 'origin' | 'direction'>): VolumeGeometry {
@@ -87,6 +85,19 @@ export function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * Splits a loop into tasks of about `budgetMs`: call `await pace()` between items; it yields once the
+ * current task has run for the budget, well below the 50 ms at which a task blocks the page.
+ */
+export function taskPacer(budgetMs = 15): () => Promise<void> {
+  let started = performance.now();
+  return async () => {
+    if (performance.now() - started < budgetMs) return;
+    await nextTask();
+    started = performance.now();
+  };
+}
+
 /** A typed array of the same kind as `like`, of `length` elements. */
 function sameKind(like: ArrayLike<number>, length: number): VoxelArray {
   if (like instanceof Int16Array) return new Int16Array(length);
@@ -112,11 +123,10 @@ export async function copyHostVolume(cs: HostCornerstone, volume: HostVolume, op
   const [nx, ny, nz] = geometry.dimensions;
   const sliceSize = nx * ny;
   let voxels: VoxelArray | undefined;
+  const pace = taskPacer();
   for (let k = 0; k < nz; k++) {
-    if (k % SLICES_PER_TASK === 0 && k > 0) {
-      await nextTask();
-      if (options.cancelled?.()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
-    }
+    await pace();
+    if (options.cancelled?.()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
     const image = cs.core.cache.getImage(volume.imageIds[k]);
     const pixels = image?.getPixelData();
     if (!pixels || pixels.length !== sliceSize) {

@@ -7,7 +7,7 @@
 import { RtLiverError } from '../core/errors';
 import { voxelVolumeMl, type Volume, type VolumeGeometry } from '../core/volume';
 import type { HostCornerstone, HostImage } from '../host';
-import { nextTask } from './ct-volume';
+import { nextTask, taskPacer } from './ct-volume';
 
 // OHIF's services are untyped JavaScript.
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -15,8 +15,6 @@ type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 export const LIVER_SEGMENT_INDEX = 1;
 export const LIVER_SEGMENTATION_LABEL = 'Liver';
 const LABELMAP = 'Labelmap';
-/** Labelmap slices written or read per main-thread task. */
-const SLICES_PER_TASK = 24;
 
 export interface LabelmapTarget {
   cs: HostCornerstone;
@@ -60,22 +58,37 @@ export function labelmapSlices(cs: HostCornerstone, segmentationId: string, imag
 /**
  * Creates the segmentation "Liver" with the mask in it, adds it to every CT viewport in the liver's
  * colour, and tells Cornerstone (and OHIF's list) that its data changed. Returns its id.
+ *
+ * What segmentationService.createLabelmapForDisplaySet does, but a few slices per task: it creates
+ * every labelmap image in one go (about 130 ms for 96 images here), which would block the page.
  */
 export async function showLiverLabelmap(target: LabelmapTarget, mask: Volume<Uint8Array>, cancelled: () => boolean = () => false): Promise<string> {
   const { cs, segmentationService, displaySet, imageIds, viewportIds, color } = target;
   const segmentationId = `rt-liver-${Date.now().toString(36)}`;
-  await segmentationService.createLabelmapForDisplaySet(displaySet, {
-    segmentationId,
-    label: LIVER_SEGMENTATION_LABEL,
-    segments: { [LIVER_SEGMENT_INDEX]: { label: LIVER_SEGMENTATION_LABEL, active: true } },
-  });
+  const referencedImageIds: string[] = displaySet.imageIds;
+  const labelmapImageIds = await createLabelmapImages(cs, segmentationId, referencedImageIds, imageIds, mask, cancelled);
+  // Each call into the host gets a task of its own (the host's work in each is one block we cannot
+  // split), timed as a performance measure "rt-liver:host:<step>" so that a long task can be told
+  // apart from rt-liver's own code.
+  await hostStep('add-segmentation', () =>
+    segmentationService.addOrUpdateSegmentation({
+      segmentationId,
+      representation: { type: LABELMAP, data: { imageIds: labelmapImageIds, referencedImageIds } },
+      config: {
+        label: LIVER_SEGMENTATION_LABEL,
+        segments: { [LIVER_SEGMENT_INDEX]: { label: LIVER_SEGMENTATION_LABEL, active: true } },
+        cachedStats: { info: `S${displaySet.SeriesNumber}: ${displaySet.SeriesDescription}` },
+      },
+    }),
+  );
   try {
-    await writeMask(cs, segmentationId, imageIds, mask, cancelled);
     for (const viewportId of viewportIds) {
-      await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
-      segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
+      await hostStep(`representation-${viewportId}`, async () => {
+        await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
+        segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
+      });
     }
-    cs.tools.segmentation.triggerSegmentationEvents?.triggerSegmentationDataModified(segmentationId);
+    await hostStep('data-modified', () => cs.tools.segmentation.triggerSegmentationEvents?.triggerSegmentationDataModified(segmentationId));
   } catch (error) {
     segmentationService.remove(segmentationId);
     throw error;
@@ -83,25 +96,56 @@ export async function showLiverLabelmap(target: LabelmapTarget, mask: Volume<Uin
   return segmentationId;
 }
 
-async function writeMask(cs: HostCornerstone, segmentationId: string, imageIds: string[], mask: Volume<Uint8Array>, cancelled: () => boolean): Promise<void> {
+/** Runs one call into the host in a task of its own, recorded as the measure "rt-liver:host:<name>". */
+async function hostStep(name: string, step: () => unknown): Promise<void> {
+  await nextTask();
+  const start = performance.now();
+  try {
+    await step();
+  } finally {
+    performance.measure(`rt-liver:host:${name}`, { start, end: performance.now() });
+  }
+}
+
+/** One labelmap image per CT image (in the display set's order), each filled from its slice of the mask. */
+async function createLabelmapImages(
+  cs: HostCornerstone,
+  segmentationId: string,
+  referencedImageIds: string[],
+  volumeImageIds: string[],
+  mask: Volume<Uint8Array>,
+  cancelled: () => boolean,
+): Promise<string[]> {
   const [nx, ny] = mask.dimensions;
   const sliceSize = nx * ny;
-  const slices = labelmapSlices(cs, segmentationId, imageIds);
-  for (let n = 0; n < slices.length; n++) {
-    if (n > 0 && n % SLICES_PER_TASK === 0) {
-      await nextTask();
+  const sliceOf = new Map(volumeImageIds.map((imageId, k) => [imageId, k]));
+  const created: string[] = [];
+  const pace = taskPacer();
+  try {
+    for (let n = 0; n < referencedImageIds.length; n++) {
+      await pace();
       if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
+      const referencedImageId = referencedImageIds[n];
+      const k = sliceOf.get(referencedImageId);
+      if (k === undefined) {
+        throw new RtLiverError('LABELMAP_MISMATCH', `CT image ${n + 1} of the series is not a slice of the volume on screen.`, 'Reload the study.');
+      }
+      const image = cs.core.imageLoader.createAndCacheDerivedLabelmapImage(referencedImageId, { imageId: `${segmentationId}:${n}` });
+      created.push(image.imageId);
+      const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
+      if (!source.some((value) => value !== 0)) continue;
+      const data = image.voxelManager.getScalarData() as unknown as { set: (values: ArrayLike<number>) => void; length: number };
+      if (data.length !== sliceSize) {
+        throw new RtLiverError('LABELMAP_MISMATCH', `Labelmap image ${k + 1} has ${data.length} pixels, the CT slice ${sliceSize}.`, 'Reload the study.');
+      }
+      data.set(source);
+      image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
     }
-    const { k, image } = slices[n];
-    const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
-    if (!source.some((value) => value !== 0)) continue;
-    const data = image.voxelManager.getScalarData() as unknown as { set: (values: ArrayLike<number>) => void; length: number };
-    if (data.length !== sliceSize) {
-      throw new RtLiverError('LABELMAP_MISMATCH', `Labelmap image ${k + 1} has ${data.length} pixels, the CT slice ${sliceSize}.`, 'Reload the study.');
-    }
-    data.set(source);
-    image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
+  } catch (error) {
+    for (const imageId of created) cs.core.cache.removeImageLoadObject?.(imageId);
+    throw error;
   }
+  return created;
 }
 
 /** The labelmap read back as a mask on the CT's grid (liver = 1), a few slices per task. */
@@ -110,8 +154,9 @@ export async function readLabelmap(cs: HostCornerstone, segmentationId: string, 
   const sliceSize = nx * ny;
   const voxels = new Uint8Array(sliceSize * nz);
   const slices = labelmapSlices(cs, segmentationId, imageIds);
+  const pace = taskPacer();
   for (let n = 0; n < slices.length; n++) {
-    if (n > 0 && n % SLICES_PER_TASK === 0) await nextTask();
+    await pace();
     const { k, image } = slices[n];
     const data = image.voxelManager.getScalarData();
     const offset = k * sliceSize;
@@ -124,8 +169,9 @@ export async function readLabelmap(cs: HostCornerstone, segmentationId: string, 
 export async function measureLabelmap(cs: HostCornerstone, segmentationId: string, imageIds: string[], geometry: VolumeGeometry): Promise<{ voxels: number; volumeMl: number }> {
   const slices = labelmapSlices(cs, segmentationId, imageIds);
   let count = 0;
+  const pace = taskPacer();
   for (let n = 0; n < slices.length; n++) {
-    if (n > 0 && n % SLICES_PER_TASK === 0) await nextTask();
+    await pace();
     const data = slices[n].image.voxelManager.getScalarData();
     for (let p = 0; p < data.length; p++) if (data[p] === LIVER_SEGMENT_INDEX) count++;
   }

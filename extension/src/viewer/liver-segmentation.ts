@@ -60,6 +60,8 @@ export interface ShownResult {
   stageMs: Partial<Record<RunStage, number>>;
   pipeline: SegmentationResult['timings_ms'];
   clickToOverlayMs: number;
+  /** performance.now() at the click and when the labelmap was on screen: the run's window, for measuring the page's long tasks. */
+  runWindow: [number, number];
   studyInstanceUid: string;
 }
 
@@ -302,8 +304,11 @@ export class LiverSegmentationController {
       stageMs[stage] = performance.now() - stageStart;
       stage = next;
       stageStart = performance.now();
+      // Marks in the page's performance timeline: what a profile or a long-task report is lined up with.
+      performance.mark(`rt-liver:${next}`);
       this.set({ run: { phase: 'running', stage, stageMs: { ...stageMs }, model: model.name } });
     };
+    performance.mark('rt-liver:copy');
     this.set({ run: { phase: 'running', stage, stageMs: {}, model: model.name }, store: { state: 'idle' } });
     try {
       const backend = this.backendChoice();
@@ -338,6 +343,7 @@ export class LiverSegmentationController {
       }
       await waitForRender(this.cs(), ct.viewports.map((v) => v.element));
       stageMs.display = performance.now() - stageStart;
+      performance.mark('rt-liver:on-screen');
       const clickToOverlayMs = performance.now() - clickedAt;
       this.snapshot = { geometry, imageIds: [...ct.volume.imageIds], displaySet: ct.displaySet, mask: result.mask, seriesInstanceUID: newUid(), version: 0 };
       this.set({
@@ -354,6 +360,7 @@ export class LiverSegmentationController {
           stageMs,
           pipeline: result.timings_ms,
           clickToOverlayMs,
+          runWindow: [clickedAt, clickedAt + clickToOverlayMs],
           studyInstanceUid: String(ct.displaySet.StudyInstanceUID ?? ''),
         },
       });
