@@ -44,6 +44,8 @@ export interface LongTask {
   kind: 'render' | 'host' | 'own';
   /** The host calls it overlaps. */
   host: string[];
+  /** The last stage mark ("rt-liver:<stage>") before it started, and how long before (ms). */
+  after: string;
 }
 
 export interface SegmentRun {
@@ -86,13 +88,16 @@ export async function readResult(page: Page): Promise<SegmentRun> {
       const w = window as unknown as { rtLiverLongTasks?: { start: number; duration: number }[]; rtLiverRenders?: number[] };
       const renders = w.rtLiverRenders ?? [];
       const hostCalls = performance.getEntriesByType('measure').filter((m) => m.name.startsWith('rt-liver:host:'));
+      const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('rt-liver:'));
       return (w.rtLiverLongTasks ?? [])
         .filter((t) => t.start + t.duration > from && t.start < to)
         .map((t) => {
           const end = t.start + t.duration;
           const host = hostCalls.filter((m) => m.startTime < end && m.startTime + m.duration > t.start).map((m) => m.name.slice('rt-liver:host:'.length));
           const render = renders.some((r) => r >= t.start && r <= end);
-          return { ...t, kind: (render ? 'render' : host.length ? 'host' : 'own') as 'render' | 'host' | 'own', host };
+          const mark = marks.filter((m) => m.startTime <= t.start).pop();
+          const after = mark ? `${mark.name.slice('rt-liver:'.length)}+${Math.round(t.start - mark.startTime)}` : '';
+          return { ...t, kind: (render ? 'render' : host.length ? 'host' : 'own') as 'render' | 'host' | 'own', host, after };
         });
     },
     [start, end] as const,

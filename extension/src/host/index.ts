@@ -77,7 +77,7 @@ export interface HostViewport {
 export interface HostCornerstone {
   core: {
     cache: { getVolume: (id: string) => unknown; getImage: (imageId: string) => HostImage | undefined; removeImageLoadObject?: (imageId: string) => void };
-    imageLoader: { createAndCacheDerivedLabelmapImage: (referencedImageId: string, options: { imageId: string }) => HostImage };
+    imageLoader: { createAndCacheDerivedLabelmapImage: (referencedImageId: string, options: { imageId: string; instanceNumber?: number }) => HostImage };
     getRenderingEngines: () => { getViewports: () => HostViewport[] }[];
     metaData: { get: (type: string, imageId: string) => unknown };
     Enums: { Events: Record<string, string> };

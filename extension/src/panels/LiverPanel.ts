@@ -70,7 +70,7 @@ function select(testId: string, options: { value: string; text: string }[], sele
   const element = h('select', { 'data-testid': testId, style: STYLE.select }) as HTMLSelectElement;
   for (const option of options) {
     const item = h('option', { value: option.value }, option.text) as HTMLOptionElement;
-    if (option.value === selected) item.selected = true;
+    if (option.value === selected) item.setAttribute('selected', '');
     element.append(item);
   }
   element.disabled = disabled;
@@ -219,18 +219,38 @@ function render(root: HTMLElement, data: PanelData, controller: LiverSegmentatio
   else if (readiness.ready) state = h('div', { style: STYLE.ready, 'data-testid': 'rt-liver-state', 'data-state': 'ready' }, readiness.message);
   else state = h('div', { style: STYLE.unavailable, 'data-testid': 'rt-liver-state', 'data-state': 'unavailable' }, readiness.reason);
 
-  root.replaceChildren(
-    h('div', { style: STYLE.panel, 'data-testid': 'rt-liver-panel-content' },
-      h('div', { style: STYLE.title }, 'Real-time Liver'),
-      field('Study', 'rt-liver-study', studyText),
-      field('Series', 'rt-liver-series', seriesText),
-      ...modelSection(data.controller, controller),
-      ...backendSection(data.controller, controller),
-      state,
-      ...runSection(data, controller),
-      ...resultSection(data.controller, controller),
-    ),
-  );
+  const sections: HTMLElement[][] = [
+    [h('div', { style: STYLE.title }, 'Real-time Liver'), field('Study', 'rt-liver-study', studyText), field('Series', 'rt-liver-series', seriesText)],
+    modelSection(data.controller, controller),
+    backendSection(data.controller, controller),
+    [state, ...runSection(data, controller)],
+    resultSection(data.controller, controller),
+  ];
+  let content = root.firstElementChild as HTMLElement | null;
+  if (!content || content.getAttribute('data-testid') !== 'rt-liver-panel-content') {
+    content = h('div', { style: STYLE.panel, 'data-testid': 'rt-liver-panel-content' });
+    root.replaceChildren(content);
+  }
+  // Only the sections whose markup changed are replaced: during a run the progress changes a few
+  // times a second, and re-creating the whole panel would make the page lay it all out again.
+  sections.forEach((children, index) => {
+    let section = content!.children[index] as HTMLElement | undefined;
+    if (!section) {
+      section = h('div', { style: 'display:flex;flex-direction:column;gap:10px' });
+      content!.append(section);
+    }
+    const markup = children.map((child) => child.outerHTML).join('');
+    if (section.getAttribute('data-markup-hash') === hash(markup)) return;
+    section.setAttribute('data-markup-hash', hash(markup));
+    section.replaceChildren(...children);
+  });
+}
+
+/** A short fingerprint of a string (FNV-1a), to tell whether a section's markup changed. */
+function hash(text: string): string {
+  let value = 0x811c9dc5;
+  for (let n = 0; n < text.length; n++) value = Math.imul(value ^ text.charCodeAt(n), 0x01000193);
+  return (value >>> 0).toString(36);
 }
 
 /** DICOM PN "Family^Given^Middle" as "Family, Given Middle". */
@@ -253,7 +273,10 @@ export function mountLiverPanel(root: HTMLElement, context: OhifContext): () => 
   let scheduled = false;
   const draw = () => {
     scheduled = false;
-    if (alive) render(root, data, controller);
+    if (!alive) return;
+    const start = performance.now();
+    render(root, data, controller);
+    performance.measure('rt-liver:panel', { start, end: performance.now() });
   };
   const update = (patch: Partial<PanelData>) => {
     if (!alive) return;

@@ -130,7 +130,8 @@ async function createLabelmapImages(
       if (k === undefined) {
         throw new RtLiverError('LABELMAP_MISMATCH', `CT image ${n + 1} of the series is not a slice of the volume on screen.`, 'Reload the study.');
       }
-      const image = cs.core.imageLoader.createAndCacheDerivedLabelmapImage(referencedImageId, { imageId: `${segmentationId}:${n}` });
+      // As the host names derived images ("derived:" scheme), with the instance number it gives them.
+      const image = cs.core.imageLoader.createAndCacheDerivedLabelmapImage(referencedImageId, { imageId: `derived:${segmentationId}-${n + 1}`, instanceNumber: n + 1 });
       created.push(image.imageId);
       const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
       if (!source.some((value) => value !== 0)) continue;
