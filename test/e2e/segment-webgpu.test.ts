@@ -2,7 +2,9 @@
  * The WebGPU path of "Segment liver", once, for correctness: Chromium with --enable-unsafe-webgpu
  * offers its SwiftShader adapter (a CPU implementation, about 100x slower than WASM, which is why
  * "Automatic" never picks it); chosen by hand in the panel, the worker runs the model on
- * onnxruntime-web's WebGPU EP, and the labelmap agrees with the CLI's mask for the same model.
+ * onnxruntime-web's WebGPU EP, and the labelmap agrees with the CLI's mask for the same model on its
+ * default runtime (onnxruntime-node, native CPU). (onnxruntime-web's WASM EP differs from both by up to
+ * 0.37 in the logits on this input, see docs/viewer.md; WebGPU and native agree.)
  * Screenshot: test-artifacts/e2e-segment-webgpu.png.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -47,9 +49,15 @@ test('WebGPU (SwiftShader) chosen in the panel gives the same labelmap as the CL
   }
   await saveScreenshot(page, 'e2e-segment-webgpu');
   const viewer = await viewerMask(page, run.segmentationId);
-  const cli = cliMask(demoStudyPaths(join(REPO_ROOT, 'var')).seriesDir, run.model, 'wasm');
+  const folder = demoStudyPaths(join(REPO_ROOT, 'var')).seriesDir;
+  const cli = cliMask(folder, run.model, 'auto');
+  const wasm = cliMask(folder, run.model, 'wasm');
   const score = dice(viewer.voxels, cli.mask.voxels);
-  console.log(`WebGPU (SwiftShader): ${run.volumeMl.toFixed(1)} mL vs CLI (${cli.backend}) ${cli.volumeMl.toFixed(1)} mL, Dice ${score.toFixed(5)}, click to overlay ${run.clickToOverlayMs} ms`);
+  console.log(
+    `WebGPU (SwiftShader): ${run.volumeMl.toFixed(1)} mL vs CLI (${cli.backend}) ${cli.volumeMl.toFixed(1)} mL, Dice ${score.toFixed(5)}; ` +
+      `vs CLI (${wasm.backend}) ${wasm.volumeMl.toFixed(1)} mL, Dice ${dice(viewer.voxels, wasm.mask.voxels).toFixed(5)}; click to overlay ${run.clickToOverlayMs} ms`,
+  );
+  expect(cli.backend).toBe('onnxruntime-node/cpu');
   expect(score).toBeGreaterThanOrEqual(0.99);
   expect(Math.abs(run.volumeMl - cli.volumeMl) / cli.volumeMl).toBeLessThan(0.01);
 });

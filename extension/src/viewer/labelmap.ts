@@ -84,7 +84,9 @@ export async function showLiverLabelmap(target: LabelmapTarget, mask: Volume<Uin
   try {
     for (const viewportId of viewportIds) {
       await hostStep(`representation-${viewportId}`, async () => {
-        await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
+        // The mode may already have mirrored it into this view (it keeps a segmentation in all three).
+        const shown = segmentationService.getSegmentationRepresentations?.(viewportId, { segmentationId }) ?? [];
+        if (!shown.length) await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
         segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
       });
     }
