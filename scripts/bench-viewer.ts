@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     stages_ms: Object.fromEntries(stages.map((stage) => [stage, Math.round(median(runs.map((r) => r.stageMs[stage] ?? 0)))])),
     longest_task_ms: { median: Math.round(median(runs.map((r) => r.longestTaskMs))), runs: runs.map((r) => Math.round(r.longestTaskMs)) },
     longest_own_task_ms: { median: Math.round(median(runs.map((r) => r.longestOwnTaskMs))), runs: runs.map((r) => Math.round(r.longestOwnTaskMs)) },
-    long_tasks_by_kind: ['render', 'host', 'own'].map((kind) => ({ kind, count_median: median(runs.map((r) => r.longTasks.filter((t) => t.kind === kind).length)) })),
+    long_tasks_by_kind: ['render', 'host', 'own', 'other'].map((kind) => ({ kind, count_median: median(runs.map((r) => r.longTasks.filter((t) => t.kind === kind).length)) })),
     inference_ms: {
       chromium_wasm: { median: Math.round(median(runs.map((r) => r.stageMs.inference ?? 0))), runs: runs.map((r) => Math.round(r.stageMs.inference ?? 0)) },
       node_native: { median: Math.round(median(native.map((t) => t.inference))), runs: native.map((t) => Math.round(t.inference)) },

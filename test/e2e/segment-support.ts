@@ -33,16 +33,20 @@ export async function recordLongTasks(page: Page): Promise<void> {
   });
 }
 
+type LongTaskKind = 'render' | 'host' | 'own' | 'other';
+
 export interface LongTask {
   start: number;
   duration: number;
   /**
    * Whose work it was: 'render' = it contains the end of a Cornerstone3D viewport render (WebGL);
    * 'host' = it overlaps one of rt-liver's calls into OHIF/Cornerstone (a "rt-liver:host:*" measure);
-   * 'own' = neither, i.e. rt-liver's code or anything else on the page.
+   * 'own' = it overlaps a piece of rt-liver's own main-thread work (a "rt-liver:own:*" measure: the
+   * CT copy, the labelmap images, the panel); 'other' = none of these (the page's other work, e.g.
+   * OHIF's panels reacting to the new segmentation, or garbage collection).
    */
-  kind: 'render' | 'host' | 'own';
-  /** The host calls it overlaps. */
+  kind: 'render' | 'host' | 'own' | 'other';
+  /** The measures it overlaps (host calls and own pieces). */
   host: string[];
   /** The last stage mark ("rt-liver:<stage>") before it started, and how long before (ms). */
   after: string;
@@ -59,7 +63,7 @@ export interface SegmentRun {
   /** The main thread's long tasks between the click and the labelmap on screen. */
   longTasks: LongTask[];
   longestTaskMs: number;
-  /** The longest task that is neither a viewport render nor a call into the host. */
+  /** The longest task in which rt-liver's own main-thread work ran. */
   longestOwnTaskMs: number;
   segmentationId: string;
   edited: boolean;
@@ -87,17 +91,18 @@ export async function readResult(page: Page): Promise<SegmentRun> {
     ([from, to]) => {
       const w = window as unknown as { rtLiverLongTasks?: { start: number; duration: number }[]; rtLiverRenders?: number[] };
       const renders = w.rtLiverRenders ?? [];
-      const hostCalls = performance.getEntriesByType('measure').filter((m) => m.name.startsWith('rt-liver:host:'));
+      const measures = performance.getEntriesByType('measure').filter((m) => m.name.startsWith('rt-liver:host:') || m.name.startsWith('rt-liver:own:'));
       const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('rt-liver:'));
       return (w.rtLiverLongTasks ?? [])
         .filter((t) => t.start + t.duration > from && t.start < to)
         .map((t) => {
           const end = t.start + t.duration;
-          const host = hostCalls.filter((m) => m.startTime < end && m.startTime + m.duration > t.start).map((m) => m.name.slice('rt-liver:host:'.length));
+          const host = measures.filter((m) => m.startTime < end && m.startTime + m.duration > t.start).map((m) => m.name.slice('rt-liver:'.length));
           const render = renders.some((r) => r >= t.start && r <= end);
+          const kind = render ? 'render' : host.some((name) => name.startsWith('host:')) ? 'host' : host.length ? 'own' : 'other';
           const mark = marks.filter((m) => m.startTime <= t.start).pop();
           const after = mark ? `${mark.name.slice('rt-liver:'.length)}+${Math.round(t.start - mark.startTime)}` : '';
-          return { ...t, kind: (render ? 'render' : host.length ? 'host' : 'own') as 'render' | 'host' | 'own', host, after };
+          return { ...t, kind: kind as LongTaskKind, host: [...new Set(host)], after };
         });
     },
     [start, end] as const,

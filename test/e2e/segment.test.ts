@@ -90,10 +90,10 @@ async function expectEqualsCli(page: Page, run: SegmentRun, folder: string, labe
   expect(run.model).toBe(cli.model);
   expect(run.backend).toBe('onnxruntime-web/wasm');
   expect(run.clickToOverlayMs).toBeGreaterThan(0);
-  // No task of rt-liver's own blocks the page over 50 ms. What remains is the host's: drawing the
-  // views with WebGL (on this GPU-less machine, SwiftShader: 60-200 ms a render, with or without a
-  // labelmap) and its segmentation service taking the labelmap in; both measured and reported by
-  // the benchmark (docs/viewer.md).
+  // No task with rt-liver's own work in it blocks the page over 50 ms. What remains is the host's:
+  // drawing the views with WebGL (on this GPU-less machine, SwiftShader: 60-200 ms a render, with or
+  // without a labelmap), its segmentation service taking the labelmap in, and the page reacting;
+  // all measured and reported by the benchmark (docs/viewer.md).
   expect(run.longTasks.filter((t) => t.kind === 'own')).toEqual([]);
   writeFileSync(join(OUTPUT, `${label.replace(/\W+/g, '-')}-comparison.json`), JSON.stringify({ run, cli: { backend: cli.backend, volumeMl: cli.volumeMl, dice: score }, native: { backend: native.backend, volumeMl: native.volumeMl, dice: nativeScore } }, null, 1));
 }

@@ -276,7 +276,7 @@ export function mountLiverPanel(root: HTMLElement, context: OhifContext): () => 
     if (!alive) return;
     const start = performance.now();
     render(root, data, controller);
-    performance.measure('rt-liver:panel', { start, end: performance.now() });
+    performance.measure('rt-liver:own:panel', { start, end: performance.now() });
   };
   const update = (patch: Partial<PanelData>) => {
     if (!alive) return;

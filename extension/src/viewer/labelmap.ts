@@ -122,7 +122,7 @@ async function createLabelmapImages(
   const sliceSize = nx * ny;
   const sliceOf = new Map(volumeImageIds.map((imageId, k) => [imageId, k]));
   const created: string[] = [];
-  const pace = taskPacer();
+  const pace = taskPacer('labelmap-images');
   try {
     for (let n = 0; n < referencedImageIds.length; n++) {
       await pace();
@@ -144,6 +144,7 @@ async function createLabelmapImages(
       data.set(source);
       image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
     }
+    pace.done();
   } catch (error) {
     for (const imageId of created) cs.core.cache.removeImageLoadObject?.(imageId);
     throw error;
@@ -157,7 +158,7 @@ export async function readLabelmap(cs: HostCornerstone, segmentationId: string, 
   const sliceSize = nx * ny;
   const voxels = new Uint8Array(sliceSize * nz);
   const slices = labelmapSlices(cs, segmentationId, imageIds);
-  const pace = taskPacer();
+  const pace = taskPacer('read-labelmap');
   for (let n = 0; n < slices.length; n++) {
     await pace();
     const { k, image } = slices[n];
@@ -165,6 +166,7 @@ export async function readLabelmap(cs: HostCornerstone, segmentationId: string, 
     const offset = k * sliceSize;
     for (let p = 0; p < sliceSize; p++) if (data[p] === LIVER_SEGMENT_INDEX) voxels[offset + p] = 1;
   }
+  pace.done();
   return { ...geometry, voxels };
 }
 
@@ -172,12 +174,13 @@ export async function readLabelmap(cs: HostCornerstone, segmentationId: string, 
 export async function measureLabelmap(cs: HostCornerstone, segmentationId: string, imageIds: string[], geometry: VolumeGeometry): Promise<{ voxels: number; volumeMl: number }> {
   const slices = labelmapSlices(cs, segmentationId, imageIds);
   let count = 0;
-  const pace = taskPacer();
+  const pace = taskPacer('measure-labelmap');
   for (let n = 0; n < slices.length; n++) {
     await pace();
     const data = slices[n].image.voxelManager.getScalarData();
     for (let p = 0; p < data.length; p++) if (data[p] === LIVER_SEGMENT_INDEX) count++;
   }
+  pace.done();
   return { voxels: count, volumeMl: count * voxelVolumeMl(geometry) };
 }
 
