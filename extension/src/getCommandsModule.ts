@@ -3,11 +3,12 @@
  * `cancelLiverSegmentation`, `downloadLiverSeg` and `storeLiverSeg`, all on the viewer's one
  * segmentation controller.
  */
+import { SEGMENT_LIVER_COMMAND } from './id';
 import type { OhifContext } from './panels/studyInfo';
 import { liverSegmentation } from './viewer/liver-segmentation';
 
 export const COMMANDS = {
-  segmentLiver: 'segmentLiver',
+  segmentLiver: SEGMENT_LIVER_COMMAND,
   cancelLiverSegmentation: 'cancelLiverSegmentation',
   downloadLiverSeg: 'downloadLiverSeg',
   storeLiverSeg: 'storeLiverSeg',

@@ -41,8 +41,8 @@ export interface LongTask {
   /**
    * Whose work it was: 'render' = it contains the end of a Cornerstone3D viewport render (WebGL);
    * 'host' = it overlaps one of rt-liver's calls into OHIF/Cornerstone (a "rt-liver:host:*" measure);
-   * 'own' = it overlaps a piece of rt-liver's own main-thread work (a "rt-liver:own:*" measure: the
-   * CT copy, the labelmap images, the panel); 'other' = none of these (the page's other work, e.g.
+   * 'own' = rt-liver's own main-thread work ("rt-liver:own:*" measures: the CT copy, the labelmap
+   * images, the panel) took at least half of it; 'other' = the rest (the page's other work, e.g.
    * OHIF's panels reacting to the new segmentation, or garbage collection).
    */
   kind: 'render' | 'host' | 'own' | 'other';
@@ -97,9 +97,14 @@ export async function readResult(page: Page): Promise<SegmentRun> {
         .filter((t) => t.start + t.duration > from && t.start < to)
         .map((t) => {
           const end = t.start + t.duration;
-          const host = measures.filter((m) => m.startTime < end && m.startTime + m.duration > t.start).map((m) => m.name.slice('rt-liver:'.length));
+          const overlapping = measures.filter((m) => m.startTime < end && m.startTime + m.duration > t.start);
+          const host = overlapping.map((m) => m.name.slice('rt-liver:'.length));
+          // How much of the task rt-liver's own pieces took (a piece inside a longer task is not what made it long).
+          const ownMs = overlapping
+            .filter((m) => m.name.startsWith('rt-liver:own:'))
+            .reduce((sum, m) => sum + Math.min(end, m.startTime + m.duration) - Math.max(t.start, m.startTime), 0);
           const render = renders.some((r) => r >= t.start && r <= end);
-          const kind = render ? 'render' : host.some((name) => name.startsWith('host:')) ? 'host' : host.length ? 'own' : 'other';
+          const kind = render ? 'render' : host.some((name) => name.startsWith('host:')) ? 'host' : ownMs >= t.duration / 2 ? 'own' : 'other';
           const mark = marks.filter((m) => m.startTime <= t.start).pop();
           const after = mark ? `${mark.name.slice('rt-liver:'.length)}+${Math.round(t.start - mark.startTime)}` : '';
           return { ...t, kind: kind as LongTaskKind, host: [...new Set(host)], after };

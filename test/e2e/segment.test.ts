@@ -228,6 +228,24 @@ describe('Segment liver on the demo phantom', () => {
     const again = await segmentOnce(page);
     expect(again.voxels).toBe(first.voxels);
   });
+
+  test('leaving the mode during a run cancels it: no labelmap appears afterwards, no page error', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const marksBefore = await page.evaluate(() => performance.getEntriesByName('rt-liver:on-screen').length);
+    await page.getByTestId('rt-liver-segment').click();
+    await page.locator('[data-testid="rt-liver-progress"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-cy="return-to-work-list"]').click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/realtime-liver'), { timeout: 30_000 });
+    // Long enough for a run that was not stopped to finish and draw its labelmap.
+    await page.waitForTimeout(8000);
+    const after = await page.evaluate(() => ({
+      onScreen: performance.getEntriesByName('rt-liver:on-screen').length,
+      segmentations: (window as unknown as { services: { segmentationService: { getSegmentations: () => unknown[] } } }).services.segmentationService.getSegmentations().length,
+    }));
+    expect(after).toEqual({ onScreen: marksBefore, segmentations: 0 });
+    expect(errors).toEqual([]);
+  });
 });
 
 test('a worker that fails to start shows its error in the panel instead of waiting for ever', async () => {

@@ -269,7 +269,8 @@ export function mountLiverPanel(root: HTMLElement, context: OhifContext): () => 
   const data: PanelData = {};
   const controller = liverSegmentation(context);
   let alive = true;
-  // Re-drawing replaces the buttons; keep focus-free updates cheap by drawing at most once a frame.
+  // Updates are drawn together, in a task of their own (not in the frame's animation callbacks, where
+  // the viewports render): at most one draw per burst of state changes.
   let scheduled = false;
   const draw = () => {
     scheduled = false;
@@ -283,7 +284,7 @@ export function mountLiverPanel(root: HTMLElement, context: OhifContext): () => 
     Object.assign(data, patch);
     if (!scheduled) {
       scheduled = true;
-      requestAnimationFrame(draw);
+      setTimeout(draw, 0);
     }
   };
   render(root, data, controller);

@@ -24,7 +24,7 @@ import { ORT_PATH } from '../plugins';
 import { type BackendInfo, browserCapabilities, detectBackend, wasmThreads } from '../panels/backend';
 import { type ModelCatalog, loadModelCatalog } from '../panels/modelInfo';
 import { dicomLabToRgb } from './colour';
-import { copyHostVolume } from './ct-volume';
+import { checkVolumeSize, copyHostVolume } from './ct-volume';
 import { measureLabelmap, readLabelmap, showLiverLabelmap, waitForRender } from './labelmap';
 import { type CtVolumeStatus, type OnScreenCt, findOnScreenCt } from './on-screen-ct';
 import { type SegDocument, type StoreTarget, downloadSeg, storeSeg, storeTargetOf, writeSegDocument } from './seg-export';
@@ -237,6 +237,11 @@ export class LiverSegmentationController {
     if (!catalog) return 'Reading the model manifest…';
     if (catalog.state !== 'ready') return catalog.text ?? 'No model is available.';
     if (ct.state !== 'loaded') return ct.reason;
+    try {
+      checkVolumeSize(ct.ct.volume.dimensions);
+    } catch (error) {
+      return (error as Error).message;
+    }
     return undefined;
   }
 
