@@ -52,3 +52,18 @@ describe('the Cornerstone3D volume as the core geometry', () => {
     expect(() => checkVolumeSize([512, 512, 1500])).toThrow(/at most 512 x 512 x 1200/);
   });
 });
+
+describe('where a SEG can be stored', () => {
+  test('a DICOMweb PACS takes STOW-RS at its WADO root; the static local store is read-only, with the reason', async () => {
+    const { storeTargetOf } = await import('./seg-export');
+    expect(storeTargetOf({ friendlyName: 'Orthanc', wadoRoot: 'http://127.0.0.1:3000/orthanc/dicom-web', staticWado: false })).toEqual({
+      ok: true,
+      dicomWebUrl: 'http://127.0.0.1:3000/orthanc/dicom-web',
+      name: 'Orthanc',
+    });
+    const local = storeTargetOf({ friendlyName: 'rt-liver local studies', wadoRoot: 'http://127.0.0.1:3000/dicomweb', staticWado: true });
+    expect(local).toMatchObject({ ok: false, reason: expect.stringContaining('"rt-liver local studies" is a read-only local store') });
+    expect(storeTargetOf(undefined)).toMatchObject({ ok: false });
+    expect(storeTargetOf({ name: 'x', wadoRoot: '/relative' })).toMatchObject({ ok: false, reason: expect.stringContaining('no DICOMweb address') });
+  });
+});
