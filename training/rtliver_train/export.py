@@ -47,6 +47,12 @@ def export_onnx(model: UNet3d, path: Path) -> None:
             output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "N", **spatial}, OUTPUT_NAME: {0: "N", **spatial}},
             do_constant_folding=True,
         )
+    import onnx
+
+    from .onnx_norm import decompose_instance_norm
+
+    # The same normalisation on every runtime (onnx_norm.py says why).
+    onnx.save(decompose_instance_norm(onnx.load(str(path))), str(path))
     check_onnx(path)
 
 
@@ -62,7 +68,8 @@ def check_onnx(path: Path) -> None:
     if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
         raise ValueError(f"{path}: expected input [{INPUT_NAME}] and output [{OUTPUT_NAME}], got {inputs} / {outputs}")
     allowed = {"Conv", "InstanceNormalization", "LeakyRelu", "Relu", "MaxPool", "Resize", "Add", "Concat", "Constant",
-               "Shape", "Gather", "Cast", "Mul", "Slice", "Unsqueeze", "Floor", "Div", "Identity"}
+               "Shape", "Gather", "Cast", "Mul", "Slice", "Unsqueeze", "Floor", "Div", "Identity",
+               "ReduceMean", "Sub", "Sqrt"}
     used = {node.op_type for node in graph.node}
     if not used <= allowed:
         raise ValueError(f"{path}: operators outside the WebGPU-safe set: {sorted(used - allowed)}")
