@@ -27,6 +27,7 @@ class RunConfig:
     # model
     preset: str = "student-30k"  # teacher | student-100k | student-30k | assistant-takd
     channels: Optional[Tuple[int, int, int, int]] = None  # overrides the preset
+    init_onnx: Optional[str] = None  # start from the weights of an exported model (fine-tuning); ignored on resume
     # method: none (labels only) | kd | takd | gtan
     method: str = "none"
     teacher_checkpoint: Optional[str] = None

@@ -10,6 +10,8 @@ Layouts (`--layout`):
   pairs      a JSON list: {"liverLabels": [1], "cases": [{"id", "image", "label", "liverLabels"?, "segment"?}]};
              image = NIfTI file or DICOM series folder, label = NIfTI or DICOM SEG file; relative paths are
              resolved against the list's folder.
+  grid-npz   cases already on the model grid (written by `python -m rtliver_train.synth`): <root>/cases/<id>.npz
+             holding hu (HU, LPS, model grid) and mask (liver); the HU window is applied when read.
 
 Splits are files (JSON: {"train": [ids], "val": [ids], "test": [ids]}), written once by
 `python -m rtliver_train.split` and named in the run configuration, never seeds hidden in code.
@@ -35,7 +37,7 @@ from .image_io import (check_same_grid, liver_mask, load_dicom_seg_mask, load_di
 from .preprocess import HU_WINDOW, MODEL_SHAPE, apply_hu_window, labels_to_grid, reorient_to_lps, resample_half_pixel
 from .volume import Volume
 
-LAYOUTS = ("msd", "lits", "totalseg", "chaos-ct", "ct-org", "pairs")
+LAYOUTS = ("msd", "lits", "totalseg", "chaos-ct", "ct-org", "pairs", "grid-npz")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ def discover(layout: str, root: Path, liver_labels: Optional[Sequence[int]] = No
                 cases.append(CaseRef(f"chaos-{dicom.parent.name}", dicom, dicom.parent / "Ground", "png-stack"))
     elif layout == "pairs":
         cases = _pairs(root, liver_labels)
+    elif layout == "grid-npz":
+        for path in sorted((root / "cases").glob("*.npz")):
+            cases.append(CaseRef(path.stem, path, path, "grid-npz"))
     if not cases:
         raise DataError(f"No cases found in {root} for layout '{layout}'.",
                         "Check the layout name and the folder (see training/README.md for each layout).")
@@ -147,10 +152,22 @@ class PreparedCase:
 
 def prepare_case(case: CaseRef, shape: Sequence[int] = MODEL_SHAPE, hu_window: Sequence[float] = HU_WINDOW,
                  keep_source: bool = False) -> PreparedCase:
+    if case.label_format == "grid-npz":
+        return _prepare_grid_case(case, shape, hu_window)
     image, mask = load_case(case)
     x = apply_hu_window(resample_half_pixel(image.voxels.astype(np.float32), shape), hu_window)
     y = labels_to_grid(mask, shape)
     return PreparedCase(case.id, x, y, (image, mask) if keep_source else None)
+
+
+def _prepare_grid_case(case: CaseRef, shape: Sequence[int], hu_window: Sequence[float]) -> PreparedCase:
+    stored = np.load(case.image)
+    hu, mask = stored["hu"].astype(np.float32), stored["mask"].astype(np.uint8)
+    if tuple(hu.shape) != tuple(shape) or mask.shape != hu.shape:
+        raise DataError(f"{case.image} holds a {hu.shape} case, the run's grid is {tuple(shape)}.",
+                        "Regenerate the cases for this grid (python -m rtliver_train.synth).")
+    require_liver(mask.astype(bool), case.image, (1,))
+    return PreparedCase(case.id, apply_hu_window(hu, hu_window), mask)
 
 
 def prepare_cases(cases: Sequence[CaseRef], shape: Sequence[int] = MODEL_SHAPE,

@@ -180,6 +180,10 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
 
     if config.method in ("none", "kd"):
         network = UNet3d(student_config).to(runtime.device)
+        if config.init_onnx:
+            from .onnx_weights import load_onnx_into
+
+            load_onnx_into(network, Path(config.init_onnx))
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
 
         def objective(module, x, y, progress):
@@ -299,7 +303,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
         device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
         module = nn.parallel.DistributedDataParallel(stage.module, device_ids=device_ids)
 
-    def save(final: bool) -> None:
+    def save(final: bool, path: Path = checkpoint_path) -> None:
         if not runtime.is_main:
             return
         payload = {
@@ -315,7 +319,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
                 "processes": runtime.world_size, **({"notes": config.notes} if config.notes else {}), **(summary or {}),
             },
         }
-        save_checkpoint(checkpoint_path, payload)
+        save_checkpoint(path, payload)
 
     if runtime.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -350,7 +354,9 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
                       "elapsed_s": round(elapsed_before + time.time() - started, 1)}
             if config.eval_every and val_cases and (step % config.eval_every == 0 or step == config.steps):
                 record["val_dice"] = round(validation_dice(export_network(stage), val_cases, runtime.device), 4)
-                best_val = max(best_val or 0.0, record["val_dice"])
+                if best_val is None or record["val_dice"] > best_val:
+                    best_val = record["val_dice"]
+                    save(final=False, path=out_dir / "best.pt")  # model selection on the validation split
             with open(log_path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
             print(json.dumps(record), flush=True)

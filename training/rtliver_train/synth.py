@@ -1,0 +1,278 @@
+"""Label-map-driven synthesis of training CTs from real anatomy (SynthSeg-style domain randomisation, Billot et
+al., Med Image Anal 2023), plus augmented copies of the one real CT with a full label map, written on the model
+grid.
+
+    python -m rtliver_train.synth --data ../shared/data --out var/datasets/synth-ct --variants 12 --seed 0
+
+Writes `<out>/cases/<id>.npz` (hu: float16 HU on the model grid [64, 128, 128], LPS; mask: uint8 liver) and
+`<out>/split.json` (train: synthetic + totalseg-a variants; val: ircadb-17, the real CT with a manual label,
+whose patient is excluded from the anatomies). Read with `--data_layout=grid-npz --data_root=<out>`.
+
+Each synthetic case: one real anatomy (synth_anatomy.py: a 3D-IRCADb-01 patient's masks completed with
+totalseg-a's organs, a heart and lungs), a random in-plane rotation/scale/shift and field of view (padding with
+air), a random cranio-caudal crop (whole series; abdomen from the dome; a slab that cuts the liver; with a
+chest slab above), then per-class CT intensities drawn from ranges for a random contrast phase (non-contrast,
+arterial, portal venous), where heart, spleen, kidneys, stomach, bowel and muscle each take the liver's own
+intensity with probability 0.35 (so only shape and context tell them apart), the unlabelled body split into
+smooth random blobs of fat, muscle and bowel-like tissue, subcutaneous fat from the body's distance transform,
+smooth within-class texture, blur (slice thickness) and noise. The volume is then resized to the model grid by
+the contract's own resampling (preprocess.py), exactly as a real CT is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from .errors import DataError
+from .preprocess import MODEL_SHAPE, labels_to_grid, reorient_to_lps, resample_half_pixel
+from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, HEART, KIDNEY, LIVER, LIVER_CLASSES,
+                            LIVER_VESSEL, LUNG, MUSCLE, PANCREAS, SOFT, SPLEEN, STOMACH, TOTALSEG_LIVER, TUMOUR,
+                            VALIDATION_PATIENT, VESSEL, Anatomy, add_heart_and_lungs, load_ircadb_anatomy,
+                            load_totalseg_reference, transplant_totalseg)
+
+N_CLASSES = 19
+# HU ranges per contrast phase: (low, high) of the class mean.
+PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
+    "non-contrast": {LIVER: (45, 75), LIVER_VESSEL: (30, 50), VESSEL: (30, 50), SPLEEN: (35, 55), KIDNEY: (25, 40),
+                     HEART: (30, 55), PANCREAS: (30, 50)},
+    "arterial": {LIVER: (55, 95), LIVER_VESSEL: (60, 200), VESSEL: (200, 400), SPLEEN: (80, 190), KIDNEY: (150, 260),
+                 HEART: (150, 350), PANCREAS: (80, 140)},
+    "portal": {LIVER: (90, 170), LIVER_VESSEL: (120, 240), VESSEL: (120, 240), SPLEEN: (90, 160), KIDNEY: (130, 230),
+               HEART: (90, 220), PANCREAS: (70, 130)},
+}
+COMMON: Dict[int, Tuple[float, float]] = {
+    AIR: (-1010, -990), BONE: (200, 900), GALLBLADDER: (-5, 35), STOMACH: (-60, 70), LUNG: (-920, -720),
+    BOWEL: (-60, 80), MUSCLE: (30, 70), FAT: (-130, -70), BLADDER: (-5, 30), SOFT: (20, 70), BODY: (-100, 60),
+}
+LIVER_LIKE = (HEART, SPLEEN, KIDNEY, STOMACH, BOWEL, MUSCLE)
+
+
+def _smooth_noise(rng, shape, sigma) -> np.ndarray:
+    field = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
+    return field / (field.std() + 1e-6)
+
+
+def random_geometry(labels: np.ndarray, rng: np.random.Generator, order: int = 0, fill=AIR) -> np.ndarray:
+    """In-plane rotation (+-10 deg), scale (0.85-1.15) and a zoom-out of the field of view (up to 1.3x, air
+    outside), the same for every slice; labels by nearest neighbour, images linearly (order 1)."""
+    angle = np.deg2rad(rng.uniform(-10, 10))
+    scale = rng.uniform(0.85, 1.15) * rng.uniform(1.0, 1.3)  # output pixel -> input pixels
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    matrix = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+    centre = np.array(labels.shape, float) / 2
+    shift = np.array([0, rng.uniform(-8, 8), rng.uniform(-8, 8)])
+    offset = centre - matrix @ centre + shift
+    return ndimage.affine_transform(labels, matrix, offset=offset, order=order, mode="constant", cval=fill)
+
+
+def random_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tuple[int, int]:
+    """A cranio-caudal field of view: whole; from just above the dome down; or a slab cutting the liver."""
+    nz = liver.shape[0]
+    rows = np.nonzero(liver.any(axis=(1, 2)))[0]
+    top, bottom = int(rows[-1]), int(rows[0])
+    mode = rng.choice(["whole", "abdomen", "slab"], p=[0.45, 0.35, 0.2])
+    if mode == "whole":
+        return 0, nz
+    if mode == "abdomen":
+        high = min(nz, top + 1 + int(rng.uniform(5, 40) / sk))
+        low = max(0, bottom - int(rng.uniform(0, 120) / sk))
+        return low, high
+    height = top - bottom + 1
+    keep = int(height * rng.uniform(0.5, 0.9))
+    start = bottom + int(rng.integers(0, height - keep + 1))
+    low, high = max(0, start - int(rng.uniform(0, 30) / sk)), min(nz, start + keep + int(rng.uniform(0, 30) / sk))
+    return low, high
+
+
+def class_means(rng: np.random.Generator) -> np.ndarray:
+    phase = rng.choice(list(PHASES), p=[0.15, 0.2, 0.65])
+    ranges = {**COMMON, **PHASES[phase]}
+    means = np.zeros(N_CLASSES, np.float32)
+    for cls, (low, high) in ranges.items():
+        means[cls] = rng.uniform(low, high)
+    means[TUMOUR] = means[LIVER] + rng.uniform(-90, 30)
+    for cls in LIVER_LIKE:
+        if rng.random() < 0.35:
+            means[cls] = means[LIVER] + rng.normal(0, 10)
+    return means
+
+
+def fill_body(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarray:
+    """Unlabelled body -> subcutaneous fat (distance to the skin below a random depth) and smooth random blobs
+    of fat, muscle, bowel-like and soft tissue."""
+    si, sj, sk = spacing
+    labels = labels.copy()
+    body = labels > AIR
+    depth = ndimage.distance_transform_edt(body, sampling=(sk, sj, si))
+    unlabelled = labels == BODY
+    labels[unlabelled & (depth < rng.uniform(5, 30))] = FAT
+    unlabelled = labels == BODY
+    field = _smooth_noise(rng, labels.shape, (rng.uniform(1.5, 4), rng.uniform(3, 7), rng.uniform(3, 7)))
+    kinds = rng.choice([FAT, MUSCLE, BOWEL, SOFT, BODY], size=int(rng.integers(3, 6)))
+    edges = np.quantile(field[unlabelled], np.linspace(0, 1, len(kinds) + 1)[1:-1]) if unlabelled.any() else []
+    bins = np.digitize(field, edges)
+    labels[unlabelled] = kinds[bins[unlabelled]]
+    return labels
+
+
+def render(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarray:
+    """HU image of a label map: per-class mean, smooth texture, bowel gas, blur, noise."""
+    means = class_means(rng)
+    hu = means[labels]
+    texture = _smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
+    amplitude = np.full(N_CLASSES, rng.uniform(3, 12), np.float32)
+    amplitude[[BONE, LUNG]] = (80, 40)
+    amplitude[[BOWEL, STOMACH, BODY]] = rng.uniform(10, 40)
+    hu += texture * amplitude[labels]
+    if rng.random() < 0.6:  # gas pockets in bowel and stomach
+        gas = (_smooth_noise(rng, labels.shape, 1.5) > rng.uniform(1.0, 2.0)) & np.isin(labels, (BOWEL, STOMACH))
+        hu[gas] = rng.uniform(-950, -600)
+    hu += 20 * rng.uniform(0, 1) * _smooth_noise(rng, labels.shape, (4, 20, 20))  # low-frequency bias
+    si, sj, sk = spacing
+    thickness = rng.uniform(1.0, 5.0)
+    hu = ndimage.gaussian_filter(hu, (max(0.3, thickness / sk / 2.355), rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.8)))
+    hu += rng.normal(0, rng.uniform(3, 25), hu.shape).astype(np.float32)
+    return hu
+
+
+def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.ndarray, np.ndarray]:
+    """The contract's resize of an LPS (k, j, i) HU volume and its liver mask to the model grid."""
+    return resample_half_pixel(hu, shape).astype(np.float16), labels_to_grid(liver, shape)
+
+
+def synth_case(anatomy: Anatomy, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    sk = anatomy.spacing[2]
+    chest = rng.uniform(20, 120) if rng.random() < 0.4 else 0.0
+    completed = add_heart_and_lungs(Anatomy(anatomy.id, anatomy.labels.copy(), anatomy.spacing), rng, chest)
+    labels = random_geometry(completed.labels, rng)
+    liver = np.isin(labels, LIVER_CLASSES)
+    low, high = random_z_range(liver, rng, sk)
+    labels = labels[low:high]
+    labels = fill_body(labels, rng, anatomy.spacing)
+    hu = render(labels, rng, anatomy.spacing)
+    return to_grid(hu, np.isin(labels, LIVER_CLASSES))
+
+
+def real_variant(ct: np.ndarray, seg: np.ndarray, rng: np.random.Generator, spacing) -> Tuple[np.ndarray, np.ndarray]:
+    """totalseg-a's real CT with its pseudo-labels: joint elastic + in-plane affine deformation, a random
+    cranio-caudal crop, intensity scale/shift of soft tissue, extra blur and noise."""
+    shape = ct.shape
+    displacement = [ndimage.gaussian_filter(rng.standard_normal(shape), 6) for _ in range(3)]
+    displacement = [d / (np.abs(d).max() + 1e-6) * rng.uniform(0, 4) for d in displacement]
+    grid = np.meshgrid(*[np.arange(n, dtype=np.float32) for n in shape], indexing="ij")
+    coords = [g + d for g, d in zip(grid, displacement)]
+    liver = ndimage.map_coordinates((seg == TOTALSEG_LIVER).astype(np.float32), coords, order=1) >= 0.5
+    image = ndimage.map_coordinates(ct, coords, order=1, mode="nearest")
+    seed = int(rng.integers(1 << 31))
+    image = random_geometry(image, np.random.default_rng(seed), order=1, fill=-1000.0)
+    liver = random_geometry(liver.astype(np.uint8), np.random.default_rng(seed), order=0, fill=0).astype(bool)
+    low, high = random_z_range(liver, rng, spacing[2])
+    image, liver = image[low:high], liver[low:high]
+    soft = (image > -300) & (image < 400)
+    image = np.where(soft, image * rng.uniform(0.85, 1.15) + rng.uniform(-25, 25), image).astype(np.float32)
+    image = ndimage.gaussian_filter(image, rng.uniform(0, 0.8))
+    image += rng.normal(0, rng.uniform(0, 15), image.shape).astype(np.float32)
+    return to_grid(image, liver)
+
+
+def validation_case(ct_dir: Path) -> Tuple[np.ndarray, np.ndarray]:
+    """ct/ircadb-17: the real CT and its manual liver mask (DICOM slices, 255 = liver) on the model grid."""
+    from .image_io import load_dicom_series
+
+    image = reorient_to_lps(load_dicom_series(ct_dir / "PATIENT_DICOM"))
+    mask = reorient_to_lps(load_dicom_series(ct_dir / "MASKS_DICOM" / "liver"))
+    if mask.voxels.shape != image.voxels.shape:
+        raise DataError(f"{ct_dir}: mask grid {mask.voxels.shape} differs from the CT's {image.voxels.shape}.")
+    return to_grid(image.voxels.astype(np.float32), mask.voxels > 0)
+
+
+def load_anatomies(mask_dir: Path, cache: Path, ts_labels, ts_spacing):
+    anatomies = []
+    for zip_path in sorted(mask_dir.glob("3Dircadb1.*-MASKS_DICOM.zip")):
+        if f"3Dircadb1.{VALIDATION_PATIENT}-" in zip_path.name:
+            continue  # the validation patient: never a training anatomy
+        cached = cache / f"{zip_path.stem}.npz"
+        if cached.exists():
+            stored = np.load(cached)
+            anatomies.append(Anatomy(str(stored["id"]), stored["labels"], tuple(stored["spacing"])))
+            continue
+        anatomy = load_ircadb_anatomy(zip_path)
+        transplant_totalseg(anatomy, ts_labels, ts_spacing)
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cached, id=anatomy.id, labels=anatomy.labels, spacing=np.array(anatomy.spacing))
+        anatomies.append(anatomy)
+        print(f"anatomy {anatomy.id}: {anatomy.labels.shape}", flush=True)
+    return anatomies
+
+
+def write_case(out: Path, case_id: str, hu: np.ndarray, mask: np.ndarray) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / f"{case_id}.npz", hu=hu, mask=mask)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("var/datasets/synth-ct"))
+    parser.add_argument("--variants", type=int, default=12, help="synthetic cases per anatomy")
+    parser.add_argument("--real_variants", type=int, default=24, help="augmented copies of totalseg-a")
+    parser.add_argument("--first_variant", type=int, default=0, help="append variants from this index on")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    cases_dir = args.out / "cases"
+    ts_dir = args.data / "ct" / "totalseg-a"
+    ct, seg, ts_spacing = load_totalseg_reference(ts_dir / "example_ct.nii.gz", ts_dir / "example_seg_fast_force_split.nii.gz")
+    anatomies = load_anatomies(args.data / "anatomy" / "ircadb-masks", Path("var/cache/synth-anatomy"), seg, ts_spacing)
+    val_id = f"ircadb-{VALIDATION_PATIENT}"
+    if not (cases_dir / f"{val_id}.npz").exists():
+        write_case(cases_dir, val_id, *validation_case(args.data / "ct" / "ircadb-17"))
+    started = time.time()
+    for variant in range(args.first_variant, args.first_variant + args.variants):
+        for index, anatomy in enumerate(anatomies):
+            case_id = f"synth-{anatomy.id}-v{variant:03d}"
+            if (cases_dir / f"{case_id}.npz").exists():
+                continue
+            rng = np.random.default_rng([args.seed, index, variant])
+            hu, mask = synth_case(anatomy, rng)
+            if mask.sum() < 100:
+                continue  # a crop that lost the liver
+            write_case(cases_dir, case_id, hu, mask)
+        write_split(args.out, val_id)
+        print(f"variant {variant} done, {time.time() - started:.0f} s", flush=True)
+    for variant in range(args.real_variants):
+        case_id = f"totalseg-a-v{variant:03d}"
+        if not (cases_dir / f"{case_id}.npz").exists():
+            write_case(cases_dir, case_id, *real_variant(ct, seg, np.random.default_rng([args.seed, 999, variant]), ts_spacing))
+    write_split(args.out, val_id)
+
+
+def write_split(out: Path, val_id: str) -> Dict:
+    ids = sorted(p.stem for p in (out / "cases").glob("*.npz"))
+    train = [i for i in ids if i != val_id]
+    split = {"layout": "grid-npz", "root": str(out), "train": train, "val": [val_id], "test": [val_id],
+             "notes": "val = test = ircadb-17 (the one real CT with a manual liver label; its patient's masks are "
+                      "excluded from the anatomies). totalseg-a is in train (augmented copies), so not held out."}
+    check_disjoint(split)
+    (out / "split.json").write_text(json.dumps(split, indent=1) + "\n")
+    return split
+
+
+def check_disjoint(split: Dict) -> None:
+    """No case and no patient shared between training and validation/test."""
+    def patient(case_id: str) -> str:
+        return case_id.replace("synth-", "").split("-v")[0]
+    held = {patient(i) for i in split["val"] + split["test"]}
+    shared = sorted(i for i in split["train"] if patient(i) in held)
+    if shared:
+        raise DataError(f"Split shares patients between train and val/test: {shared[:5]}.")
+
+
+if __name__ == "__main__":
+    main()
