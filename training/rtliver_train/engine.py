@@ -268,6 +268,18 @@ def learning_rate(config: RunConfig, step: int) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def time_is_up(config: RunConfig, started: float, runtime: Runtime) -> bool:
+    """Whether `max_minutes` has passed, decided by all processes together: each one's clock differs, and a
+    process that stopped alone would leave the others waiting in the next gradient all-reduce for ever. So
+    the flag is all-reduced (MAX): every process stops at the same step once any one of them is over time."""
+    over = bool(config.max_minutes) and (time.time() - started) / 60 > config.max_minutes
+    if not runtime.distributed:
+        return over
+    flag = torch.tensor([1.0 if over else 0.0], device=runtime.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item() > 0)
+
+
 # ---- the loop --------------------------------------------------------------------------------------------
 def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = None,
           val_cases: Optional[Sequence[PreparedCase]] = None, summary: Optional[Dict] = None) -> Path:
@@ -331,7 +343,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
     step_times: List[float] = []
     recent: List[Dict[str, float]] = []  # losses since the last log line (logged as means)
     while step < config.steps:
-        if config.max_minutes and (time.time() - started) / 60 > config.max_minutes:
+        if time_is_up(config, started, runtime):
             if runtime.is_main:
                 print(f"time limit of {config.max_minutes} min reached at step {step}", flush=True)
             break

@@ -1,0 +1,47 @@
+"""The synthetic-data pipeline's contracts: the grid-npz layout, split disjointness, ONNX weight import."""
+
+import numpy as np
+import pytest
+import torch
+
+from rtliver_train.datasets import discover, prepare_cases
+from rtliver_train.errors import DataError, TrainingError
+from rtliver_train.export import export_onnx
+from rtliver_train.models import UNet3d, UNetConfig
+from rtliver_train.onnx_weights import load_onnx_into
+from rtliver_train.synth import check_disjoint, write_case
+
+
+def test_grid_npz_cases_are_windowed_on_read_and_a_wrong_grid_is_refused(tmp_path):
+    hu = np.full((8, 16, 16), 50.0, np.float16)
+    mask = np.zeros((8, 16, 16), np.uint8)
+    mask[2:5, 4:9, 4:9] = 1
+    write_case(tmp_path / "cases", "synth-ircadb-2-v000", hu, mask)
+    cases = discover("grid-npz", tmp_path)
+    assert [c.id for c in cases] == ["synth-ircadb-2-v000"]
+    prepared = prepare_cases(cases, (8, 16, 16), (-200.0, 300.0))[0]
+    assert np.allclose(prepared.image, (50 - 50) / 250) and prepared.mask.sum() == mask.sum()
+    with pytest.raises(DataError, match="grid"):
+        prepare_cases(cases, (64, 128, 128), (-200.0, 300.0))
+
+
+def test_split_sharing_a_patient_between_train_and_validation_is_refused():
+    check_disjoint({"train": ["synth-ircadb-2-v000", "totalseg-a-v001"], "val": ["ircadb-17"], "test": ["ircadb-17"]})
+    with pytest.raises(DataError, match="shares patients"):
+        check_disjoint({"train": ["synth-ircadb-17-v000"], "val": ["ircadb-17"], "test": ["ircadb-17"]})
+
+
+def test_onnx_weights_load_back_into_the_same_function(tmp_path):
+    torch.manual_seed(0)
+    source = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
+    for parameter in source.parameters():  # non-trivial norms and biases
+        parameter.data.add_(0.1 * torch.randn_like(parameter))
+    path = tmp_path / "m.onnx"
+    export_onnx(source, path)
+    target = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
+    load_onnx_into(target, path)
+    x = torch.randn(1, 1, 16, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(target(x), source(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TrainingError, match="channels"):
+        load_onnx_into(UNet3d(UNetConfig(channels=(4, 8, 16, 40))), path)
