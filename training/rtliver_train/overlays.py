@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from .image_io import load_dicom_series, load_nifti
-from .metrics import dice_score
+from .metrics import dice_score, hd95
 from .preprocess import reorient_to_lps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +121,8 @@ def measure_case(case: str, data: Path, model: str, models_dir: Path, out_dir: P
                       reference="TotalSegmentator pseudo-label",
                       liver_ml_inside={name: round(float((mask & np.isin(labels, ids)).sum()) * ml, 1)
                                        for name, ids in TOTALSEG_ORGANS.items()})
+    if reference is not None:
+        result["hd95_mm"] = round(float(hd95(mask, reference, tuple(reversed(ct.spacing)))), 2)
     title = f"{model} {case}: {result['volume_ml']:.0f} mL" + (f", Dice {result['dice']:.3f}" if "dice" in result else "")
     overlay_png(ct, mask, reference, out_dir / f"{case}.png", title)
     return result

@@ -147,10 +147,12 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
     return resample_half_pixel(hu, shape).astype(np.float16), labels_to_grid(liver, shape)
 
 
-def synth_case(anatomy: Anatomy, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
+               heart_beside_dome: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     sk = anatomy.spacing[2]
-    chest = rng.uniform(20, 120) if rng.random() < 0.4 else 0.0
-    completed = add_heart_and_lungs(Anatomy(anatomy.id, anatomy.labels.copy(), anatomy.spacing), rng, chest)
+    chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
+    heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
+    completed = add_heart_and_lungs(Anatomy(anatomy.id, anatomy.labels.copy(), anatomy.spacing), rng, chest, **heart)
     labels = random_geometry(completed.labels, rng)
     liver = np.isin(labels, LIVER_CLASSES)
     low, high = random_z_range(liver, rng, sk)
@@ -225,6 +227,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--real_variants", type=int, default=24, help="augmented copies of totalseg-a")
     parser.add_argument("--first_variant", type=int, default=0, help="append variants from this index on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chest_probability", type=float, default=0.4, help="share of cases with a chest slab")
+    parser.add_argument("--heart_beside_dome", action="store_true",
+                        help="heart low, beside the liver dome, with pericardial fat (as patient CT shows it)")
     args = parser.parse_args(argv)
     cases_dir = args.out / "cases"
     ts_dir = args.data / "ct" / "totalseg-a"
@@ -240,7 +245,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             if (cases_dir / f"{case_id}.npz").exists():
                 continue
             rng = np.random.default_rng([args.seed, index, variant])
-            hu, mask = synth_case(anatomy, rng)
+            hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome)
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)

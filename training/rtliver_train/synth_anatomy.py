@@ -197,9 +197,15 @@ def transplant_totalseg(anatomy: Anatomy, ts_labels: np.ndarray, ts_spacing) -> 
     labels[fill] = mapped[fill]
 
 
-def add_heart_and_lungs(anatomy: Anatomy, rng: np.random.Generator, chest_mm: float) -> Anatomy:
+def add_heart_and_lungs(anatomy: Anatomy, rng: np.random.Generator, chest_mm: float,
+                        heart_centre=(0.2, 0.7), pericardial_fat: bool = False) -> Anatomy:
     """A heart on the diaphragm above the liver dome (left of the midline, anterior), lungs around it above the
-    diaphragm, and `chest_mm` of chest above the series' first slice (the body outline of the top slice)."""
+    diaphragm, and `chest_mm` of chest above the series' first slice (the body outline of the top slice).
+
+    The heart's centre lies `heart_centre` (a range, in units of its cranio-caudal semi-axis) above the liver's
+    top; low values put it beside the dome, over the left lobe, where patient CT shows it. With
+    `pericardial_fat`, a 2-6 mm fat rim surrounds it and, half the time, a one-voxel diaphragm (muscle)
+    separates it from the liver."""
     labels = anatomy.labels
     si, sj, sk = anatomy.spacing
     extra = int(round(chest_mm / sk))
@@ -218,12 +224,18 @@ def add_heart_and_lungs(anatomy: Anatomy, rng: np.random.Generator, chest_mm: fl
     semi = np.array([rng.uniform(35, 55), rng.uniform(40, 55), rng.uniform(50, 70)])  # (k, j, i) mm
     centre_i = (body_box[2, 0] + body_box[2, 1]) / 2 + rng.uniform(5, 35) / si
     centre_j = body_box[1, 0] + (body_box[1, 1] - body_box[1, 0]) * rng.uniform(0.3, 0.45)
-    centre_k = k_top + rng.uniform(0.2, 0.7) * semi[0] / sk
+    centre_k = k_top + rng.uniform(*heart_centre) * semi[0] / sk
     kk, jj, ii = np.ogrid[:nz, :labels.shape[1], :labels.shape[2]]
     r2 = (((kk - centre_k) * sk / semi[0]) ** 2 + ((jj - centre_j) * sj / semi[1]) ** 2
           + ((ii - centre_i) * si / semi[2]) ** 2)
     heart = (r2 <= 1) & (labels == BODY)
     labels[heart] = HEART
+    if pericardial_fat:
+        rim = ndimage.binary_dilation(heart, iterations=max(1, int(round(rng.uniform(2, 6) / si)))) & ~heart
+        labels[rim & (labels == BODY)] = FAT
+        if rng.random() < 0.5:
+            diaphragm = heart & ndimage.binary_dilation(liver, structure=np.ones((3, 3, 3)))
+            labels[diaphragm] = MUSCLE
     # diaphragm height per column: the highest abdominal organ voxel, smoothed; lungs above it
     abdominal = np.isin(labels, LIVER_CLASSES + (SPLEEN, STOMACH, HEART))
     has = abdominal.any(axis=0)
