@@ -5,7 +5,7 @@
  * - On a generated abdominal phantom (no data needed): Dice against the phantom's own liver label.
  * - On ct/ircadb-17 when ../shared/data is present: Dice against the manual liver mask, and the volume.
  *
- * The floors sit a little under what the shipped model reaches (training/results/real-ct.md), so a
+ * The floors sit a little under what the shipped model reaches (0.896 and 0.902, training/README.md "Real CT"), so a
  * broken pre-processing contract fails them: with the manifest's HU window set to [-1000, 1000] the
  * phantom Dice drops far below its floor (checked by hand when the floors were set; see the README).
  */
@@ -25,8 +25,8 @@ const ROOT = join(__dirname, '..', '..');
 const MODELS = process.env.RT_LIVER_GATE_MODELS_DIR ?? join(ROOT, 'models');
 
 /** Floors for the shipped default (a little under the measured values in training/results/real-ct.md). */
-const PHANTOM_DICE_FLOOR = 0.87;
-const IRCADB17_DICE_FLOOR = 0.8;
+const PHANTOM_DICE_FLOOR = 0.86;
+const IRCADB17_DICE_FLOOR = 0.88;
 
 let work: string;
 beforeAll(() => {
@@ -55,18 +55,16 @@ describe('model gate: the shipped default model finds the liver', () => {
     writeFileSync(input, new Uint8Array(writeNifti(phantom.ct, { gzip: true })));
     const { mask } = await segment(input, 'phantom-mask');
     const agreement = compareMasks(mask, phantom.liver);
-    console.log(`model gate, phantom: ${JSON.stringify(agreement)}`);
     expect(agreement.dice).toBeGreaterThanOrEqual(PHANTOM_DICE_FLOOR);
   }, 300_000);
 });
 
 describeWithSharedData('model gate on real CT with a manual liver label (ircadb-17)', ['ct', 'ircadb-17'], (folder) => {
-  it(`reaches Dice >= ${IRCADB17_DICE_FLOOR} and a volume within 15 % of the manual mask's`, async () => {
+  it(`reaches Dice >= ${IRCADB17_DICE_FLOOR} and a volume within 10 % of the manual mask's`, async () => {
     const { mask } = await segment(join(folder, 'PATIENT_DICOM'), 'ircadb-17-mask');
     const reference = binarize((await loadInput(join(folder, 'MASKS_DICOM', 'liver'))).volume);
     const agreement = compareMasks(mask, reference);
-    console.log(`model gate, ircadb-17: ${JSON.stringify(agreement)}`);
     expect(agreement.dice).toBeGreaterThanOrEqual(IRCADB17_DICE_FLOOR);
-    expect(Math.abs(agreement.volume_difference_percent ?? Infinity)).toBeLessThanOrEqual(15);
+    expect(Math.abs(agreement.volume_difference_percent ?? Infinity)).toBeLessThanOrEqual(10);
   }, 300_000);
 });

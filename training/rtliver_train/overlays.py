@@ -145,8 +145,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         result = measure_case(case, args.data, args.model, args.models_dir.resolve(), out_dir)
         print(json.dumps(result), flush=True)
         results.append(result)
-    (out_dir / "summary.json").write_text(json.dumps({"model": args.model, "models_dir": str(args.models_dir),
-                                                       "cases": results}, indent=1) + "\n")
+    summary_path = out_dir / "summary.json"
+    if summary_path.exists():  # a run on some cases updates those rows and keeps the others
+        done = {r["case"] for r in results}
+        results = [r for r in json.loads(summary_path.read_text())["cases"] if r["case"] not in done] + results
+        results.sort(key=lambda r: list(CASES).index(r["case"]))
+    summary_path.write_text(json.dumps({"model": args.model, "models_dir": str(args.models_dir),
+                                        "cases": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
