@@ -9,7 +9,7 @@ import type { DicomInstance, PatientStudyAttributes } from './instance';
 import { writeHounsfieldSlice } from './hounsfield';
 import { decodeFrameSamples } from './pixel-data';
 import { isCtInstance, type DicomSeries } from './select-series';
-import { orientationFrame, placeSlices, sameOrientation } from './slice-geometry';
+import { gridOfPlanes, sameOrientation, type ImagePlane } from './slice-geometry';
 
 export interface DicomSliceReference {
   sopInstanceUID: string;
@@ -50,12 +50,9 @@ export interface BuildVolumeOptions {
  * One slice of the volume: a classic single-frame image, or one frame of an Enhanced multi-frame
  * image, with its own geometry and rescale.
  */
-interface SliceSource {
+interface SliceSource extends ImagePlane {
   instance: DicomInstance;
   frameIndex: number;
-  position: Vec3;
-  orientation: [number, number, number, number, number, number];
-  pixelSpacing: [number, number];
   rescaleSlope: number;
   rescaleIntercept: number;
   /** File name, plus the frame number for multi-frame images: used in messages. */
@@ -91,6 +88,8 @@ function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
       sources.push({
         instance,
         frameIndex,
+        rows: instance.rows,
+        columns: instance.columns,
         position,
         orientation,
         pixelSpacing,
@@ -190,9 +189,8 @@ function checkedSlices(series: DicomSeries): { slices: SliceSource[]; notes: str
 export async function buildVolume(series: DicomSeries, options: BuildVolumeOptions = {}): Promise<DicomSeriesVolume> {
   const { slices, notes } = checkedSlices(series);
   const first = slices[0];
-  const frame = orientationFrame(first.orientation);
-  const placement = placeSlices(slices.map((slice) => ({ position: slice.position, label: slice.label })), frame.normal);
-  const ordered = placement.order.map((index) => slices[index]);
+  const grid = gridOfPlanes(slices);
+  const ordered = grid.order.map((index) => slices[index]);
 
   const nx = first.instance.columns;
   const ny = first.instance.rows;
@@ -214,19 +212,11 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
     options.onSlice?.(k + 1, nz);
   }
 
-  const warnings = [...series.notes, ...notes, ...placement.warnings];
+  const warnings = [...series.notes, ...notes, ...grid.warnings];
   if (clamped > 0) {
     warnings.push(`${clamped} voxels exceeded the int16 range of HU values and were clamped to [-32768, 32767].`);
   }
-  const [rowSpacing, columnSpacing] = first.pixelSpacing;
-  const volume: Volume<Int16Array> = {
-    voxels,
-    dimensions: [nx, ny, nz],
-    // PixelSpacing is [between rows, between columns]; i runs along a row, so it steps by the column spacing.
-    spacing: [columnSpacing, rowSpacing, placement.kSpacing],
-    origin: placement.origin,
-    direction: [frame.row, frame.column, placement.kDirection],
-  };
+  const volume: Volume<Int16Array> = { voxels, ...grid.geometry };
   return {
     volume,
     slices: ordered.map((slice) => ({

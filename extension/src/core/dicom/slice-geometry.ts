@@ -1,6 +1,10 @@
 /**
- * Slice geometry of a single-frame series: orientation, order along the slice normal, spacing checks and
- * the k axis of the resulting grid. Pure functions on numbers, so each rule is tested on its own.
+ * Slice geometry of a CT series, in one place for every reader and writer: the image plane model
+ * (`ImagePlane`), orientation, order along the unit slice normal, spacing checks and the voxel grid the
+ * planes form. The volume builder (build-volume.ts), the SEG writer (seg/write-seg.ts) and the SEG
+ * reader's source grid (seg/source-grid.ts) all use these functions, so a series is sorted and
+ * checked the same way whichever path reads it. Pure functions on numbers, so each rule is tested on
+ * its own.
  *
  * Rules (also in docs/geometry.md):
  * - Slices are ordered by the projection of ImagePositionPatient on the normal row x column, never by
@@ -15,7 +19,25 @@
  *   spacing[2] its length, so indexToWorld gives each voxel's true position. A warning states the angle.
  */
 import { RtLiverError } from '../errors';
-import type { Vec3 } from '../volume';
+import type { Vec3, VolumeGeometry } from '../volume';
+
+/** ImageOrientationPatient: row direction (along increasing column index), then column direction. */
+export type ImageOrientation = [number, number, number, number, number, number];
+
+/**
+ * One CT image plane, as its header gives it: a single-frame image, or one frame of an Enhanced
+ * (multi-frame) image. The one model of a source image's geometry; the DICOM reader's slices
+ * (build-volume.ts) and the SEG's source images (seg/source-instances.ts) both extend it.
+ */
+export interface ImagePlane {
+  rows: number;
+  columns: number;
+  /** ImagePositionPatient: LPS centre of the first pixel (row 0, column 0), mm. */
+  position: Vec3;
+  orientation: ImageOrientation;
+  /** PixelSpacing: [between rows, between columns] in mm. */
+  pixelSpacing: [number, number];
+}
 
 export const DUPLICATE_MM = 0.01;
 /** Two orientations are the same when every direction cosine differs by at most this. */
@@ -161,6 +183,42 @@ export function placeSlices(slices: readonly SliceLabel[], normal: Vec3): SliceP
     kSpacing,
     shearDegrees,
     warnings,
+  };
+}
+
+/** Where a plane lies along its own unit slice normal (mm): the key slices are ordered by. */
+export function distanceAlongNormal(plane: Pick<ImagePlane, 'position' | 'orientation'>): number {
+  return dot(plane.position, orientationFrame(plane.orientation).normal);
+}
+
+export interface PlaneGrid {
+  /** The voxel grid: i along the rows, j down the columns, k along the slice step. */
+  geometry: VolumeGeometry;
+  /** Input indices in k order (ascending along the normal). */
+  order: number[];
+  warnings: string[];
+}
+
+/**
+ * The voxel grid a stack of parallel planes forms, with every rule of `placeSlices` (duplicates,
+ * gaps, uniform spacing, shear kept as acquired). The planes must share orientation, matrix and pixel
+ * spacing; callers check that first, with messages in their own terms.
+ */
+export function gridOfPlanes(planes: readonly (ImagePlane & { label: string })[]): PlaneGrid {
+  const first = planes[0];
+  const frame = orientationFrame(first.orientation);
+  const placement = placeSlices(planes, frame.normal);
+  const [rowSpacing, columnSpacing] = first.pixelSpacing;
+  return {
+    geometry: {
+      dimensions: [first.columns, first.rows, planes.length],
+      // PixelSpacing is [between rows, between columns]; i runs along a row, so it steps by the column spacing.
+      spacing: [columnSpacing, rowSpacing, placement.kSpacing],
+      origin: placement.origin,
+      direction: [frame.row, frame.column, placement.kDirection],
+    },
+    order: placement.order,
+    warnings: placement.warnings,
   };
 }
 

@@ -8,7 +8,7 @@
  * computed with an exact Euclidean distance transform on the anisotropic grid.
  */
 import type { Vec3, Volume, VolumeGeometry } from '../volume';
-import { indexToWorld, voxelVolumeMl, worldToIndex } from '../volume';
+import { geometryOf, indexToWorld, voxelVolumeMl, worldToIndex } from '../volume';
 
 export interface MaskAgreement {
   dice: number;
@@ -31,10 +31,6 @@ export function binarize(volume: Volume, label?: number): Volume<Uint8Array> {
   if (label === undefined) for (let n = 0; n < out.length; n++) out[n] = source[n] !== 0 ? 1 : 0;
   else for (let n = 0; n < out.length; n++) out[n] = source[n] === label ? 1 : 0;
   return { ...geometryOf(volume), voxels: out };
-}
-
-function geometryOf(volume: VolumeGeometry): VolumeGeometry {
-  return { dimensions: volume.dimensions, spacing: volume.spacing, origin: volume.origin, direction: volume.direction };
 }
 
 function sameGrid(a: VolumeGeometry, b: VolumeGeometry, toleranceMm = 1e-3): boolean {

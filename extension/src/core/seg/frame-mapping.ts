@@ -9,24 +9,13 @@
  * canonical LPS, ...), and it never resamples: a volume whose voxels are not the images' pixels is
  * refused.
  */
+import type { ImagePlane } from '../dicom/slice-geometry';
 import { RtLiverError } from '../errors';
 import { worldToIndex, type Vec3, type VolumeGeometry } from '../volume';
 import { sourceImageKey, type SourceInstance } from './source-instances';
 
 /** How far (in voxels) a pixel centre may sit from a voxel centre: allows decimal rounding in headers. */
 export const POSITION_TOLERANCE_VOXELS = 0.05;
-
-/** The plane geometry of one image or frame, as its header gives it. */
-export interface PlaneGeometry {
-  rows: number;
-  columns: number;
-  /** ImagePositionPatient: centre of the first pixel (row 0, column 0). */
-  position: Vec3;
-  /** ImageOrientationPatient: row direction (along increasing column index), then column direction. */
-  orientation: [number, number, number, number, number, number];
-  /** PixelSpacing: [between rows, between columns] in mm. */
-  pixelSpacing: [number, number];
-}
 
 export interface PlaneSampling {
   /** Linear voxel index of the frame's first pixel (row 0, column 0). */
@@ -49,7 +38,7 @@ export interface FrameSampling extends PlaneSampling {
  * fall exactly on voxel centres inside the volume (and, for 'whole-plane', fill one volume plane).
  */
 export function samplePlane(
-  plane: PlaneGeometry,
+  plane: ImagePlane,
   grid: VolumeGeometry,
   frameName: string,
   coverage: 'whole-plane' | 'inside' = 'whole-plane',

@@ -4,10 +4,11 @@
  * out, by the position of the source image it references), never by its frame number.
  */
 import dcmjs, { type NaturalDataset } from 'dcmjs';
+import type { ImagePlane } from '../dicom/slice-geometry';
 import { RtLiverError } from '../errors';
 import { geometryOf, voxelCount, type Vec3, type Volume, type VolumeGeometry } from '../volume';
 import { LIVER, SEGMENTATION_STORAGE_SOP_CLASS_UID, type CodedConcept } from './codes';
-import { samplePlane, type PlaneGeometry } from './frame-mapping';
+import { samplePlane } from './frame-mapping';
 import { frameDecoder } from './seg-frames';
 import { readAllSourceImages, sourceImageKey, type SourceInstance } from './source-instances';
 
@@ -136,7 +137,7 @@ function frameGeometry(
   columns: number,
   group: (name: string) => NaturalDataset | undefined,
   sources: Map<string, SourceInstance>,
-): PlaneGeometry {
+): ImagePlane {
   const orientation = numbers(group('PlaneOrientationSequence')?.ImageOrientationPatient, 6);
   const spacing = numbers(group('PixelMeasuresSequence')?.PixelSpacing, 2);
   let position = numbers(group('PlanePositionSequence')?.ImagePositionPatient, 3) as Vec3 | undefined;
@@ -158,7 +159,7 @@ function frameGeometry(
       'Pass the source CT files (sourceInstances) so frames can be placed through the images they reference.',
     );
   }
-  return plane as PlaneGeometry;
+  return plane as ImagePlane;
 }
 
 function chooseSegment(segments: SegSegmentInfo[], wanted: number | undefined): SegSegmentInfo {

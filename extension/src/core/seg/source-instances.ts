@@ -6,11 +6,16 @@
  * pixels); the source buffers are read, never written.
  */
 import { parseDicom, type DataSet } from 'dicom-parser';
+import { sameOrientation, type ImageOrientation, type ImagePlane } from '../dicom/slice-geometry';
 import { RtLiverError } from '../errors';
 import type { Vec3 } from '../volume';
 
-/** One source image plane: a single-frame instance, or one frame of a multi-frame instance. */
-export interface SourceInstance {
+/**
+ * One source image plane: a single-frame instance, or one frame of a multi-frame instance. Its
+ * geometry is the shared `ImagePlane` (dicom/slice-geometry.ts), plus the identity a SEG references
+ * and the plane attributes as written (copied verbatim into the SEG).
+ */
+export interface SourceInstance extends ImagePlane {
   /** Position of this buffer in the caller's list (the list may come in any order). */
   inputIndex: number;
   /** 1-based frame number within a multi-frame instance; undefined for a single-frame instance. */
@@ -20,16 +25,9 @@ export interface SourceInstance {
   studyInstanceUID: string;
   seriesInstanceUID: string;
   frameOfReferenceUID: string;
-  rows: number;
-  columns: number;
-  /** ImagePositionPatient as numbers, and as written in the source (copied verbatim into the SEG). */
-  position: Vec3;
+  /** ImagePositionPatient, ImageOrientationPatient and PixelSpacing as written in the source. */
   positionText: string[];
-  /** ImageOrientationPatient: row direction (along increasing column index), then column direction. */
-  orientation: [number, number, number, number, number, number];
   orientationText: string[];
-  /** PixelSpacing: [between rows, between columns] in mm. */
-  pixelSpacing: [number, number];
   pixelSpacingText: string[];
   sliceThicknessText?: string;
 }
@@ -113,7 +111,7 @@ function planeFromTexts(positionText: string[], orientationText: string[], pixel
   return {
     position: positionText.map(Number) as Vec3,
     positionText,
-    orientation: orientationText.map(Number) as SourceInstance['orientation'],
+    orientation: orientationText.map(Number) as ImageOrientation,
     orientationText,
     pixelSpacing: pixelSpacingText.map(Number) as [number, number],
     pixelSpacingText,
@@ -271,8 +269,7 @@ export function checkOneSeries(instances: SourceInstance[]): void {
         'All images of the series must have the same matrix.',
       );
     }
-    const orientationDeviation = Math.max(...instance.orientation.map((value, index) => Math.abs(value - first.orientation[index])));
-    if (orientationDeviation > 1e-4) {
+    if (!sameOrientation(instance.orientation, first.orientation)) {
       throw new RtLiverError(
         'seg-source-mixed',
         `${where} has another ImageOrientationPatient.`,

@@ -9,6 +9,7 @@
  * position (see frame-mapping.ts), never by slice index.
  */
 import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { distanceAlongNormal } from '../dicom/slice-geometry';
 import { RtLiverError } from '../errors';
 import type { Volume } from '../volume';
 import { packNonEmptyFrames } from './bit-packing';
@@ -274,12 +275,6 @@ function dimensionOrganization(sopInstanceUID: string): NaturalDataset {
       dimension(0x00200032, 0x00209113, 'ImagePositionPatient'),
     ],
   };
-}
-
-function distanceAlongNormal(instance: SourceInstance): number {
-  const [rx, ry, rz, cx, cy, cz] = instance.orientation;
-  const normal = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx];
-  return normal[0] * instance.position[0] + normal[1] * instance.position[1] + normal[2] * instance.position[2];
 }
 
 function checkOptions(options: WriteLiverSegOptions): void {
