@@ -14,8 +14,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EndToEndReport } from '../extension/src/cli/commands/bench-cli';
-import { writeCtSeries } from '../extension/src/core/synthetic/ct-series-writer';
-import { makeAbdomenPhantom } from '../extension/src/core/synthetic/phantom';
+import { writeCtSeries } from '../synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../synthetic/phantom';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const BIN = join(REPO_ROOT, 'extension', 'bin', 'rt-liver.cjs');

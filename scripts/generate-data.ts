@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { ensureDemoStudy } from './data/demo-study';
 import { generateMsdDataset } from './data/msd-dataset';
 import { readNifti } from '../extension/src/core/nifti';
-import type { LiverShape } from '../extension/src/core/synthetic/liver-shape';
+import type { LiverShape } from '../synthetic/liver-shape';
 
 const REPO_ROOT = resolve(__dirname, '..');
 

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { readNifti, writeNifti } from '../../extension/src/core/nifti';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
-import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../synthetic/phantom';
 import { startOrthanc, uploadDicom } from '../orthanc/launcher';
 import { TRAINING_DIMENSIONS, TRAINING_SPACING } from './msd-dataset';
 

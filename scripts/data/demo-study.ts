@@ -7,8 +7,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNifti } from '../../extension/src/core/nifti';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
-import { PHANTOM_LABELS, PHANTOM_VERSION, makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
+import { PHANTOM_LABELS, PHANTOM_VERSION, makeAbdomenPhantom } from '../../synthetic/phantom';
 import { voxelVolumeMl } from '../../extension/src/core/volume';
 import { writeFileAtomic } from './files';
 

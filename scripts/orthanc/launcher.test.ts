@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import { startOrthanc, uploadDicom } from './launcher';
 
 jest.setTimeout(120_000);

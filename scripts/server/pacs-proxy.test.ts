@@ -8,7 +8,7 @@
 import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse, createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { StowError, stowInstances } from '../../extension/src/core/seg';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import type { Volume } from '../../extension/src/core/volume';
 import { type OrthancHandle, startOrthanc, uploadDicom } from '../../test/support/orthanc';
 import { proxyFuzzTargets } from '../../test/support/proxy-fuzz';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import type { Volume } from '../../extension/src/core/volume';
 import { EXTENSION_PLUGIN_URL, MODE_PLUGIN_URL, PACS_STATUS_PATH } from '../../extension/src/plugins';
 import { renderAppConfig } from './app-config';

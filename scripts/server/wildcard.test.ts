@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import { publishDicom } from './publish';
 import { handleStoreRequest } from './store';
 import { MAX_MATCH_VALUE_LENGTH, type StepCounter, wildcardMatch } from './wildcard';

@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../synthetic/phantom';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import { type OrthancHandle, findOrthancBinary, startOrthanc, uploadDicom, uploadFolder } from '../support/orthanc';
 
 jest.setTimeout(60000);

@@ -62,7 +62,7 @@ window.runConvTranspose = async (backend) => {
 window.runWorker = async (backend) => {
   const { SegmentationWorkerClient } = await import('./extension/src/core/model/worker-client');
   const { prepareModel, segmentLiver } = await import('./extension/src/core/model/pipeline');
-  const { makeAbdomenPhantom } = await import('./extension/src/core/synthetic/phantom');
+  const { makeAbdomenPhantom } = await import('./synthetic/phantom');
   const manifest = parseManifest(await (await fetch('/models/manifest.json')).json());
   const model = selectModel(manifest);
   const modelUrl = location.origin + '/models/' + model.file;

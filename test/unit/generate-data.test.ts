@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readDicomSeries } from '../../extension/src/core/dicom';
 import { readNifti, readNiftiDetailed } from '../../extension/src/core/nifti';
 import { indexToWorld } from '../../extension/src/core/volume';
-import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { makeAbdomenPhantom } from '../../synthetic/phantom';
 import { DEMO_SEED, demoStudyPaths, ensureDemoStudy, readDemoStudyInfo } from '../../scripts/data/demo-study';
 import { generateMsdDataset, msdCasePaths } from '../../scripts/data/msd-dataset';
 

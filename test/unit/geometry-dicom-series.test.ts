@@ -4,7 +4,7 @@
  * with the same value. Voxel values are unique, so they tell which source voxel landed where.
  */
 import { readDicomSeries } from '../../extension/src/core/dicom';
-import { writeCtSeries, type CtSeriesOptions } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries, type CtSeriesOptions } from '../../synthetic/ct-series-writer';
 import { indexToWorld, type Vec3, type Volume } from '../../extension/src/core/volume';
 
 /** Unique HU per voxel, offset so that some are negative (exercises the uint16 + intercept path). */

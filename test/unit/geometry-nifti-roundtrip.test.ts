@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInput } from '../../extension/src/cli/io';
 import { writeNifti } from '../../extension/src/core/nifti';
-import { writeCtSeries } from '../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../../extension/src/core/volume';
 import { describeWithSharedData } from '../support/shared-data';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { loadInput } from '../../extension/src/cli/io';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { compareMasks, binarize } from '../../extension/src/core/model/evaluate';
-import { makeAbdomenPhantom } from '../../extension/src/core/synthetic/phantom';
+import { makeAbdomenPhantom } from '../../synthetic/phantom';
 import type { Volume } from '../../extension/src/core/volume';
 import { describeWithSharedData } from '../support/shared-data';
 

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dcmjs from 'dcmjs';
-import { makeAbdomenPhantom } from '../core/synthetic/phantom';
-import { writeCtSeries, writePart10 } from '../core/synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../../synthetic/phantom';
+import { writeCtSeries, writePart10 } from '../../../synthetic/ct-series-writer';
 import { indexToWorld, type Volume } from '../core/volume';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'rt-liver.cjs');

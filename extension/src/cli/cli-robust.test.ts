@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNifti } from '../core/nifti';
-import { makeAbdomenPhantom } from '../core/synthetic/phantom';
-import { writeCtSeries } from '../core/synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../../synthetic/phantom';
+import { writeCtSeries } from '../../../synthetic/ct-series-writer';
 import type { Volume } from '../core/volume';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'rt-liver.cjs');

@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithSharedData } from '../../../test/support/shared-data';
-import { makeAbdomenPhantom } from '../core/synthetic/phantom';
-import { writeCtSeries } from '../core/synthetic/ct-series-writer';
+import { makeAbdomenPhantom } from '../../../synthetic/phantom';
+import { writeCtSeries } from '../../../synthetic/ct-series-writer';
 
 const ROOT = join(__dirname, '..', '..', '..');
 

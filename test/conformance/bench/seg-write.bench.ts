@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import dcmjs from 'dcmjs';
-import { writeCtSeries } from '../../../extension/src/core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../../synthetic/ct-series-writer';
 import { writeLiverSeg } from '../../../extension/src/core/seg';
 import type { Vec3 } from '../../../extension/src/core/volume';
 

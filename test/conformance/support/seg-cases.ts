@@ -3,8 +3,8 @@
  * a liver-like mask on its grid, in the geometries that break naive writers: odd matrices (bits not
  * byte-aligned per frame), shuffled or reversed file order, feet-first, oblique.
  */
-import { Random } from '../../../extension/src/core/synthetic/random';
-import { writeCtSeries } from '../../../extension/src/core/synthetic/ct-series-writer';
+import { Random } from '../../../synthetic/random';
+import { writeCtSeries } from '../../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../../../extension/src/core/volume';
 
 export type FileOrder = 'ascending' | 'shuffled' | 'reversed';

@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { RtLiverError } from '../../core/errors';
 import type { BackendChoice } from '../../core/model/inference';
 import { prepareModel, segmentLiver, type SegmentationTimings } from '../../core/model/pipeline';
-import { makeAbdomenPhantom } from '../../core/synthetic/phantom';
+import { makeAbdomenPhantom } from '../../../../synthetic/phantom';
 import type { Vec3, Volume } from '../../core/volume';
 import { BACKENDS, nodeSessionFactory } from '../backends';
 import { loadManifest, readModel } from '../models';

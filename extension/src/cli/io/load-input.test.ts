@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCtSeries } from '../../core/synthetic/ct-series-writer';
+import { writeCtSeries } from '../../../../synthetic/ct-series-writer';
 import type { Volume } from '../../core/volume';
 import { isNiftiPath, listFilesRecursively, loadInput } from './index';
 

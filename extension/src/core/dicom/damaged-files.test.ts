@@ -4,7 +4,7 @@
  * RtLiverError that names the damaged file.
  */
 import { RtLiverError } from '../errors';
-import { writeCtSeries } from '../synthetic/ct-series-writer';
+import { writeCtSeries } from '../../../../synthetic/ct-series-writer';
 import type { Volume } from '../volume';
 import { readDicomSeries, type DicomFileBytes } from './index';
 

@@ -7,7 +7,7 @@
 import dcmjs from 'dcmjs';
 import { RtLiverError } from '../errors';
 import { InputLimitError, inputLimits } from '../limits';
-import { writeCtSeries, writePart10 } from '../synthetic/ct-series-writer';
+import { writeCtSeries, writePart10 } from '../../../../synthetic/ct-series-writer';
 import type { Volume } from '../volume';
 import { readDicomSeries, type DicomFileBytes } from './index';
 

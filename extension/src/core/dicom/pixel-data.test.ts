@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureNodeWasmCodecs, nodeWasmPath } from '../../cli/io/node-wasm';
-import { writeCtSeries, writePart10, type PixelStorage } from '../synthetic/ct-series-writer';
+import { writeCtSeries, writePart10, type PixelStorage } from '../../../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
 import { RtLiverError } from '../errors';
 import { configureWasmCodecs } from './codecs/wasm-codecs';

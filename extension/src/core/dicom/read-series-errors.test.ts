@@ -5,7 +5,7 @@
  */
 import dcmjs from 'dcmjs';
 import { RtLiverError } from '../errors';
-import { writeCtSeries, writePart10, type CtSeriesOptions } from '../synthetic/ct-series-writer';
+import { writeCtSeries, writePart10, type CtSeriesOptions } from '../../../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
 import { parseDicomInstances, readDicomSeries, selectCtSeries, type DicomFileBytes } from './index';
 

@@ -3,7 +3,7 @@
  * read again when decoded. The volume must be the same as from bytes held in memory, every image read
  * exactly twice, and a file that changes in between must stop the read with a clear error.
  */
-import { writeCtSeries } from '../synthetic/ct-series-writer';
+import { writeCtSeries } from '../../../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
 import { readDicomSeries, type DicomFileReader } from './index';
 

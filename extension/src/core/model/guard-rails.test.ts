@@ -3,7 +3,7 @@
  * up into the chest, a blob over the lung, a blank CT, a CT without a body, NaN voxels and implausible
  * volumes each give the warning that says so. Bowel gas under the liver is not lung.
  */
-import { makeAbdomenPhantom } from '../synthetic/phantom';
+import { makeAbdomenPhantom } from '../../../../synthetic/phantom';
 import { voxelVolumeMl, type Vec3, type Volume } from '../volume';
 import {
   ABOVE_DIAPHRAGM_MIN_ML,

@@ -9,7 +9,7 @@
  * Labels follow LiTS/MSD conventions for the liver (vessels and lesions inside it count as liver):
  * 1 liver, 2 spleen, 3 right kidney, 4 left kidney, 5 stomach, 6 aorta, 7 bone.
  */
-import type { Vec3, Volume } from '../volume';
+import type { Vec3, Volume } from '../extension/src/core/volume';
 import { type AbdomenAnatomy, type Blob, type ContrastPhase, type Intensities, type Tube, drawAbdomenAnatomy } from './phantom-anatomy';
 import { type LiverPlacement, type LiverShape, LiverShapeSampler } from './liver-shape';
 import { Random } from './random';

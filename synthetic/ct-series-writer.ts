@@ -5,8 +5,8 @@
  * as the source images of SEG tests.
  */
 import dcmjs from 'dcmjs';
-import { RtLiverError } from '../errors';
-import { indexToWorld, type Vec3, type Volume } from '../volume';
+import { RtLiverError } from '../extension/src/core/errors';
+import { indexToWorld, type Vec3, type Volume } from '../extension/src/core/volume';
 import { Random, uidFromSeed } from './random';
 
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';

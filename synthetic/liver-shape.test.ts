@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeWithSharedData } from '../../../../test/support/shared-data';
-import { isRtLiverError } from '../errors';
-import { readNifti } from '../nifti';
-import { indexToWorld, type Vec3, type Volume, voxelVolumeMl } from '../volume';
+import { describeWithSharedData } from '../test/support/shared-data';
+import { isRtLiverError } from '../extension/src/core/errors';
+import { readNifti } from '../extension/src/core/nifti';
+import { indexToWorld, type Vec3, type Volume, voxelVolumeMl } from '../extension/src/core/volume';
 import { LiverShapeSampler } from './liver-shape';
 import { makeAbdomenPhantom } from './phantom';
 

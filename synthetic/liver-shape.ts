@@ -6,8 +6,8 @@
  * to the phantom's target liver volume. Between the mask's slices the outline is interpolated by
  * signed distance (slice-distance.ts), as thick MR slices would otherwise leave a staircase.
  */
-import { RtLiverError } from '../errors';
-import { indexToWorld, invert3x3, indexToWorldMatrix, type Vec3, type Volume, voxelVolumeMl } from '../volume';
+import { RtLiverError } from '../extension/src/core/errors';
+import { indexToWorld, invert3x3, indexToWorldMatrix, type Vec3, type Volume, voxelVolumeMl } from '../extension/src/core/volume';
 import { FAR_MM, sliceSignedDistance } from './slice-distance';
 
 const { abs, cos, floor, max, round, sin, sqrt } = Math;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dicomParser from 'dicom-parser';
-import { indexToWorld, type Vec3, type Volume } from '../volume';
+import { indexToWorld, type Vec3, type Volume } from '../extension/src/core/volume';
 import { CT_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN, formatDecimalString, writeCtSeries } from './ct-series-writer';
 
 function rampVolume(dimensions: Vec3, direction: [Vec3, Vec3, Vec3], spacing: Vec3 = [0.7, 0.8, 2.5]): Volume<Int16Array> {

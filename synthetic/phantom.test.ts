@@ -1,4 +1,4 @@
-import { indexToWorld, voxelVolumeMl } from '../volume';
+import { indexToWorld, voxelVolumeMl } from '../extension/src/core/volume';
 import { PHANTOM_LABELS, makeAbdomenPhantom } from './phantom';
 
 // A smaller grid than the demo keeps the suite quick; the demo size is timed once below.
