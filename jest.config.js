@@ -1,6 +1,6 @@
 /**
  * One jest run, three projects:
- *  - unit: fast tests next to the code (extension/src, synthetic, modes); no servers, no browser.
+ *  - unit: fast tests next to the code (extension/src, cli/src, synthetic, modes); no servers, no browser.
  *  - conformance: DICOM SEG checked by independent tools (dciodvfy, DCMTK, pydicom) and a real Orthanc.
  *  - e2e: the served viewer in Debian's Chromium through playwright-core.
  */
@@ -27,7 +27,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/extension/src/**/*.test.ts', '<rootDir>/synthetic/**/*.test.ts', '<rootDir>/modes/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: ['<rootDir>/extension/src/**/*.test.ts', '<rootDir>/cli/src/**/*.test.ts', '<rootDir>/synthetic/**/*.test.ts', '<rootDir>/modes/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       ...common,

@@ -6,8 +6,8 @@
  */
 import dcmjs from 'dcmjs';
 import { join } from 'node:path';
-import { readInputFiles } from '../extension/src/cli/io/read-files';
-import { configureNodeWasmCodecs } from '../extension/src/cli/io/node-wasm';
+import { readInputFiles } from '../cli/src/io/read-files';
+import { configureNodeWasmCodecs } from '../cli/src/io/node-wasm';
 import { buildVolume, parseDicomInstances, selectCtSeries } from '../extension/src/core/dicom';
 
 const folder = process.argv[2] ?? join(__dirname, '..', '..', 'shared', 'data', 'ct', 'crlm-ct-1006', 'dicom');

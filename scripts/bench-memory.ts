@@ -13,12 +13,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EndToEndReport } from '../extension/src/cli/commands/bench-cli';
+import type { EndToEndReport } from '../cli/src/commands/bench-cli';
 import { writeCtSeries } from '../synthetic/ct-series-writer';
 import { makeAbdomenPhantom } from '../synthetic/phantom';
 
 const REPO_ROOT = resolve(__dirname, '..');
-const BIN = join(REPO_ROOT, 'extension', 'bin', 'rt-liver.cjs');
+const BIN = join(REPO_ROOT, 'cli', 'bin', 'rt-liver.cjs');
 
 /** A 512 x 512 x `slices` phantom covering the same 250 mm of abdomen, as a DICOM folder (kept between runs). */
 function phantomSeries(slices: number): string {

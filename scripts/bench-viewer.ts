@@ -26,7 +26,7 @@ const RUNS = Number(args.runs ?? 5);
 const STUDY = args.study ?? 'crlm-ct-1006';
 
 function cliRun(folder: string, backend: 'auto' | 'wasm'): Record<string, number> {
-  const run = spawnSync(process.execPath, [join(ROOT, 'extension', 'bin', 'rt-liver.cjs'), 'segment', folder, '--json', '-q', '--backend', backend], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [join(ROOT, 'cli', 'bin', 'rt-liver.cjs'), 'segment', folder, '--json', '-q', '--backend', backend], { cwd: ROOT, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`rt-liver segment failed: ${run.stderr}`);
   return (JSON.parse(run.stdout.trim().split('\n').pop()!) as { timings_ms: Record<string, number> }).timings_ms;
 }

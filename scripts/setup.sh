@@ -38,3 +38,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   echo "$wanted" >"$stamp"
 fi
+
+# The rt-liver command runs compiled JavaScript (cli/dist/rt-liver.cjs): build it now, so that running
+# it needs no build tool (esbuild is a dev dependency, used here only).
+npm run --silent build:cli >/dev/null

@@ -49,7 +49,7 @@ describe('rt-liver segment --out: SEG of every real series', () => {
       beforeAll(() => {
         rmSync(output, { recursive: true, force: true });
         mkdirSync(output, { recursive: true });
-        run = spawnSync(process.execPath, [join(REPO_ROOT, 'extension', 'bin', 'rt-liver.cjs'), 'segment', ctDir, '--out', segPath, '--mask', maskPath, '-q'], {
+        run = spawnSync(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'rt-liver.cjs'), 'segment', ctDir, '--out', segPath, '--mask', maskPath, '-q'], {
           encoding: 'utf8',
           timeout: 240_000,
         });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { checkPacs } from '../../scripts/server/pacs-proxy';
 import { makeAbdomenPhantom } from '../../synthetic/phantom';
 import { writeCtSeries } from '../../synthetic/ct-series-writer';
-import { storeSeg } from '../../extension/src/cli/store';
+import { storeSeg } from '../../cli/src/store';
 import { writeLiverSeg } from '../../extension/src/core/seg';
 import { startOrthanc, uploadDicom, type OrthancHandle } from '../support/orthanc';
 import { multipartParts } from './support/multipart';
@@ -21,7 +21,7 @@ import { TEST_ALGORITHM, TEST_DEVICE, makeSegCase } from './support/seg-cases';
 
 jest.setTimeout(180_000);
 
-const BIN = join(__dirname, '..', '..', 'extension', 'bin', 'rt-liver.cjs');
+const BIN = join(__dirname, '..', '..', 'cli', 'bin', 'rt-liver.cjs');
 const { ct } = makeAbdomenPhantom({ seed: 'cli-store', dimensions: [96, 80, 24], spacing: [3.5, 3.5, 8] });
 const ctSeries = writeCtSeries(ct, { seed: 'cli-store' });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
 
 const REPO_ROOT = join(__dirname, '..', '..');
-const BIN = join(REPO_ROOT, 'extension', 'bin', 'rt-liver.cjs');
+const BIN = join(REPO_ROOT, 'cli', 'bin', 'rt-liver.cjs');
 const VAR_DIR = join(REPO_ROOT, 'var');
 
 let outDir: string;

@@ -204,7 +204,7 @@ export function cliMask(folder: string, modelName?: string, backend: 'auto' | 'c
   const work = mkdtempSync(join(tmpdir(), 'rt-liver-cli-mask-'));
   try {
     const maskPath = join(work, 'mask.nii.gz');
-    const args = [join(REPO_ROOT, 'extension', 'bin', 'rt-liver.cjs'), 'segment', folder, '--mask', maskPath, '--json', '-q', '--backend', backend, ...(modelName ? ['--model', modelName] : [])];
+    const args = [join(REPO_ROOT, 'cli', 'bin', 'rt-liver.cjs'), 'segment', folder, '--mask', maskPath, '--json', '-q', '--backend', backend, ...(modelName ? ['--model', modelName] : [])];
     const run = spawnSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
     if (run.status !== 0) throw new Error(`rt-liver segment failed (${run.status}): ${run.stderr}`);
     const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as { volume_ml: number; model: string; backend: string };

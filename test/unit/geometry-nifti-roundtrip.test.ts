@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadInput } from '../../extension/src/cli/io';
+import { loadInput } from '../../cli/src/io';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../../extension/src/core/volume';

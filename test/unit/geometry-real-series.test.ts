@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadInput } from '../../extension/src/cli/io';
+import { loadInput } from '../../cli/src/io';
 import { describeWithSharedData } from '../support/shared-data';
 
 const PYDICOM_GEOMETRY = String.raw`

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadInput } from '../../extension/src/cli/io';
+import { loadInput } from '../../cli/src/io';
 import { writeNifti } from '../../extension/src/core/nifti';
 import { compareMasks, binarize } from '../../extension/src/core/model/evaluate';
 import { makeAbdomenPhantom } from '../../synthetic/phantom';

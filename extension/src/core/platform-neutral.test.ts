@@ -16,7 +16,7 @@ function sources(folder: string): string[] {
 
 /**
  * Packages the core may import: each runs in a browser worker and in Node. Node-only dependencies
- * of the extension (onnxruntime-node, commander) belong to the CLI.
+ * (onnxruntime-node, commander) belong to the CLI's own package, cli/.
  */
 const BROWSER_SAFE_PACKAGES = [
   'dcmjs',
@@ -37,6 +37,12 @@ test('the core imports no Node built-in, no Node-only package, nothing outside i
     tsconfig: REPO_TSCONFIG,
   });
   expect(problems.map((p) => `${p.file}:${p.line} ${p.what}`)).toEqual([]);
+});
+
+test("the OHIF plugin's package depends only on packages that run in the browser (Node-only ones live in cli/)", () => {
+  const extensionPackage = JSON.parse(readFileSync(join(REPO_ROOT, 'extension', 'package.json'), 'utf8'));
+  expect(Object.keys(extensionPackage.dependencies).filter((name) => !BROWSER_SAFE_PACKAGES.includes(name))).toEqual([]);
+  expect(extensionPackage.bin).toBeUndefined();
 });
 
 test('the check finds each kind of violation (the fixture marks every line it must report)', () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configureNodeWasmCodecs, nodeWasmPath } from '../../cli/io/node-wasm';
+import { configureNodeWasmCodecs, nodeWasmPath } from '../../../../cli/src/io/node-wasm';
 import { writeCtSeries, writePart10, type PixelStorage } from '../../../../synthetic/ct-series-writer';
 import type { Vec3, Volume } from '../volume';
 import { RtLiverError } from '../errors';

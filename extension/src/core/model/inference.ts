@@ -2,7 +2,7 @@
  * One small interface in front of every inference runtime (onnxruntime-node, onnxruntime-web WASM or
  * WebGPU), so the pipeline does not know which one runs. Runtimes are created by a `SessionFactory`,
  * which the host supplies: the browser worker passes the onnxruntime-web one (./ort-web), the CLI
- * also the onnxruntime-node one (extension/src/cli), which the core must not import.
+ * also the onnxruntime-node one (cli/src/ort-node.ts), which the core must not import.
  */
 import type { ModelEntry } from './manifest';
 

@@ -1,4 +1,0 @@
-/** The CLI's version, from extension/package.json (inlined by the bundler). */
-import packageJson from '../../package.json';
-
-export const CLI_VERSION: string = packageJson.version;
