@@ -2,6 +2,10 @@
  * Progress for long work, on stderr so that stdout stays clean for --json. On a terminal a line is
  * rewritten in place; otherwise one line per stage.
  */
+
+/** A counter is redrawn at most this often (ms): faster is unreadable, and writing to a terminal costs time. */
+const COUNT_REDRAW_MS = 100;
+
 export interface Progress {
   stage(text: string): void;
   /** Fraction of a counted step, e.g. decoded slices. */
@@ -32,7 +36,7 @@ export function createProgress(enabled: boolean): Progress {
     count(text, done, total) {
       if (!enabled || !tty) return;
       const now = Date.now();
-      if (done < total && now - lastCount < 100) return;
+      if (done < total && now - lastCount < COUNT_REDRAW_MS) return;
       lastCount = now;
       clear();
       process.stderr.write(`${text} ${done}/${total}`);

@@ -65,6 +65,8 @@ export function uidFromContent(...parts: Array<string | Uint8Array>): string {
 
 /** How long one STOW request may take (the SEG is small; the PACS may be slow to index it). */
 const STORE_TIMEOUT_S = 120;
+/** The wait before retry n is n times this (1 s, 2 s, ...): a busy PACS gets time to recover, a user is not kept long. */
+const RETRY_BACKOFF_STEP_MS = 1000;
 
 /** What the user keeps when a store fails, for the message. */
 function keptNote(segPath: string | undefined): string {
@@ -139,7 +141,7 @@ export async function storeSeg(bytes: ArrayBuffer, studyInstanceUID: string, pac
     } catch (error) {
       if (!(error instanceof StowErrorClass)) throw error;
       if (!error.retryable || error.failure === 'unreachable' || attempt >= attempts) throw describeStoreFailure(error, pacs, segPath);
-      await new Promise((resolve) => setTimeout(resolve, (options.backoffMs ?? ((n) => 1000 * n))(attempt)));
+      await new Promise((resolve) => setTimeout(resolve, (options.backoffMs ?? ((n) => RETRY_BACKOFF_STEP_MS * n))(attempt)));
     }
   }
 }

@@ -51,6 +51,11 @@ export class OrthancError extends Error {
   }
 }
 
+/** How often, and how long each time, the launcher asks a starting Orthanc whether it is ready. */
+const READY_POLL_MS = 100;
+const READY_PROBE_TIMEOUT_MS = 2000;
+/** How long Orthanc may take to stop after SIGTERM (it flushes its database) before it is killed. */
+const TERMINATE_GRACE_MS = 10000;
 const BINARY_CANDIDATES = ['/usr/sbin/Orthanc', '/usr/bin/Orthanc', '/usr/local/sbin/Orthanc', '/usr/local/bin/Orthanc'];
 const PLUGIN_DIRECTORIES = ['/usr/share/orthanc/plugins', '/usr/lib/orthanc', '/usr/local/share/orthanc/plugins'];
 const DICOMWEB_PLUGIN_NAMES = ['libOrthancDicomWeb.so'];
@@ -201,12 +206,12 @@ async function waitForSystem(url: string, authorization: string, exited: Promise
       );
     }
     try {
-      const response = await fetch(`${url}/system`, { headers: { authorization }, signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`${url}/system`, { headers: { authorization }, signal: AbortSignal.timeout(READY_PROBE_TIMEOUT_MS) });
       if (response.ok) return;
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
   throw new OrthancError(`Orthanc did not answer ${url}/system within ${timeoutMs} ms.`, `Its log:\n${logText().split('\n').slice(-15).join('\n')}`);
 }
@@ -214,7 +219,7 @@ async function waitForSystem(url: string, authorization: string, exited: Promise
 async function terminate(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10000).unref());
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), TERMINATE_GRACE_MS).unref());
   if ((await Promise.race([exited, timeout])) === 'timeout') {
     child.kill('SIGKILL');
     await exited;

@@ -10,12 +10,19 @@ import { prepareModel, segmentLiver, type SegmentationTimings } from '../../../e
 import { makeAbdomenPhantom } from '../../../synthetic/phantom';
 import type { Vec3, Volume } from '../../../extension/src/core/volume';
 import { BACKENDS, nodeSessionFactory } from '../backends';
+import { DEFAULT_HU_WINDOW } from '../../../extension/src/core/model/manifest';
 import { loadManifest, readModel } from '../models';
 import { createProgress, type Progress } from '../progress';
 import { canonicalView } from '../../../extension/src/core/model/orientation';
 import { postprocess } from '../../../extension/src/core/model/postprocess';
 import { preprocess } from '../../../extension/src/core/model/preprocess';
 import { resampleTrilinear } from '../../../extension/src/core/model/resample';
+
+/** The phantom covers a typical abdominal CT: about 380 mm across and 250 mm from dome to pelvis. */
+const ABDOMEN_FIELD_OF_VIEW_MM = 380;
+const ABDOMEN_SCAN_LENGTH_MM = 250;
+/** Thinner slices than this are not acquired in clinical CT. */
+const THINNEST_SLICE_MM = 0.625;
 
 /** What both benchmarks take: how often, which models and backends, where the models are. */
 export interface BenchRunOptions {
@@ -86,7 +93,7 @@ function benchOracle(ct: Volume, liver: Volume<Uint8Array>, shape: [1, 1, number
   for (let run = 0; run <= runs; run++) {
     progress.stage(`phantom liver as logits, no model: ${run === 0 ? 'warm-up run' : `run ${run}/${runs}`}`);
     const start = performance.now();
-    const input = preprocess(ct, { shape, huWindow: [-200, 300] });
+    const input = preprocess(ct, { shape, huWindow: [...DEFAULT_HU_WINDOW] });
     const preprocessMs = performance.now() - start;
     const probability = resampleTrilinear(canonicalView(liver.voxels, liver, input.reorientation), [width, height, depth]);
     const logits = new Float32Array(2 * probability.length);
@@ -117,8 +124,11 @@ export async function benchCommand(options: BenchOptions): Promise<BenchReport> 
   const manifest = loadManifest(options.modelsDir);
   const names = options.model ?? manifest.models.map((model) => model.name);
   const files = new Map(names.map((name) => [name, readModel(options.modelsDir, name)])); // unknown names fail here, before any work
-  // A typical abdominal CT field of view (~380 mm across, ~1 mm along z per 200 slices of 5 mm / 2.5 ...).
-  const spacing: Vec3 = [380 / options.size[0], 380 / options.size[1], Math.max(0.625, 250 / options.size[2])];
+  const spacing: Vec3 = [
+    ABDOMEN_FIELD_OF_VIEW_MM / options.size[0],
+    ABDOMEN_FIELD_OF_VIEW_MM / options.size[1],
+    Math.max(THINNEST_SLICE_MM, ABDOMEN_SCAN_LENGTH_MM / options.size[2]),
+  ];
   progress.stage(`Generating a ${options.size.join('x')} abdominal phantom`);
   const { ct, liver } = makeAbdomenPhantom({ seed: 'rt-liver-bench', dimensions: options.size, spacing });
 

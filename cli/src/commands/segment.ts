@@ -98,9 +98,21 @@ function peakRssByStage() {
   };
 }
 
+/** memory_mb in the report is in MiB (what `ps` and `top` call MB): bytes and KiB per MiB. */
+const BYTES_PER_MB = 1024 * 1024;
+/** process.resourceUsage().maxRSS is in KiB. */
+const KIB_PER_MB = 1024;
+/** process.cpuUsage() reports microseconds; the report gives milliseconds. */
+const MICROSECONDS_PER_MS = 1000;
+
+/** Rounded to 0.1: memory figures vary by more than that from run to run. */
+function tenthsOf(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
 function processCpuMs(): number {
   const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
+  return (usage.user + usage.system) / MICROSECONDS_PER_MS;
 }
 
 function round(ms: number): number {
@@ -332,17 +344,17 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     timings_ms: Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, round(value)])),
     voxels: result.voxels,
     memory_mb: {
-      rss_at_start: Math.round(rssAtStart / 104857.6) / 10,
-      peak_rss: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
-      ct_voxels: Math.round(loaded.ctBytes / 104857.6) / 10,
+      rss_at_start: tenthsOf(rssAtStart / BYTES_PER_MB),
+      peak_rss: tenthsOf(process.resourceUsage().maxRSS / KIB_PER_MB),
+      ct_voxels: tenthsOf(loaded.ctBytes / BYTES_PER_MB),
       peak_stage: peaks.stageOfPeak(),
     },
     cpu_ms: (() => {
       const usage = process.cpuUsage();
       const stages = result.cpu_ms ?? { preprocess: 0, inference: 0, postprocess: 0 };
       return {
-        user: Math.round(usage.user / 1000),
-        system: Math.round(usage.system / 1000),
+        user: Math.round(usage.user / MICROSECONDS_PER_MS),
+        system: Math.round(usage.system / MICROSECONDS_PER_MS),
         preprocess: round(stages.preprocess),
         inference: round(stages.inference),
         postprocess: round(stages.postprocess),

@@ -106,5 +106,8 @@ export function voxelVolumeMl(geometry: VolumeGeometry): number {
     m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
     m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
     m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  return Math.abs(det) / 1000;
+  return Math.abs(det) / MM3_PER_ML;
 }
+
+/** 1 mL is 1 cm^3, 1000 mm^3. */
+const MM3_PER_ML = 1000;

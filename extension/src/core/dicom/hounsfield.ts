@@ -7,6 +7,10 @@
 import type { DicomInstance } from './instance';
 import type { SampleArray } from './pixel-data';
 
+/** The volume holds HU as Int16Array: values outside its range are clamped (and counted). */
+const INT16_MAX = 32767;
+const INT16_MIN = -32768;
+
 /** What turns stored sample values into HU. */
 export type HounsfieldEncoding = Pick<DicomInstance, 'bitsAllocated' | 'bitsStored' | 'pixelRepresentation' | 'rescaleSlope' | 'rescaleIntercept'>;
 
@@ -42,11 +46,11 @@ export function writeHounsfieldSlice(samples: SampleArray, encoding: HounsfieldE
       if (signed && stored >= signBit) stored -= mask + 1;
     }
     let hu = Math.round(stored * slope + intercept);
-    if (hu > 32767) {
-      hu = 32767;
+    if (hu > INT16_MAX) {
+      hu = INT16_MAX;
       clamped++;
-    } else if (hu < -32768) {
-      hu = -32768;
+    } else if (hu < INT16_MIN) {
+      hu = INT16_MIN;
       clamped++;
     }
     target[offset + index] = hu;
@@ -60,8 +64,8 @@ function addIntercept(samples: SampleArray, slice: Int16Array, intercept: number
   let clamped = 0;
   for (let index = 0; index < count; index++) {
     const hu = samples[index] + intercept;
-    if (hu > 32767 || hu < -32768) {
-      slice[index] = hu > 32767 ? 32767 : -32768;
+    if (hu > INT16_MAX || hu < INT16_MIN) {
+      slice[index] = hu > INT16_MAX ? INT16_MAX : INT16_MIN;
       clamped++;
     } else {
       slice[index] = hu;
@@ -81,8 +85,8 @@ function addInterceptNarrowed(samples: SampleArray, slice: Int16Array, intercept
     let stored = samples[index] & mask;
     if (stored >= signBit) stored -= wrap;
     const hu = stored + intercept;
-    if (hu > 32767 || hu < -32768) {
-      slice[index] = hu > 32767 ? 32767 : -32768;
+    if (hu > INT16_MAX || hu < INT16_MIN) {
+      slice[index] = hu > INT16_MAX ? INT16_MAX : INT16_MIN;
       clamped++;
     } else {
       slice[index] = hu;

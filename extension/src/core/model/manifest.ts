@@ -6,6 +6,12 @@
  */
 import { RtLiverError } from '../errors';
 
+/**
+ * The HU window a model's input is clipped to when its manifest entry names none: liver and its
+ * neighbours (about 40-160 HU, contrast-enhanced) with fat and bone edges kept, air and dense bone cut.
+ */
+export const DEFAULT_HU_WINDOW: readonly [number, number] = [-200, 300];
+
 export interface ModelInputSpec {
   /** Tensor name in the ONNX graph (contract: "ct"). */
   name: string;
@@ -92,7 +98,7 @@ function parseInput(value: unknown, where: string): ModelInputSpec {
   if (resampling !== 'trilinear-half-pixel') {
     throw invalid(`${where}.input.resampling must be "trilinear-half-pixel" (got ${JSON.stringify(resampling)})`);
   }
-  const huWindow = value.huWindow ?? [-200, 300];
+  const huWindow = value.huWindow ?? [...DEFAULT_HU_WINDOW];
   if (
     !Array.isArray(huWindow) ||
     huWindow.length !== 2 ||

@@ -6,7 +6,10 @@ import { RtLiverError } from '../errors';
 import { DEFAULT_INPUT_LIMITS, allocateVoxels, checkLimit, type InputLimits } from '../limits';
 import type { Vec3, Volume, VoxelArray } from '../volume';
 import { type TransformSource, affineToGeometry, flipRasLps, headerAffine } from './affine';
-import { NIFTI2_HEADER_SIZE, NIFTI_TYPE, type NiftiHeader, parseNiftiHeader } from './header';
+import { NIFTI1_HEADER_SIZE, NIFTI2_HEADER_SIZE, NIFTI_TYPE, type NiftiHeader, parseNiftiHeader } from './header';
+
+/** The extension flag (4 bytes) that follows the header in a .nii file (NIfTI-1 and -2). */
+const EXTENSION_FLAG_BYTES = 4;
 
 export interface NiftiReadResult {
   volume: Volume;
@@ -163,7 +166,8 @@ function readVoxels(bytes: Uint8Array, header: NiftiHeader, count: number): Voxe
     throw new RtLiverError('NIFTI_UNSUPPORTED_DATATYPE', `NIfTI datatype ${header.datatype} is not supported.`,
       'Convert the image to int16, uint8/16, int8, int32, float32 or float64 (for example with nibabel).');
   }
-  const offset = Math.max(header.voxOffset, header.version === 1 ? 352 : 544);
+  // Voxels start after the header and the 4-byte extension flag at the earliest, whatever vox_offset says.
+  const offset = Math.max(header.voxOffset, (header.version === 1 ? NIFTI1_HEADER_SIZE : NIFTI2_HEADER_SIZE) + EXTENSION_FLAG_BYTES);
   const end = offset + count * type.bytes;
   if (!Number.isFinite(offset) || end > bytes.byteLength) {
     throw new RtLiverError('NIFTI_TRUNCATED', `The NIfTI file holds ${bytes.byteLength} bytes but its ${count} voxels need ${end}.`,
