@@ -5,6 +5,7 @@
  * as the source images of SEG tests.
  */
 import dcmjs from 'dcmjs';
+import { dot, orientationFrame } from '../extension/src/core/dicom/slice-geometry';
 import { RtLiverError } from '../extension/src/core/errors';
 import { indexToWorld, type Vec3, type Volume } from '../extension/src/core/volume';
 import { Random, uidFromSeed } from './random';
@@ -193,9 +194,7 @@ function validateVolume(volume: Volume<Int16Array>): void {
  */
 export function distanceBetweenSlicePlanes(volume: Volume): number {
   const [r, c, s] = volume.direction;
-  const normal: Vec3 = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
-  const norm = Math.hypot(...normal);
-  return Math.abs((s[0] * normal[0] + s[1] * normal[1] + s[2] * normal[2]) / norm) * volume.spacing[2];
+  return Math.abs(dot(s, orientationFrame([...r, ...c]).normal)) * volume.spacing[2];
 }
 
 function instanceNumbersFor(count: number, order: InstanceNumbering, random: Random): number[] {
