@@ -5,9 +5,11 @@
  *
  *  - Cornerstone3D: the host puts its copy on `window.cornerstone` / `window.cornerstoneTools`.
  *  - React: not exposed. We take it from the bundle's own module registry (rspack's chunk array
- *    `globalThis.rspackChunk`, React's module id in that exact build). This is tied to the bundle,
- *    so the expected host is pinned below; host.test.ts checks the installed dist and the e2e
- *    suite checks the running page, both failing loudly when the host changes.
+ *    `globalThis.rspackChunk`) with a probe (`findReactModuleId`): the one module factory whose source
+ *    is React's CommonJS build of the expected version. No module id is pinned, so a rebuild of the
+ *    same OHIF that renumbers modules still works; another React, or none, is refused. host.test.ts
+ *    runs the probe on the installed dist and the e2e suite checks the running page, both failing
+ *    loudly when the host changes.
  */
 export const EXPECTED_HOST = {
   ohifVersion: '3.13.2',
@@ -15,9 +17,37 @@ export const EXPECTED_HOST = {
   reactVersion: '18.3.1',
   /** rspack chunk-loading global of the OHIF build. */
   chunkGlobal: 'rspackChunk',
-  /** Module id of node_modules/react/index.js in OHIF 3.13.2's app bundle. */
-  reactModuleId: 86326,
 } as const;
+
+/**
+ * What identifies React's own module (react/cjs/react.production.min.js) among a bundle's module
+ * factories: it assigns these exports and its version. react-dom and other packages that wrap React
+ * assign none of createElement, useEffect and useRef themselves.
+ */
+export const REACT_MODULE_MARKERS = ['exports.createElement=', 'exports.useEffect=', 'exports.useRef='] as const;
+
+/** A bundle's module factories by id (rspack's `require.m`); only their source text is read. */
+export type ModuleFactories = Record<string, { toString(): string }>;
+
+/**
+ * The id of the module that is React `version` in a bundle's factories, found by its source: the one
+ * factory that has every REACT_MODULE_MARKERS and `exports.version="<version>"`. Throws a
+ * HostMismatchError when none or more than one matches (the host is not the build rt-liver knows).
+ */
+export function findReactModuleId(factories: ModuleFactories, version: string = EXPECTED_HOST.reactVersion): string {
+  const versionMarker = `exports.version="${version}"`;
+  const matches: string[] = [];
+  let otherVersion: string | undefined;
+  for (const id of Object.keys(factories)) {
+    const source = String(factories[id]);
+    if (!REACT_MODULE_MARKERS.every((marker) => source.includes(marker))) continue;
+    if (source.includes(versionMarker)) matches.push(id);
+    else otherVersion ??= /exports\.version="([^"]*)"/.exec(source)?.[1] ?? 'an unknown version';
+  }
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) throw new HostMismatchError(`the bundle holds ${matches.length} copies of React ${version} (modules ${matches.join(', ')})`);
+  throw new HostMismatchError(otherVersion ? `its React is not React ${version} (found ${otherVersion})` : 'no module of the bundle is React');
+}
 
 export class HostMismatchError extends Error {
   constructor(what: string) {
@@ -91,7 +121,8 @@ export interface HostCornerstone {
 }
 
 type HostWindow = Record<string, unknown>;
-type RspackRequire = (id: number) => unknown;
+/** rspack's runtime require: call it with a module id; `m` holds every module factory loaded so far. */
+type RspackRequire = ((id: number | string) => unknown) & { m?: ModuleFactories };
 
 /** The host's Cornerstone3D, checked for the API surface we use. */
 export function hostCornerstone(win: HostWindow = globalThis as unknown as HostWindow): HostCornerstone {
@@ -124,14 +155,17 @@ export function hostReact(win: HostWindow = globalThis as unknown as HostWindow)
   // A chunk with no modules and a runtime callback: the runtime hands us its require function.
   chunks.push([[`rt-liver-host-${Date.now()}-${Math.random()}`], {}, (runtimeRequire: RspackRequire) => { require = runtimeRequire; }]);
   if (!require) throw new HostMismatchError('the chunk registry did not run our runtime callback');
+  if (!require.m) throw new HostMismatchError('the chunk runtime exposes no module factories (require.m)');
+  const reactModuleId = findReactModuleId(require.m);
   let react: HostReact;
   try {
-    react = require(EXPECTED_HOST.reactModuleId) as HostReact;
+    // OHIF has rendered with it already: this returns the instance in the module cache, not a new one.
+    react = require(reactModuleId) as HostReact;
   } catch (error) {
-    throw new HostMismatchError(`module ${EXPECTED_HOST.reactModuleId} is not in the bundle (${(error as Error).message})`);
+    throw new HostMismatchError(`module ${reactModuleId} (React) could not be loaded (${(error as Error).message})`);
   }
   if (!react || react.version !== EXPECTED_HOST.reactVersion || typeof react.createElement !== 'function' || typeof react.useEffect !== 'function') {
-    throw new HostMismatchError(`module ${EXPECTED_HOST.reactModuleId} is not React ${EXPECTED_HOST.reactVersion} (found ${String((react as { version?: string })?.version)})`);
+    throw new HostMismatchError(`module ${reactModuleId} is not React ${EXPECTED_HOST.reactVersion} (found ${String((react as { version?: string })?.version)})`);
   }
   cachedReact = react;
   return react;
