@@ -6,7 +6,7 @@
  * Failures print the RtLiverError message (problem + what to do) and exit non-zero.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isRtLiverError } from '../../extension/src/core/errors';
+import { errorText, isRtLiverError } from '../../extension/src/core/errors';
 import { DEFAULT_INPUT_LIMITS, InputLimitError, type InputLimits } from '../../extension/src/core/limits';
 import type { BackendChoice } from '../../extension/src/core/model/inference';
 import { BACKENDS } from './backends';
@@ -147,17 +147,17 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof InputLimitError) {
       const option = LIMIT_OPTIONS[error.limit];
-      process.stderr.write(`\nrt-liver: ${error.detail} If the input is genuine, raise the limit: ${option.flag} ${option.value(error.actual)}.\n`);
+      process.stderr.write(`\nrt-liver: ${error.message} If the input is genuine, raise the limit: ${option.flag} ${option.value(error.actual)}.\n`);
       return 2;
     }
     if (isRtLiverError(error)) {
-      process.stderr.write(`\nrt-liver: ${error.message}\n`);
+      process.stderr.write(`\nrt-liver: ${errorText(error)}\n`);
       return 2;
     }
     if (isSystemError(error)) {
       // A file-system failure no step put into words: still a sentence, not a stack.
       const path = (error as NodeJS.ErrnoException).path ?? '';
-      process.stderr.write(`\nrt-liver: ${fileSystemError(error, `File-system error${path ? ` on ${path}` : ''}`, path).message}\n`);
+      process.stderr.write(`\nrt-liver: ${errorText(fileSystemError(error, `File-system error${path ? ` on ${path}` : ''}`, path))}\n`);
       return 2;
     }
     process.stderr.write(`\nrt-liver: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

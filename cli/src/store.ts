@@ -111,8 +111,7 @@ export function describeStoreFailure(error: StowError, pacs: PacsTarget, segPath
       { cause: error },
     );
   }
-  const message = error.hint ? error.message.slice(0, error.message.length - error.hint.length).trim() : error.message;
-  return new RtLiverError(`PACS_${error.failure.toUpperCase().replace(/-/g, '_')}`, `Storing the SEG failed: ${message}`, kept, { cause: error });
+  return new RtLiverError(`PACS_${error.failure.toUpperCase().replace(/-/g, '_')}`, `Storing the SEG failed: ${error.message}`, kept, { cause: error });
 }
 
 export interface StoreOptions {

@@ -412,7 +412,7 @@ describe('upstream errors keep their meaning', () => {
       expect(answer.json().error).toBe(`The PACS at ${orthanc.url} rejected the credentials (HTTP 401).`);
       const error = await stowInstances([tinyCt('proxy-test-401').files[0].bytes], { dicomWebUrl: `${wrong.url}/orthanc/dicom-web` }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(StowError);
-      expect(error).toMatchObject({ code: 'stow-unauthorized', retryable: false, httpStatus: 401 });
+      expect(error).toMatchObject({ code: 'STOW_UNAUTHORIZED', retryable: false, httpStatus: 401 });
     } finally {
       await close(wrong.server);
     }

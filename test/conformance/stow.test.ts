@@ -81,7 +81,7 @@ describe('STOW-RS to a real Orthanc', () => {
   it('wrong password: "unauthorized", not retryable', async () => {
     const wrong = `Basic ${Buffer.from(`${orthanc.username}:not-the-password`).toString('base64')}`;
     const error = await stowError(stowInstances([seg.bytes], { dicomWebUrl: orthanc.dicomWebUrl, authorization: wrong }));
-    expect(error.code).toBe('stow-unauthorized');
+    expect(error.code).toBe('STOW_UNAUTHORIZED');
     expect(error.httpStatus).toBe(401);
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/refused the credentials/);
@@ -97,7 +97,7 @@ describe('STOW-RS failures', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const error = await stowError(stowInstances([seg.bytes], { dicomWebUrl: `http://127.0.0.1:${port}/dicom-web` }));
-    expect(error.code).toBe('stow-unreachable');
+    expect(error.code).toBe('STOW_UNREACHABLE');
     expect(error.message).toMatch(/connection refused/);
     expect(error.retryable).toBe(true);
     expect(error.hint).toMatch(/SEG is kept/);
@@ -149,7 +149,7 @@ describe('STOW-RS failures', () => {
     it('413: "too-large", names the proxy limit', async () => {
       behaviour = 'too-large';
       const error = await stowError(stowInstances([seg.bytes], { dicomWebUrl: url }));
-      expect(error.code).toBe('stow-too-large');
+      expect(error.code).toBe('STOW_TOO_LARGE');
       expect(error.httpStatus).toBe(413);
       expect(error.hint).toMatch(/client_max_body_size/);
       expectSegUntouched();
@@ -159,7 +159,7 @@ describe('STOW-RS failures', () => {
       behaviour = 'hang';
       const started = Date.now();
       const error = await stowError(stowInstances([seg.bytes], { dicomWebUrl: url, timeoutMs: 500 }));
-      expect(error.code).toBe('stow-timeout');
+      expect(error.code).toBe('STOW_TIMEOUT');
       expect(error.retryable).toBe(true);
       expect(Date.now() - started).toBeLessThan(5000);
       expectSegUntouched();
@@ -168,7 +168,7 @@ describe('STOW-RS failures', () => {
     it.each(['failed-200', 'failed-409'] as const)('%s with FailedSOPSequence: "rejected" with the reason', async (mode) => {
       behaviour = mode;
       const error = await stowError(stowInstances([seg.bytes], { dicomWebUrl: url }));
-      expect(error.code).toBe('stow-rejected');
+      expect(error.code).toBe('STOW_REJECTED');
       expect(error.message).toContain(seg.sopInstanceUID);
       expect(error.message).toMatch(/out of resources \(0xA700\)/);
       expectSegUntouched();

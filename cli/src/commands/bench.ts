@@ -4,7 +4,7 @@
  * same run. A benchmark, not a test: it reports, it does not judge.
  */
 import { loadavg } from 'node:os';
-import { RtLiverError } from '../../../extension/src/core/errors';
+import { RtLiverError, errorText } from '../../../extension/src/core/errors';
 import type { BackendChoice } from '../../../extension/src/core/model/inference';
 import { prepareModel, segmentLiver, type SegmentationTimings } from '../../../extension/src/core/model/pipeline';
 import { makeAbdomenPhantom } from '../../../synthetic/phantom';
@@ -162,7 +162,7 @@ export async function benchCommand(options: BenchOptions): Promise<BenchReport> 
         row.runs = samples.length;
         for (const stage of STAGES) row.median_ms[stage] = round(median(samples.map((sample) => sample[stage])));
       } catch (error) {
-        row.error = error instanceof Error ? error.message : String(error);
+        row.error = errorText(error);
       }
       rows.push(row);
     }

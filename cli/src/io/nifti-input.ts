@@ -13,10 +13,9 @@ export function readNiftiInput(bytes: Uint8Array, path: string, limits?: InputLi
         : [];
     return { volume, warnings };
   } catch (error) {
-    if (error instanceof InputLimitError) throw new InputLimitError(error.limit, error.actual, error.allowed, `${path}: ${error.detail}`);
+    if (error instanceof InputLimitError) throw new InputLimitError(error.limit, error.actual, error.allowed, `${path}: ${error.message}`);
     if (isRtLiverError(error)) {
-      const message = error.hint ? error.message.slice(0, error.message.length - error.hint.length).trim() : error.message;
-      throw new RtLiverError(error.code, `${path}: ${message}`, error.hint, { cause: error });
+      throw new RtLiverError(error.code, `${path}: ${error.message}`, error.hint, { cause: error });
     }
     throw error;
   }

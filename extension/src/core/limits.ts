@@ -32,12 +32,11 @@ export function inputLimits(overrides: Partial<InputLimits> = {}): InputLimits {
   return limits;
 }
 
-/** An input over one of the limits. `detail` is the message without the hint, for callers that word their own. */
+/** An input over one of the limits; callers that word their own advice use `message` with their own hint. */
 export class InputLimitError extends RtLiverError {
   readonly limit: keyof InputLimits;
   readonly allowed: number;
   readonly actual: number;
-  readonly detail: string;
 
   constructor(limit: keyof InputLimits, actual: number, allowed: number, detail: string) {
     super('INPUT_TOO_LARGE', detail, 'A CT is far smaller: the file is probably damaged, or not a CT image.');
@@ -45,7 +44,6 @@ export class InputLimitError extends RtLiverError {
     this.limit = limit;
     this.allowed = allowed;
     this.actual = actual;
-    this.detail = detail;
   }
 }
 

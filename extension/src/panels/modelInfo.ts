@@ -4,7 +4,7 @@
  * same model: the manifest's `default`. Each model is summarised for the panel: name, size in kB,
  * parameter count, and its caution.
  */
-import { RtLiverError } from '../core/errors';
+import { RtLiverError, errorText } from '../core/errors';
 import { type ModelEntry, type ModelManifest, parseManifest, selectModel } from '../core/model/manifest';
 
 export interface ModelSummary {
@@ -69,7 +69,7 @@ export async function loadModelCatalog(fetchImpl: typeof fetch = fetch, base = '
     );
     return { state: 'ready', manifest, defaultName: selectModel(manifest).name, sizes };
   } catch (error) {
-    const reason = error instanceof RtLiverError ? error.message : `The model manifest could not be read (${(error as Error).message}).`;
+    const reason = error instanceof RtLiverError ? errorText(error) : `The model manifest could not be read (${(error as Error).message}).`;
     return { state: 'error', sizes: {}, text: reason };
   }
 }

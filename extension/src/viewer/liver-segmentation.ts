@@ -11,7 +11,7 @@
  * segmentationService. After an edit (brush, eraser) the volume is measured again and the SEG says
  * SEMIAUTOMATIC. One controller per viewer (servicesManager), shared by the panel and the command.
  */
-import { RtLiverError } from '../core/errors';
+import { RtLiverError, errorText } from '../core/errors';
 import type { BackendChoice } from '../core/model/inference';
 import type { ModelEntry } from '../core/model/manifest';
 import type { SegmentationResult, Stage } from '../core/model/pipeline';
@@ -208,7 +208,7 @@ export class LiverSegmentationController {
     try {
       ct = findOnScreenCt(this.cs(), this.services.servicesManager.services.displaySetService, this.preferredSeriesUid);
     } catch (error) {
-      ct = { state: 'none', reason: (error as Error).message };
+      ct = { state: 'none', reason: errorText(error) };
     }
     const config = this.services.extensionManager.getActiveDataSource?.()?.[0]?.getConfig?.();
     const storeTarget = storeTargetOf(config);
@@ -240,7 +240,7 @@ export class LiverSegmentationController {
     try {
       checkVolumeSize(ct.ct.volume.dimensions);
     } catch (error) {
-      return (error as Error).message;
+      return errorText(error);
     }
     return undefined;
   }
@@ -374,7 +374,7 @@ export class LiverSegmentationController {
       if (cancelled() || (error as RtLiverError)?.code === 'CANCELLED') return;
       const e = error as Partial<RtLiverError> & Error;
       const code = typeof e.code === 'string' ? e.code : 'SEGMENTATION_FAILED';
-      const message = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message;
+      const message = e.message;
       console.error('rt-liver: segmentation failed', error);
       // A failed worker (or one whose model did not load) is not reused: the next click starts afresh.
       this.disposeWorker();
@@ -450,7 +450,7 @@ export class LiverSegmentationController {
       this.set({ store: { state: 'idle' } });
       return seg;
     } catch (error) {
-      this.set({ store: { state: 'failed', message: (error as Error).message } });
+      this.set({ store: { state: 'failed', message: errorText(error) } });
       return undefined;
     }
   }
@@ -469,7 +469,7 @@ export class LiverSegmentationController {
       this.set({ store: { state: 'stored', sopInstanceUID: seg.sopInstanceUID, where: target.name } });
       notify?.show({ title: 'Stored to PACS', message: `The liver SEG (${seg.frameCount} frames, ${seg.algorithmType}) is stored in ${target.name}.`, type: 'success' });
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       this.set({ store: { state: 'failed', message } });
       notify?.show({ title: 'Storing the SEG failed', message, type: 'error', duration: 20_000 });
     }

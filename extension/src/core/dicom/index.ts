@@ -44,7 +44,7 @@ export async function readDicomSeries(files: readonly DicomFileSource[], options
     if (error instanceof RtLiverError && error.code === 'DICOM_MISSING_SLICE' && unreadable.length > 0) {
       throw new RtLiverError(
         error.code,
-        `${error.message.replace(error.hint ?? '', '').trim()} ${unreadable.length} file(s) could not be read as DICOM and may hold it: ` +
+        `${error.message} ${unreadable.length} file(s) could not be read as DICOM and may hold it: ` +
           unreadable.map((file) => `${file.name} (${file.reason})`).join('; ') + '.',
         error.hint,
       );

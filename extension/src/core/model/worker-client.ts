@@ -74,9 +74,7 @@ export class SegmentationWorkerClient {
     this.pending.delete(response.id);
     if (response.type !== 'error') pending.resolve(response);
     else {
-      // RtLiverError's message already ends with its hint: split it off so it is not repeated.
-      const message = response.hint && response.message.endsWith(` ${response.hint}`) ? response.message.slice(0, -response.hint.length - 1) : response.message;
-      pending.reject(new RtLiverError(response.code, message, response.hint));
+      pending.reject(new RtLiverError(response.code, response.message, response.hint));
     }
   }
 

@@ -125,7 +125,7 @@ export function mapFramesToVolume(instances: SourceInstance[], grid: VolumeGeome
   if (planeOwner.size !== planeCount) {
     const missing = Array.from({ length: planeCount }, (_, index) => index).filter((index) => !planeOwner.has(index));
     throw new RtLiverError(
-      'seg-grid-mismatch',
+      'SEG_GRID_MISMATCH',
       `The mask has ${planeCount} planes but only ${planeOwner.size} source images lie on them (none on plane(s) ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}).`,
       "Pass every CT image of the series the mask was computed on, and the mask on that series' own grid (not resampled).",
     );
@@ -162,7 +162,7 @@ function format(vector: Vec3): string {
 
 function mismatch(frameName: string, problem: string, detail: string): RtLiverError {
   return new RtLiverError(
-    'seg-grid-mismatch',
+    'SEG_GRID_MISMATCH',
     `The grid does not match ${frameName}: ${problem} (${detail}).`,
     'Use the grid of the CT series the segmentation belongs to; SEG frames are placed exactly, never resampled.',
   );

@@ -53,13 +53,13 @@ describeWithSharedData('readSeg on the dcmqi liver SEG and its re-encodings', ['
 
   it('refuses a LABELMAP SEG with a message that says so', async () => {
     const bytes = arrayBuffer(join(segmentations, 'sparse-labelmap-noppv.dcm'));
-    await expect(readSeg(bytes, grid)).rejects.toThrow(/LABELMAP/);
+    await expect(readSeg(bytes, grid)).rejects.toMatchObject({ code: 'SEG_NOT_A_SEG', hint: expect.stringMatching(/LABELMAP/) });
   });
 
   it('refuses to place frames on a grid they do not belong to', async () => {
     const shifted = { ...grid, origin: [grid.origin[0] + 0.4, grid.origin[1], grid.origin[2]] as [number, number, number] };
     const error = await readSeg(arrayBuffer(join(segmentations, 'liver.dcm')), shifted).catch((caught: unknown) => caught);
-    expect(isRtLiverError(error) && error.code).toBe('seg-grid-mismatch');
+    expect(isRtLiverError(error) && error.code).toBe('SEG_GRID_MISMATCH');
   });
 });
 
@@ -82,7 +82,7 @@ describe('readSeg on SEGs other writers could make', () => {
       for (const frame of dataset.PerFrameFunctionalGroupsSequence) delete frame.PlanePositionSequence;
     });
     const error = await readSeg(bytes, segCase.mask).catch((caught: unknown) => caught);
-    expect(isRtLiverError(error) && error.code).toBe('seg-no-geometry');
+    expect(isRtLiverError(error) && error.code).toBe('SEG_NO_GEOMETRY');
     const back = await readSeg(bytes, segCase.mask, { sourceInstances: segCase.files });
     expect(Buffer.from(back.mask.voxels).equals(Buffer.from(segCase.mask.voxels))).toBe(true);
   });

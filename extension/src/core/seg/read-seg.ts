@@ -47,7 +47,7 @@ export async function readSeg(bytes: ArrayBuffer, grid: VolumeGeometry, options:
   const { dataset, transferSyntaxUID } = parse(bytes);
   if (dataset.SOPClassUID !== SEGMENTATION_STORAGE_SOP_CLASS_UID) {
     throw new RtLiverError(
-      'seg-not-a-seg',
+      'SEG_NOT_A_SEG',
       `The file is not a DICOM Segmentation (SOP Class ${String(dataset.SOPClassUID)}).`,
       dataset.SOPClassUID === '1.2.840.10008.5.1.4.1.1.66.7'
         ? 'It is a LABELMAP Segmentation, which this reader does not support.'
@@ -56,7 +56,7 @@ export async function readSeg(bytes: ArrayBuffer, grid: VolumeGeometry, options:
   }
   const segmentationType = dataset.SegmentationType;
   if (segmentationType !== 'BINARY' && segmentationType !== 'FRACTIONAL') {
-    throw new RtLiverError('seg-unsupported', `The SEG has SegmentationType ${String(segmentationType)}.`, 'Only BINARY and FRACTIONAL SEGs are read.');
+    throw new RtLiverError('SEG_UNSUPPORTED', `The SEG has SegmentationType ${String(segmentationType)}.`, 'Only BINARY and FRACTIONAL SEGs are read.');
   }
   const segments = asArray(dataset.SegmentSequence).map(segmentInfo);
   const segment = chooseSegment(segments, options.segmentNumber);
@@ -123,7 +123,7 @@ function parse(bytes: ArrayBuffer): { dataset: NaturalDataset; transferSyntaxUID
     return { dataset, transferSyntaxUID };
   } catch (error) {
     throw new RtLiverError(
-      'seg-unreadable',
+      'SEG_UNREADABLE',
       `The SEG is not a readable DICOM Part-10 file (${error instanceof Error ? error.message : String(error)}).`,
       'Pass the .dcm file as stored (with its 128-byte preamble and "DICM").',
       { cause: error },
@@ -154,7 +154,7 @@ function frameGeometry(
   };
   if (!plane.position || !plane.orientation || !plane.pixelSpacing) {
     throw new RtLiverError(
-      'seg-no-geometry',
+      'SEG_NO_GEOMETRY',
       `SEG frame ${frame + 1} has no ImagePositionPatient, orientation or pixel spacing, and its source image is not known.`,
       'Pass the source CT files (sourceInstances) so frames can be placed through the images they reference.',
     );
@@ -166,14 +166,14 @@ function chooseSegment(segments: SegSegmentInfo[], wanted: number | undefined): 
   const list = segments.map((segment) => `${segment.number} "${segment.label}"`).join(', ');
   if (wanted !== undefined) {
     const found = segments.find((segment) => segment.number === wanted);
-    if (!found) throw new RtLiverError('seg-no-segment', `The SEG has no segment ${wanted} (it has ${list || 'none'}).`, 'Choose one of its segments.');
+    if (!found) throw new RtLiverError('SEG_NO_SEGMENT', `The SEG has no segment ${wanted} (it has ${list || 'none'}).`, 'Choose one of its segments.');
     return found;
   }
   const livers = segments.filter((segment) => segment.type && LIVER_CODES.has(`${segment.type.scheme}:${segment.type.value}`));
   if (livers.length === 1) return livers[0];
   if (segments.length === 1) return segments[0];
   throw new RtLiverError(
-    'seg-no-segment',
+    'SEG_NO_SEGMENT',
     `The SEG has ${livers.length > 1 ? 'several liver segments' : 'no liver segment'} among ${list || 'no segments'}.`,
     'Name the segment to read (segmentNumber).',
   );
@@ -211,7 +211,7 @@ function asArray(value: unknown): NaturalDataset[] {
 function pixelBuffers(value: unknown): ArrayBuffer[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   if (list.length === 0 || !list.every((item) => item instanceof ArrayBuffer)) {
-    throw new RtLiverError('seg-no-pixels', 'The SEG has no readable PixelData.', 'The file is damaged or not an image SEG.');
+    throw new RtLiverError('SEG_NO_PIXELS', 'The SEG has no readable PixelData.', 'The file is damaged or not an image SEG.');
   }
   return list as ArrayBuffer[];
 }

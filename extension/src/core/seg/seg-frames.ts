@@ -43,14 +43,14 @@ export function frameDecoder(layout: SegPixelLayout): FrameDecoder {
   const { transferSyntaxUID, rows, columns, frameCount, bitsAllocated, pixelData } = layout;
   const pixels = rows * columns;
   if (bitsAllocated !== 1 && bitsAllocated !== 8) {
-    throw new RtLiverError('seg-unsupported', `The SEG has BitsAllocated ${bitsAllocated}.`, 'BINARY SEG has 1, FRACTIONAL SEG 8.');
+    throw new RtLiverError('SEG_UNSUPPORTED', `The SEG has BitsAllocated ${bitsAllocated}.`, 'BINARY SEG has 1, FRACTIONAL SEG 8.');
   }
   if (NATIVE.has(transferSyntaxUID)) {
     const stream = concatenate(pixelData);
     const needed = bitsAllocated === 1 ? Math.ceil((frameCount * pixels) / 8) : frameCount * pixels;
     if (stream.byteLength < needed) {
       throw new RtLiverError(
-        'seg-truncated',
+        'SEG_TRUNCATED',
         `The SEG's pixel data holds ${stream.byteLength} bytes; ${frameCount} frames of ${columns}x${rows} need ${needed}.`,
         'The file is truncated or its NumberOfFrames is wrong.',
       );
@@ -63,7 +63,7 @@ export function frameDecoder(layout: SegPixelLayout): FrameDecoder {
   const fromFrameBytes = (bytes: Uint8Array, index: number): Uint8Array => {
     if (bitsAllocated === 1 && bytes.byteLength < pixels) return unpackAlignedFrame(bytes, pixels);
     if (bytes.byteLength < pixels) {
-      throw new RtLiverError('seg-truncated', `SEG frame ${index + 1} decodes to ${bytes.byteLength} bytes, fewer than its ${pixels} pixels.`, 'The file is damaged.');
+      throw new RtLiverError('SEG_TRUNCATED', `SEG frame ${index + 1} decodes to ${bytes.byteLength} bytes, fewer than its ${pixels} pixels.`, 'The file is damaged.');
     }
     return bytes.subarray(0, pixels);
   };
@@ -78,13 +78,13 @@ export function frameDecoder(layout: SegPixelLayout): FrameDecoder {
     return async (index) => {
       const decoded = await decodeWithWasmCodec(codec, frames[index]);
       if (decoded.width !== columns || decoded.height !== rows) {
-        throw new RtLiverError('seg-unsupported', `SEG frame ${index + 1} decodes to ${decoded.width}x${decoded.height}, not ${columns}x${rows}.`, 'The file is damaged.');
+        throw new RtLiverError('SEG_UNSUPPORTED', `SEG frame ${index + 1} decodes to ${decoded.width}x${decoded.height}, not ${columns}x${rows}.`, 'The file is damaged.');
       }
       return fromFrameBytes(decoded.bytes, index);
     };
   }
   throw new RtLiverError(
-    'seg-unsupported',
+    'SEG_UNSUPPORTED',
     `The SEG uses transfer syntax ${transferSyntaxUID}, which this reader does not decode.`,
     'Convert it to Explicit VR Little Endian (e.g. `dcmconv +te in.dcm out.dcm`).',
   );
@@ -107,7 +107,7 @@ function encapsulatedFrames(pixelData: ArrayBuffer[], frameCount: number): Uint8
   if (pixelData.length === frameCount) return pixelData.map((buffer) => new Uint8Array(buffer));
   if (frameCount === 1) return [concatenate(pixelData)];
   throw new RtLiverError(
-    'seg-unsupported',
+    'SEG_UNSUPPORTED',
     `The SEG's encapsulated pixel data has ${pixelData.length} fragments for ${frameCount} frames and no usable offset table.`,
     'Convert it to Explicit VR Little Endian (e.g. `dcmconv +te in.dcm out.dcm`).',
   );

@@ -39,7 +39,7 @@ export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): Sourc
     dataSet = parseDicom(new Uint8Array(buffer), { untilTag: 'x7fe00010' });
   } catch (error) {
     throw new RtLiverError(
-      'seg-source-unreadable',
+      'SEG_SOURCE_UNREADABLE',
       `Source instance #${inputIndex + 1} is not a readable DICOM Part-10 file (${describe(error)}).`,
       'Pass the CT files exactly as stored (with the 128-byte preamble and "DICM").',
       { cause: error },
@@ -50,7 +50,7 @@ export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): Sourc
     const value = dataSet.string(tag);
     if (!value) {
       throw new RtLiverError(
-        'seg-source-incomplete',
+        'SEG_SOURCE_INCOMPLETE',
         `${where} has no ${name} ${tagLabel(tag)}.`,
         'A SEG can only reference CT images that carry their identity and plane geometry.',
       );
@@ -60,7 +60,7 @@ export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): Sourc
   const rows = dataSet.uint16('x00280010');
   const columns = dataSet.uint16('x00280011');
   if (!rows || !columns) {
-    throw new RtLiverError('seg-source-incomplete', `${where} has no Rows/Columns.`, 'Pass CT images.');
+    throw new RtLiverError('SEG_SOURCE_INCOMPLETE', `${where} has no Rows/Columns.`, 'Pass CT images.');
   }
   const identity = {
     inputIndex,
@@ -93,7 +93,7 @@ function planeOf(sources: DataSet[], where: string) {
     const values = Array.from({ length: count }, (_, index) => source?.string(tag, index) ?? '');
     if (values.some((value) => value === '' || !Number.isFinite(Number(value)))) {
       throw new RtLiverError(
-        'seg-source-incomplete',
+        'SEG_SOURCE_INCOMPLETE',
         `${where} has no valid ${name} ${tagLabel(tag)}${source ? `: "${source.string(tag)}"` : ''}.`,
         `A SEG can only reference CT images that carry their plane geometry (${name} needs ${count} numbers).`,
       );
@@ -138,7 +138,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
     const value = text(keyword);
     if (!value) {
       throw new RtLiverError(
-        'seg-source-incomplete',
+        'SEG_SOURCE_INCOMPLETE',
         `${where} has no ${keyword}.`,
         'A SEG can only reference CT images that carry their identity and plane geometry.',
       );
@@ -152,7 +152,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
     );
     if (list.length !== count || list.some((item) => item === '' || !Number.isFinite(Number(item)))) {
       throw new RtLiverError(
-        'seg-source-incomplete',
+        'SEG_SOURCE_INCOMPLETE',
         `${where} has no valid ${keyword}.`,
         `A SEG can only reference CT images that carry their plane geometry (${keyword} needs ${count} numbers).`,
       );
@@ -161,7 +161,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
   };
   if (Number(text('NumberOfFrames') ?? 1) > 1) {
     throw new RtLiverError(
-      'seg-source-multiframe',
+      'SEG_SOURCE_MULTIFRAME',
       `${where} is a multi-frame instance given as metadata.`,
       'Pass multi-frame (Enhanced CT) sources as their Part-10 files.',
     );
@@ -209,7 +209,7 @@ export function readAllSourceImages(inputs: SourceInput[]): SourceInstance[] {
     if (earlier) {
       if (sameSource(earlier, input)) return;
       throw new RtLiverError(
-        'seg-source-duplicate',
+        'SEG_SOURCE_DUPLICATE',
         `Source instance #${index + 1} and an earlier one are different files with the same SOPInstanceUID ${uid}.`,
         'Each DICOM instance needs its own SOPInstanceUID; pass the series as stored.',
       );
@@ -241,7 +241,7 @@ export function sourceImageKey(sopInstanceUID: string, frameNumber?: number): st
  */
 export function checkOneSeries(instances: SourceInstance[]): void {
   if (instances.length === 0) {
-    throw new RtLiverError('seg-no-source', 'No source CT instances were given.', 'Pass the CT series the mask was computed on.');
+    throw new RtLiverError('SEG_NO_SOURCE', 'No source CT instances were given.', 'Pass the CT series the mask was computed on.');
   }
   const first = instances[0];
   const seen = new Set<string>();
@@ -249,29 +249,29 @@ export function checkOneSeries(instances: SourceInstance[]): void {
     const key = sourceImageKey(instance.sopInstanceUID, instance.frameNumber);
     const where = `Source instance #${instance.inputIndex + 1} (${key})`;
     if (seen.has(key)) {
-      throw new RtLiverError('seg-source-duplicate', `${where} is given twice.`, 'Pass each CT image once.');
+      throw new RtLiverError('SEG_SOURCE_DUPLICATE', `${where} is given twice.`, 'Pass each CT image once.');
     }
     seen.add(key);
     if (instance.studyInstanceUID !== first.studyInstanceUID) {
-      throw new RtLiverError('seg-source-mixed', `${where} belongs to another study.`, 'Pass the images of one CT series.');
+      throw new RtLiverError('SEG_SOURCE_MIXED', `${where} belongs to another study.`, 'Pass the images of one CT series.');
     }
     if (instance.frameOfReferenceUID !== first.frameOfReferenceUID) {
       throw new RtLiverError(
-        'seg-source-mixed',
+        'SEG_SOURCE_MIXED',
         `${where} has another FrameOfReferenceUID.`,
         'Pass the images of one CT series.',
       );
     }
     if (instance.rows !== first.rows || instance.columns !== first.columns) {
       throw new RtLiverError(
-        'seg-source-mixed',
+        'SEG_SOURCE_MIXED',
         `${where} is ${instance.columns}x${instance.rows}, the first one ${first.columns}x${first.rows}.`,
         'All images of the series must have the same matrix.',
       );
     }
     if (!sameOrientation(instance.orientation, first.orientation)) {
       throw new RtLiverError(
-        'seg-source-mixed',
+        'SEG_SOURCE_MIXED',
         `${where} has another ImageOrientationPatient.`,
         'All images of the series must lie in parallel planes with the same row and column directions.',
       );

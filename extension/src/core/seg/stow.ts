@@ -51,7 +51,7 @@ export class StowError extends RtLiverError {
     hint: string,
     details: { retryable: boolean; httpStatus?: number; sopInstanceUIDs: string[]; cause?: unknown },
   ) {
-    super(`stow-${failure}`, message, hint, { cause: details.cause });
+    super(`STOW_${failure.toUpperCase().replace(/-/g, '_')}`, message, hint, { cause: details.cause });
     this.name = 'StowError';
     this.failure = failure;
     this.retryable = details.retryable;
@@ -64,7 +64,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const KEPT = 'The SEG is kept: save it to a file, or send it again (a retry stores the same instance, not a copy).';
 
 export async function stowInstances(instances: ArrayBuffer[], options: StowOptions): Promise<StowResult> {
-  if (instances.length === 0) throw new RtLiverError('stow-nothing', 'There is nothing to store.', 'Pass at least one DICOM instance.');
+  if (instances.length === 0) throw new RtLiverError('STOW_NOTHING', 'There is nothing to store.', 'Pass at least one DICOM instance.');
   const sopInstanceUIDs = instances.map(sopInstanceUidOf);
   const url = stowUrl(options);
   const boundary = `rt-liver-${randomHex(16)}`;
@@ -157,7 +157,7 @@ export async function stowInstances(instances: ArrayBuffer[], options: StowOptio
 function stowUrl(options: StowOptions): string {
   const root = options.dicomWebUrl.replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(root)) {
-    throw new RtLiverError('stow-bad-url', `"${options.dicomWebUrl}" is not an http(s) URL.`, 'Give the DICOMweb root, e.g. http://localhost:8042/dicom-web.');
+    throw new RtLiverError('STOW_BAD_URL', `"${options.dicomWebUrl}" is not an http(s) URL.`, 'Give the DICOMweb root, e.g. http://localhost:8042/dicom-web.');
   }
   return options.studyInstanceUID ? `${root}/studies/${options.studyInstanceUID}` : `${root}/studies`;
 }
@@ -169,7 +169,7 @@ function sopInstanceUidOf(buffer: ArrayBuffer, index: number): string {
   } catch {
     // reported below
   }
-  throw new RtLiverError('stow-not-dicom', `Instance #${index + 1} is not a DICOM Part-10 file with a SOPInstanceUID.`, 'Pass the SEG as written.');
+  throw new RtLiverError('STOW_NOT_DICOM', `Instance #${index + 1} is not a DICOM Part-10 file with a SOPInstanceUID.`, 'Pass the SEG as written.');
 }
 
 /** multipart/related body: one application/dicom part per instance. A new buffer; inputs are copied. */

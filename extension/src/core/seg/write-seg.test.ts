@@ -173,7 +173,7 @@ describe('writeLiverSeg', () => {
     } catch (error) {
       caught = error;
     }
-    expect(isRtLiverError(caught) && caught.code).toBe('seg-source-duplicate');
+    expect(isRtLiverError(caught) && caught.code).toBe('SEG_SOURCE_DUPLICATE');
   });
 
   it('writes the same SEG from the instances\' metadata (as a viewer holds it) as from the files', () => {
@@ -201,7 +201,7 @@ describe('writeLiverSeg', () => {
     } catch (error) {
       caught = error;
     }
-    expect(isRtLiverError(caught) && caught.code).toBe('seg-source-incomplete');
+    expect(isRtLiverError(caught) && caught.code).toBe('SEG_SOURCE_INCOMPLETE');
   });
 
   describe('refuses a mask whose grid does not match the instances', () => {
@@ -220,25 +220,25 @@ describe('writeLiverSeg', () => {
     };
     it('half a voxel shifted', () => {
       const origin = segCase.mask.origin.map((v, axis) => (axis === 0 ? v + segCase.mask.spacing[0] / 2 : v)) as Vec3;
-      expectCode(attempt({ ...segCase.mask, origin }), 'seg-grid-mismatch');
+      expectCode(attempt({ ...segCase.mask, origin }), 'SEG_GRID_MISMATCH');
     });
     it('another spacing', () => {
-      expectCode(attempt({ ...segCase.mask, spacing: [0.81, 0.9, 2.5] }), 'seg-grid-mismatch');
+      expectCode(attempt({ ...segCase.mask, spacing: [0.81, 0.9, 2.5] }), 'SEG_GRID_MISMATCH');
     });
     it('a resampled matrix', () => {
       const dimensions: Vec3 = [46, 76, 7];
-      expectCode(attempt({ ...segCase.mask, dimensions, spacing: [0.4, 0.45, 2.5], voxels: new Uint8Array(46 * 76 * 7).fill(1) }), 'seg-grid-mismatch');
+      expectCode(attempt({ ...segCase.mask, dimensions, spacing: [0.4, 0.45, 2.5], voxels: new Uint8Array(46 * 76 * 7).fill(1) }), 'SEG_GRID_MISMATCH');
     });
     it('a source image missing', () => {
-      expectCode(attempt(segCase.mask, segCase.files.slice(1)), 'seg-grid-mismatch');
+      expectCode(attempt(segCase.mask, segCase.files.slice(1)), 'SEG_GRID_MISMATCH');
     });
     it('a series description longer than DICOM allows (LO, 64 characters)', () => {
       const run = () =>
         writeLiverSeg({ sourceInstances: segCase.files, mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE, seriesDescription: 'x'.repeat(65) });
-      expectCode(run, 'seg-invalid-options');
+      expectCode(run, 'SEG_INVALID_OPTIONS');
     });
     it('a mask of the wrong length', () => {
-      expectCode(attempt({ ...segCase.mask, voxels: new Uint8Array(10) }), 'seg-invalid-mask');
+      expectCode(attempt({ ...segCase.mask, voxels: new Uint8Array(10) }), 'SEG_INVALID_MASK');
     });
   });
 });

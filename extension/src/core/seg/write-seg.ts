@@ -282,7 +282,7 @@ function checkOptions(options: WriteLiverSegOptions): void {
   const expected = mask.dimensions[0] * mask.dimensions[1] * mask.dimensions[2];
   if (!(mask.voxels instanceof Uint8Array) || mask.voxels.length !== expected) {
     throw new RtLiverError(
-      'seg-invalid-mask',
+      'SEG_INVALID_MASK',
       `The mask must be a Uint8Array of ${expected} voxels (${mask.dimensions.join('x')}); got ${mask.voxels?.length ?? 'none'}.`,
       'Pass the mask as computed on the CT grid, one byte per voxel.',
     );
@@ -298,7 +298,7 @@ function checkOptions(options: WriteLiverSegOptions): void {
   for (const [name, value] of required) {
     if (!value || !value.trim()) {
       throw new RtLiverError(
-        'seg-invalid-options',
+        'SEG_INVALID_OPTIONS',
         `${name} is empty.`,
         'A SEG must name the device and algorithm that made it (Enhanced General Equipment, Segment Algorithm Identification).',
       );
@@ -308,12 +308,12 @@ function checkOptions(options: WriteLiverSegOptions): void {
   const longStrings: Array<[string, string | undefined]> = [...required, ['seriesDescription', options.seriesDescription]];
   for (const [name, value] of longStrings) {
     if (value !== undefined && (value.length > 64 || value.includes('\\'))) {
-      throw new RtLiverError('seg-invalid-options', `${name} "${value.slice(0, 80)}" is not a valid DICOM LO value.`, 'Use at most 64 characters and no backslash.');
+      throw new RtLiverError('SEG_INVALID_OPTIONS', `${name} "${value.slice(0, 80)}" is not a valid DICOM LO value.`, 'Use at most 64 characters and no backslash.');
     }
   }
   for (const [name, uid] of Object.entries(options.uids ?? {})) {
     if (uid !== undefined && !isValidUid(uid)) {
-      throw new RtLiverError('seg-invalid-options', `uids.${name} "${uid}" is not a valid DICOM UID.`, 'Use digits and dots, at most 64 characters.');
+      throw new RtLiverError('SEG_INVALID_OPTIONS', `uids.${name} "${uid}" is not a valid DICOM UID.`, 'Use digits and dots, at most 64 characters.');
     }
   }
 }
