@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .contract import HU_WINDOW, MODEL_SHAPE
 from .errors import TrainingError
 
 
@@ -22,8 +23,8 @@ class RunConfig:
     split_file: str = "training/splits/phantom-msd.json"
     liver_labels: Optional[List[int]] = None
     cache_dir: Optional[str] = "var/cache/training"
-    grid: Tuple[int, int, int] = (64, 128, 128)  # model grid [D, H, W] (models/README.md)
-    hu_window: Tuple[float, float] = (-200.0, 300.0)
+    grid: Tuple[int, int, int] = MODEL_SHAPE  # model grid [D, H, W] (models/README.md)
+    hu_window: Tuple[float, float] = HU_WINDOW
     # model
     preset: str = "student-30k"  # teacher | student-100k | student-30k | assistant-takd
     channels: Optional[Tuple[int, int, int, int]] = None  # overrides the preset

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from .checkpoint import load_export_model
+from .contract import HU_WINDOW, MODEL_SHAPE
 from .model_card import write_card
 from .models import PRESETS, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters
 
 OPSET = 17
 INPUT_NAME = "ct"
 OUTPUT_NAME = "logits"
-INPUT_GRID = (64, 128, 128)
-HU_WINDOW = (-200.0, 300.0)
+INPUT_GRID = MODEL_SHAPE
 PARITY_SHAPE = (1, 1, 16, 32, 32)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO_ROOT / "models"

@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .contract import MODEL_SHAPE
+
 LEVELS = 4  # resolution levels: full, 1/2, 1/4, 1/8 -> input sizes must be multiples of 8
 SIZE_DIVISOR = 2 ** (LEVELS - 1)
 NEGATIVE_SLOPE = 0.01
@@ -236,7 +238,7 @@ def count_parameters_for(config: UNetConfig) -> int:
     return count_parameters(UNet3d(config))
 
 
-def count_flops(config: UNetConfig, shape: Sequence[int] = (64, 128, 128)) -> float:
+def count_flops(config: UNetConfig, shape: Sequence[int] = MODEL_SHAPE) -> float:
     """Multiply-accumulates x 2 of the convolutions for one [1, 1, *shape] input (norms and resizes, which are
     a few operations per voxel, are left out). This is the figure reported as "flops" in the manifest."""
     d, h, w = shape

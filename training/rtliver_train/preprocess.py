@@ -20,8 +20,7 @@ import torch.nn.functional as F
 
 from .volume import Volume
 
-MODEL_SHAPE = (64, 128, 128)  # [D, H, W] = [k, j, i]
-HU_WINDOW = (-200.0, 300.0)
+from .contract import HU_WINDOW, MODEL_SHAPE  # noqa: F401 (re-exported: the names pre-processing is defined by)
 
 
 def lps_axis_order(direction: Sequence[Sequence[float]]) -> Tuple[Tuple[int, int, int], Tuple[int, int, int]]:
