@@ -15,6 +15,7 @@ import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
 import { isRendered, saveScreenshot, waitForRenderedViewports } from '../support/browser';
 import { type PacsViewerHarness, REPO_ROOT, ViewerFixture, modeUrl, startPacsViewerHarness } from './viewer-fixture';
+import { type PlaneStats, ohifSegmentations, overlayPixelsByViewport, planeStats } from './seg-in-page';
 
 jest.setTimeout(180_000);
 
@@ -30,65 +31,6 @@ let segSeriesUid: string;
 let maskVoxelCount: number;
 /** The ground-truth mask's liver pixels on each CT image (by SOPInstanceUID). */
 let maskBySourceInstance: Record<string, PlaneStats>;
-
-/** The non-zero pixels of one plane: how many, and the sum of their indices (row * columns + column),
- * which tells a mirrored or shifted plane from the right one. */
-interface PlaneStats {
-  count: number;
-  indexSum: number;
-}
-
-function planeStats(values: ArrayLike<number>): PlaneStats {
-  const stats = { count: 0, indexSum: 0 };
-  for (let p = 0; p < values.length; p++) if (values[p] !== 0) { stats.count++; stats.indexSum += p; }
-  return stats;
-}
-
-/** The SEG's view from inside OHIF: its segmentations and the non-zero voxels of their labelmaps. */
-interface OhifSegmentation {
-  label: string;
-  segmentLabels: string[];
-  nonZeroVoxels: number;
-  /** Each labelmap image's non-zero pixels, by the SOPInstanceUID of the CT image it lies on. */
-  bySourceInstance: Record<string, PlaneStats>;
-}
-
-async function ohifSegmentations(target: Page): Promise<OhifSegmentation[]> {
-  return target.evaluate((planeStatsSource) => {
-    const planeStatsOf = new Function(`return (${planeStatsSource})`)() as typeof planeStats;
-    type LabelmapData = { imageIds?: string[]; volumeId?: string };
-    type Segmentation = { label: string; segments: Record<string, { label: string } | undefined>; representationData: { Labelmap?: LabelmapData } };
-    type Voxels = { referencedImageId?: string; voxelManager?: { getScalarData?: () => ArrayLike<number>; getCompleteScalarDataArray?: () => ArrayLike<number> }; getPixelData?: () => ArrayLike<number> };
-    const win = window as unknown as {
-      services: { segmentationService: { getSegmentations: () => Segmentation[] } };
-      cornerstone: { cache: { getImage: (id: string) => Voxels | undefined; getVolume: (id: string) => Voxels | undefined } };
-    };
-    return win.services.segmentationService.getSegmentations().map((segmentation) => {
-      const labelmap = segmentation.representationData.Labelmap ?? {};
-      const imageIds = labelmap.imageIds ?? [];
-      const bySourceInstance: Record<string, PlaneStats> = {};
-      let nonZeroVoxels = 0;
-      for (const id of imageIds) {
-        const image = win.cornerstone.cache.getImage(id);
-        const stats = planeStatsOf(image?.voxelManager?.getScalarData?.() ?? image?.getPixelData?.() ?? []);
-        nonZeroVoxels += stats.count;
-        // WADO-RS image ids of the CT: wadors:<root>/studies/<uid>/series/<uid>/instances/<sop>/frames/1
-        const sop = /\/instances\/([0-9.]+)\/frames\//.exec(image?.referencedImageId ?? '')?.[1] ?? `unknown:${id}`;
-        bySourceInstance[sop] = stats;
-      }
-      if (!imageIds.length && labelmap.volumeId) {
-        const volume = win.cornerstone.cache.getVolume(labelmap.volumeId);
-        nonZeroVoxels = planeStatsOf(volume?.voxelManager?.getCompleteScalarDataArray?.() ?? []).count;
-      }
-      return {
-        label: segmentation.label,
-        segmentLabels: Object.values(segmentation.segments).flatMap((segment) => (segment ? [segment.label] : [])),
-        nonZeroVoxels,
-        bySourceInstance,
-      };
-    });
-  }, planeStats.toString());
-}
 
 beforeAll(async () => {
   const varDir = join(REPO_ROOT, 'var');
@@ -143,19 +85,9 @@ afterEach(async () => {
   await page?.close();
 });
 
-/** Canvas pixels of the viewports drawn in a clearly reddish hue (the SEG's liver colour over grey CT). */
+/** Canvas pixels of all viewports drawn in a clearly reddish hue (the SEG's liver colour over grey CT). */
 async function overlayPixelCount(target: Page): Promise<number> {
-  return target.evaluate(() => {
-    const cs = (window as unknown as { cornerstone: { getRenderingEngines: () => { getViewports: () => { canvas: HTMLCanvasElement }[] }[] } }).cornerstone;
-    let count = 0;
-    for (const viewport of cs.getRenderingEngines().flatMap((engine) => engine.getViewports())) {
-      const context = viewport.canvas.getContext('2d', { willReadFrequently: true });
-      if (!context || !viewport.canvas.width) continue;
-      const { data } = context.getImageData(0, 0, viewport.canvas.width, viewport.canvas.height);
-      for (let p = 0; p < data.length; p += 4) if (data[p] - data[p + 2] > 40) count++;
-    }
-    return count;
-  });
+  return Object.values(await overlayPixelsByViewport(target)).reduce((sum, count) => sum + count, 0);
 }
 
 /** Waits until the viewports show the overlay; returns its pixel count (0 when it never appears). */
@@ -213,7 +145,7 @@ test("OHIF's basic viewer lists our SEG in the study panel and loads it as the l
   console.log(`SEG loaded and checked ${Date.now() - started} ms after navigation`);
 });
 
-test('the Real-time Liver mode still opens the CT of a study that holds a SEG (it does not load SEGs itself)', async () => {
+test('the Real-time Liver mode opens the CT of a study that holds a SEG, ready to segment (the SEG itself: mode-seg.test.ts)', async () => {
   await page.goto(modeUrl(fixture, studyUid, PACS_DATA_SOURCE));
   const { viewports } = await waitForRenderedViewports(page, 3);
   expect(viewports.filter(isRendered)).toHaveLength(3);
