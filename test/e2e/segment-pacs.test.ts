@@ -51,9 +51,13 @@ async function segInstances(): Promise<string[]> {
   return uids;
 }
 
-async function notificationText(): Promise<string> {
-  // OHIF's notifications (sonner toasts) are list items in a region of the page.
-  const toast = page.locator('[data-sonner-toast]').last();
+/**
+ * The text of the notification that matches `pattern`, once it is shown (fails after 30 s). OHIF's
+ * notifications (sonner toasts) stack, and an earlier test's may still be on screen: pick by content,
+ * not by position.
+ */
+async function notificationMatching(pattern: RegExp): Promise<string> {
+  const toast = page.locator('[data-sonner-toast]').filter({ hasText: pattern }).first();
   await toast.waitFor({ timeout: 30_000 });
   return (await toast.textContent()) ?? '';
 }
@@ -67,7 +71,7 @@ test('Store to PACS sends the SEG by STOW-RS; QIDO lists it; storing again keeps
   await store.click();
   const stored = page.locator('[data-testid="rt-liver-store-state"][data-state="stored"]');
   await stored.waitFor({ timeout: 60_000 });
-  expect(await notificationText()).toMatch(/Stored to PACS.*liver SEG.*AUTOMATIC.*Orthanc \(e2e\)/);
+  expect(await notificationMatching(/Stored to PACS/)).toMatch(/Stored to PACS.*liver SEG.*AUTOMATIC.*Orthanc \(e2e\)/);
   const sop = await stored.getAttribute('data-sop-instance-uid');
   expect(await segInstances()).toEqual([sop]);
   await saveScreenshot(page, 'e2e-segment-pacs');
@@ -89,7 +93,7 @@ test('a failed store says so, keeps the SEG downloadable, and a retry stores it'
   const failed = page.locator('[data-testid="rt-liver-store-state"][data-state="failed"]');
   await failed.waitFor({ timeout: 60_000 });
   expect(await failed.textContent()).toMatch(/HTTP 503.*The SEG can still be downloaded, or stored again/);
-  expect(await notificationText()).toMatch(/Storing the SEG failed/);
+  expect(await notificationMatching(/Storing the SEG failed/)).toMatch(/Storing the SEG failed.*503/);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rt-liver-download-seg').click()]);
   expect(download.suggestedFilename()).toMatch(/^liver-seg-[\d.]+\.dcm$/);
 
