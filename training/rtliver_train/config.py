@@ -38,7 +38,10 @@ class RunConfig:
     kd_temperature: float = 2.0
     feature_kd_weight: float = 0.0  # attention-transfer feature distillation, 0 = off
     gtan_start: float = 0.1  # assistant width at the start, as a fraction of the way from student to teacher width
-    gtan_end: float = 1.0  # ... and at the end of the run
+    gtan_end: float = 1.0  # ... and at the end of the run (gtan_start > gtan_end: an assistant that shrinks)
+    gtan_stages: int = 0  # 0: the width changes every step; K > 0: K widths, each held for steps / K
+    gtan_assistant_seg_weight: float = 1.0  # weight of the assistant's label loss (0: it learns from the teacher only)
+    gtan_init: str = "random"  # random | teacher (the slimmable network starts as a copy of the teacher)
     # optimisation
     steps: int = 1000
     batch_size: int = 2  # global batch (split across DDP processes)

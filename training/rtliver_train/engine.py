@@ -9,6 +9,7 @@ every loss is a mean of per-sample values; DDP averages the gradients).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -122,6 +123,31 @@ def network_config(config: RunConfig) -> UNetConfig:
     return PRESETS[config.preset]
 
 
+class FrozenOutputs:
+    """A frozen network's outputs (logits, features) for a batch, remembered per input when whole volumes are
+    the training inputs (patch == grid): the same volumes then come back every few steps, and the teacher's
+    forward, the dearest part of a KD or GTAN step on a CPU, is computed once per case instead of once per step.
+    With random crops inputs rarely repeat, so nothing is remembered."""
+
+    def __init__(self, network: UNet3d, remember: bool) -> None:
+        self.network, self.remember = network, remember
+        self.memory: Dict[bytes, Tuple[torch.Tensor, List[torch.Tensor]]] = {}
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        if not self.remember:
+            return self.network.forward_with_features(x)
+        outputs = []
+        for sample in x:  # per sample: batches are drawn in new combinations every step
+            key = hashlib.blake2b(sample.detach().cpu().numpy().tobytes(), digest_size=16).digest()
+            if key not in self.memory:
+                self.memory[key] = self.network.forward_with_features(sample[None])
+            outputs.append(self.memory[key])
+        logits = torch.cat([o[0] for o in outputs])
+        features = [torch.cat([o[1][level] for o in outputs]) for level in range(len(outputs[0][1]))]
+        return logits, features
+
+
 def load_frozen(path: Optional[str], role: str, device: torch.device) -> UNet3d:
     if not path:
         raise TrainingError(f"This method needs a {role} checkpoint.", f"Set --{role}_checkpoint=PATH.")
@@ -177,6 +203,7 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
     student_config = network_config(config)
     torch.manual_seed(config.seed)
     w, t, wf = config.kd_weight, config.kd_temperature, config.feature_kd_weight
+    whole_volumes = tuple(config.patch) == tuple(config.grid)
 
     if config.method in ("none", "kd"):
         network = UNet3d(student_config).to(runtime.device)
@@ -185,15 +212,15 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
 
             load_onnx_into(network, Path(config.init_onnx))
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
+        teacher_outputs = FrozenOutputs(teacher, whole_volumes) if teacher is not None else None
 
         def objective(module, x, y, progress):
             logits, features = module(x)
             seg = segmentation_loss(logits, y)
             logs = {"seg": seg.item()}
             loss = seg
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_logits, teacher_features = teacher.forward_with_features(x)
+            if teacher_outputs is not None:
+                teacher_logits, teacher_features = teacher_outputs(x)
                 kd = distillation_loss(logits, teacher_logits, t)
                 loss = loss + w * kd
                 logs["kd"] = kd.item()
@@ -211,21 +238,29 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
     widest = teacher.config.channels
     if any(s > c for s, c in zip(student_config.channels, widest)):
         raise TrainingError(f"GTAN student {student_config.channels} is wider than the teacher {widest} at some level.")
+    if config.gtan_init not in ("random", "teacher"):
+        raise TrainingError(f"Unknown gtan_init '{config.gtan_init}'.", "Use random or teacher.")
     network = UNet3d(UNetConfig(channels=widest)).to(runtime.device)
     first_width = interpolate_channels(student_config.channels, widest, config.gtan_start)
-    zero_inputs_beyond(network, first_width)
+    if config.gtan_init == "teacher":
+        # The assistant starts as the teacher itself (the widest slice is the teacher's architecture) and knows
+        # what the teacher knows from step 0; with gtan_start > gtan_end it then shrinks towards the student,
+        # so no channel is ever switched on with an empty optimiser state.
+        network.load_state_dict(teacher.state_dict())
+    else:
+        zero_inputs_beyond(network, first_width)
     pair = GtanPair(network, student_config.channels)
+    ws = config.gtan_assistant_seg_weight
+    teacher_outputs = FrozenOutputs(teacher, whole_volumes)
 
     def gtan_objective(module, x, y, progress):
-        fraction = config.gtan_start + (config.gtan_end - config.gtan_start) * progress
-        pair.assistant_channels = interpolate_channels(student_config.channels, widest, fraction)
-        with torch.no_grad():
-            teacher_logits, teacher_features = teacher.forward_with_features(x)
+        pair.assistant_channels = interpolate_channels(student_config.channels, widest, gtan_fraction(config, progress))
+        teacher_logits, teacher_features = teacher_outputs(x)
         assistant_logits, assistant_features, student_logits, student_features = module(x)
         seg_a, seg_s = segmentation_loss(assistant_logits, y), segmentation_loss(student_logits, y)
         kd_a = distillation_loss(assistant_logits, teacher_logits, t)  # teacher -> assistant
         kd_s = distillation_loss(student_logits, assistant_logits, t)  # assistant (one step ahead) -> student
-        loss = seg_a + w * kd_a + seg_s + w * kd_s
+        loss = ws * seg_a + w * kd_a + seg_s + w * kd_s
         logs = {"seg": seg_s.item(), "kd": kd_s.item(), "assistant_seg": seg_a.item(), "assistant_kd": kd_a.item(),
                 "assistant_width": float(pair.assistant_channels[-1])}
         if wf > 0:
@@ -235,10 +270,24 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
             logs["feature_kd"] = fkd.item()
         return loss, logs
 
-    description = (f"{config.preset} {student_config.channels} by GTAN: slimmable assistant growing from "
-                   f"{first_width} to {interpolate_channels(student_config.channels, widest, config.gtan_end)}, "
+    last_width = interpolate_channels(student_config.channels, widest, config.gtan_end)
+    description = (f"{config.preset} {student_config.channels} by GTAN: slimmable assistant "
+                   f"({config.gtan_init} init) {'shrinking' if config.gtan_start > config.gtan_end else 'growing'} "
+                   f"from {first_width} to {last_width}"
+                   f"{f' in {config.gtan_stages} stages' if config.gtan_stages else ''}, assistant label weight {ws}, "
                    f"teacher {config.teacher_checkpoint} (T={t}, weight={w})")
     return Stage(pair, network, student_config.channels, gtan_objective, description)
+
+
+def gtan_fraction(config: RunConfig, progress: float) -> float:
+    """The assistant's width at `progress` (0..1 through the run), as a fraction of the way from the student's
+    width to the teacher's: a straight line from gtan_start to gtan_end, or, with gtan_stages = K, K steps of
+    that line, each width held for a K-th of the run (more time at each width; the first stage is gtan_start
+    and the last gtan_end)."""
+    if config.gtan_stages > 0:
+        stage = min(config.gtan_stages - 1, int(progress * config.gtan_stages))
+        progress = stage / max(1, config.gtan_stages - 1)
+    return config.gtan_start + (config.gtan_end - config.gtan_start) * progress
 
 
 # ---- evaluation during training --------------------------------------------------------------------------
