@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from layouts import make_msd
 from rtliver_train.ablation import run_ablation
 from rtliver_train.datasets import discover, write_split
@@ -27,3 +29,49 @@ def test_ablation_runs_every_method_and_writes_tables(tmp_path):
     table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert "| s-gtan |" in table and "Dice mean" in table
     assert json.loads((tmp_path / "ablation" / "ablation.json").read_text())["summary"]["teacher"]["n_cases"] == 1
+
+
+def _runs(dice_by_seed):
+    return [{"seed": seed, "checkpoint": "/nonexistent/ckpt.pt",
+             "test": {"cases": [{"id": f"c{i}", "dice": d} for i, d in enumerate(values)]}}
+            for seed, values in dice_by_seed.items()]
+
+
+def test_paired_difference_pairs_by_seed_and_case_and_brackets_the_mean():
+    from rtliver_train.ablation_report import paired_difference
+
+    first = _runs({0: [0.80, 0.90], 1: [0.70, 0.75], 2: [0.85, 0.80]})
+    second = _runs({0: [0.78, 0.85], 1: [0.72, 0.70], 2: [0.80, 0.80], 3: [0.1, 0.1]})  # seed 3 has no pair
+    d = paired_difference(first, second, draws=2000)
+    assert d["seeds"] == [0, 1, 2] and d["n_cases"] == 6
+    assert d["per_seed"] == pytest.approx([0.035, 0.015, 0.025])
+    assert d["mean"] == pytest.approx(0.025) and d["wins"] == 3
+    assert d["low"] <= d["mean"] <= d["high"] and d["high"] - d["low"] < 0.1
+    same = paired_difference(first, first, draws=100)
+    assert same["mean"] == 0 and same["low"] == same["high"] == 0 and same["wins"] == 0
+
+
+def test_plateau_measures_the_rise_over_the_last_quarter():
+    from rtliver_train.ablation_report import plateau
+
+    rising = [(s, s / 100) for s in range(0, 100, 10)]
+    flat = [(s, 0.8) for s in range(0, 100, 10)]
+    assert plateau(rising)["rise"] > 0.1
+    assert plateau(flat)["rise"] == pytest.approx(0.0)
+    assert plateau([(0, 0.5)]) is None
+
+
+def test_report_writes_the_published_schema_and_the_plots(tmp_path):
+    from rtliver_train.ablation_report import report
+
+    runs = {"student-30k-none": _runs({0: [0.7, 0.8]}), "student-30k-kd": _runs({0: [0.75, 0.8]}),
+            "student-30k-gtan": _runs({0: [0.72, 0.81]})}
+    summary = {name: {"parameters": 30188, "flops": 1e8, "dice_mean": 0.75, "dice_sd": 0.05, "hd95_mean": 10.0,
+                      "n_cases": 2, "seeds": [0], "dice_per_seed": [0.75]} for name in runs}
+    published = report({"spec": {"seeds": [0], "base": {}}, "summary": summary, "runs": runs}, "toy", "toy", tmp_path)
+    assert published["dataset"] == "toy" and published["seeds"] == [0]
+    assert {r["name"] for r in published["rows"]} == set(runs)
+    assert set(published["rows"][0]) >= {"name", "params", "flops", "dice_mean", "dice_sd", "hd95_mean", "n"}
+    pairs = {(d["first"], d["second"]) for d in published["paired_differences"]}
+    assert ("student-30k-kd", "student-30k-none") in pairs and ("student-30k-gtan", "student-30k-kd") in pairs
+    assert (tmp_path / "ablation" / "toy-curves.png").stat().st_size > 0
