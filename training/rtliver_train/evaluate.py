@@ -5,8 +5,8 @@
         --out training/runs/student-30k-gtan/metrics-test.json [--label-kind ground-truth|pseudo-label] [--onnx F]
 
 Per case: contract pre-processing to the model grid, the network, the liver-minus-background logit resampled
-back to the source grid (trilinear, half-pixel), threshold 0, largest 26-connected component, hole filling
-(the core's post-processing), then Dice and HD95 (mm) against the label. With --onnx the ONNX file's median
+back to the source grid (trilinear, half-pixel), threshold 0, largest 26-connected component, holes filled per
+axial slice (the core's post-processing, metrics.py), then Dice and HD95 (mm) against the label. With --onnx the ONNX file's median
 latency on onnxruntime-node (2 threads, input [1,1,64,128,128]) is added.
 """
 
@@ -22,12 +22,11 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .checkpoint import load_export_model
 from .datasets import LAYOUTS, CaseRef, discover, load_case, select_split
 from .errors import TrainingError
-from .metrics import dice_score, hd95, largest_component
+from .metrics import dice_score, hd95, postprocess_mask
 from .models import UNet3d
 from .preprocess import HU_WINDOW, MODEL_SHAPE, apply_hu_window, resample_half_pixel
 
@@ -43,8 +42,7 @@ def segment(model: UNet3d, hu_lps: np.ndarray, grid: Sequence[int] = MODEL_SHAPE
     logits = model.eval()(torch.from_numpy(x)[None, None])
     difference = (logits[:, 1:2] - logits[:, 0:1])  # [1, 1, D, H, W]
     back = F.interpolate(difference, size=hu_lps.shape, mode="trilinear", align_corners=False)[0, 0].numpy()
-    mask = largest_component(back > 0)
-    return ndimage.binary_fill_holes(mask)
+    return postprocess_mask(back > 0)
 
 
 def evaluate_cases(model: UNet3d, cases: Sequence[CaseRef], grid=MODEL_SHAPE, hu_window=HU_WINDOW) -> List[Dict[str, Any]]:
