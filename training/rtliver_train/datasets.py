@@ -163,10 +163,12 @@ def prepare_case(case: CaseRef, shape: Sequence[int] = MODEL_SHAPE, hu_window: S
 def _prepare_grid_case(case: CaseRef, shape: Sequence[int], hu_window: Sequence[float]) -> PreparedCase:
     stored = np.load(case.image)
     hu, mask = stored["hu"].astype(np.float32), stored["mask"].astype(np.uint8)
-    if tuple(hu.shape) != tuple(shape) or mask.shape != hu.shape:
-        raise DataError(f"{case.image} holds a {hu.shape} case, the run's grid is {tuple(shape)}.",
-                        "Regenerate the cases for this grid (python -m rtliver_train.synth).")
+    if mask.shape != hu.shape:
+        raise DataError(f"{case.image} holds an image of {hu.shape} and a mask of {mask.shape}.",
+                        "Regenerate the cases (python -m rtliver_train.synth).")
     require_liver(mask.astype(bool), case.image, (1,))
+    if tuple(hu.shape) != tuple(shape):  # a run on another grid (e.g. a coarse CPU ablation): the contract's resampling
+        hu, mask = resample_half_pixel(hu, shape), labels_to_grid(mask, shape)
     return PreparedCase(case.id, apply_hu_window(hu, hu_window), mask)
 
 

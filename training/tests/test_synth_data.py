@@ -12,7 +12,7 @@ from rtliver_train.onnx_weights import load_onnx_into
 from rtliver_train.synth import check_disjoint, write_case
 
 
-def test_grid_npz_cases_are_windowed_on_read_and_a_wrong_grid_is_refused(tmp_path):
+def test_grid_npz_cases_are_windowed_on_read_and_resampled_to_another_grid(tmp_path):
     hu = np.full((8, 16, 16), 50.0, np.float16)
     mask = np.zeros((8, 16, 16), np.uint8)
     mask[2:5, 4:9, 4:9] = 1
@@ -21,8 +21,12 @@ def test_grid_npz_cases_are_windowed_on_read_and_a_wrong_grid_is_refused(tmp_pat
     assert [c.id for c in cases] == ["synth-ircadb-2-v000"]
     prepared = prepare_cases(cases, (8, 16, 16), (-200.0, 300.0))[0]
     assert np.allclose(prepared.image, (50 - 50) / 250) and prepared.mask.sum() == mask.sum()
-    with pytest.raises(DataError, match="grid"):
-        prepare_cases(cases, (64, 128, 128), (-200.0, 300.0))
+    coarse = prepare_cases(cases, (4, 8, 8), (-200.0, 300.0))[0]  # a coarser grid: the contract's resampling
+    assert coarse.image.shape == coarse.mask.shape == (4, 8, 8)
+    assert 0.5 * mask.sum() <= 8 * coarse.mask.sum() <= 2 * mask.sum() and np.allclose(coarse.image, 0.0)
+    write_case(tmp_path / "cases", "synth-ircadb-3-v000", hu, mask[:4])
+    with pytest.raises(DataError, match="mask of"):
+        prepare_cases(discover("grid-npz", tmp_path), (8, 16, 16), (-200.0, 300.0))
 
 
 def test_split_sharing_a_patient_between_train_and_validation_is_refused():
