@@ -124,7 +124,14 @@ def _pairs(list_file: Path, liver_labels: Optional[Sequence[int]]) -> List[CaseR
 
 def load_case(case: CaseRef) -> Tuple[Volume, np.ndarray]:
     """Image (HU) and binary liver mask on the image's grid, both LPS-reoriented; checked for grid match and
-    a non-empty liver."""
+    a non-empty liver. A grid-npz case has no physical grid of its own (it was made on the model grid): it
+    comes back on that grid with a nominal 1 mm spacing, so its HD95 is in grid voxels."""
+    if case.label_format == "grid-npz":
+        stored = np.load(case.image)
+        mask = stored["mask"].astype(bool)
+        require_liver(mask, case.image, (1,))
+        return Volume(stored["hu"].astype(np.float32), spacing=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
+                      direction=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))), mask
     image = load_dicom_series(case.image) if case.image.is_dir() else load_nifti(case.image)
     if not case.label.exists():
         raise DataError(f"Label {case.label} for case {case.id} does not exist.", "Each image needs its label map.")

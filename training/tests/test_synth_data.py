@@ -49,3 +49,15 @@ def test_onnx_weights_load_back_into_the_same_function(tmp_path):
         torch.testing.assert_close(target(x), source(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(TrainingError, match="channels"):
         load_onnx_into(UNet3d(UNetConfig(channels=(4, 8, 16, 40))), path)
+
+
+def test_a_grid_npz_case_evaluates_on_its_own_grid(tmp_path):
+    from rtliver_train.datasets import load_case
+
+    hu = np.full((8, 16, 16), 50.0, np.float16)
+    mask = np.zeros((8, 16, 16), np.uint8)
+    mask[2:5, 4:9, 4:9] = 1
+    write_case(tmp_path / "cases", "synth-ircadb-2-v000", hu, mask)
+    image, truth = load_case(discover("grid-npz", tmp_path)[0])
+    assert image.voxels.shape == truth.shape == (8, 16, 16) and image.spacing == (1.0, 1.0, 1.0)
+    assert truth.sum() == mask.sum()
