@@ -9,7 +9,8 @@ import type { DicomInstance, PatientStudyAttributes } from './instance';
 import { writeHounsfieldSlice } from './hounsfield';
 import { decodeFrameSamples } from './pixel-data';
 import { isCtInstance, type DicomSeries } from './select-series';
-import { gridOfPlanes, sameOrientation, type ImagePlane } from './slice-geometry';
+import { gridOfPlanes, sameOrientation } from './slice-geometry';
+import { sourceImagesOf, type SourceImage } from './source-image';
 
 export interface DicomSliceReference {
   sopInstanceUID: string;
@@ -47,10 +48,10 @@ export interface BuildVolumeOptions {
 }
 
 /**
- * One slice of the volume: a classic single-frame image, or one frame of an Enhanced multi-frame
- * image, with its own geometry and rescale.
+ * One slice of the volume: a source image (a classic single-frame image, or one frame of an
+ * Enhanced multi-frame image) with the instance its pixels are decoded from and its own rescale.
  */
-interface SliceSource extends ImagePlane {
+interface SliceSource extends SourceImage {
   instance: DicomInstance;
   frameIndex: number;
   rescaleSlope: number;
@@ -62,37 +63,30 @@ interface SliceSource extends ImagePlane {
 function sliceSources(images: readonly DicomInstance[]): SliceSource[] {
   const sources: SliceSource[] = [];
   for (const instance of images) {
-    const frameCount = Math.max(1, instance.numberOfFrames);
-    for (let frameIndex = 0; frameIndex < frameCount; frameIndex++) {
-      const frame = instance.frames?.[frameIndex];
-      const label = frameCount > 1 ? `${instance.fileName} frame ${frameIndex + 1}` : instance.fileName;
-      const position = frame?.imagePositionPatient ?? (frameCount === 1 ? instance.imagePositionPatient : undefined);
-      const orientation = frame?.imageOrientationPatient ?? instance.imageOrientationPatient;
-      const pixelSpacing = frame?.pixelSpacing ?? instance.pixelSpacing;
-      if (!position || !orientation || !pixelSpacing) {
-        const missing = [!position && 'ImagePositionPatient', !orientation && 'ImageOrientationPatient', !pixelSpacing && 'PixelSpacing'].filter(Boolean);
-        throw new RtLiverError(
-          'DICOM_MISSING_GEOMETRY',
-          `${label} lacks ${missing.join(', ')}, so its place in the patient is unknown.`,
-          'Use the original CT series (anonymizers and screen captures may drop geometry).',
-        );
-      }
-      if (!(pixelSpacing[0] > 0 && pixelSpacing[1] > 0)) {
+    const labelOf = (frameNumber: number | undefined) =>
+      instance.numberOfFrames > 1 && frameNumber !== undefined ? `${instance.fileName} frame ${frameNumber}` : instance.fileName;
+    const missingGeometry = (frameNumber: number | undefined, missing: string[]) =>
+      new RtLiverError(
+        'DICOM_MISSING_GEOMETRY',
+        `${labelOf(frameNumber)} lacks ${missing.join(', ')}, so its place in the patient is unknown.`,
+        'Use the original CT series (anonymizers and screen captures may drop geometry).',
+      );
+    for (const image of sourceImagesOf(instance, missingGeometry)) {
+      const label = labelOf(image.frameNumber);
+      if (!(image.pixelSpacing[0] > 0 && image.pixelSpacing[1] > 0)) {
         throw new RtLiverError(
           'DICOM_BAD_PIXEL_SPACING',
-          `${label} has PixelSpacing ${pixelSpacing.join('\\')}: a pixel size must be a positive number of mm ` +
+          `${label} has PixelSpacing ${image.pixelSpacing.join('\\')}: a pixel size must be a positive number of mm ` +
             '(a negative one would mirror the image, a zero one has no size).',
           'The file is damaged or was written by faulty software; use the original CT series.',
         );
       }
+      const frameIndex = (image.frameNumber ?? 1) - 1;
+      const frame = instance.frames?.[frameIndex];
       sources.push({
+        ...image,
         instance,
         frameIndex,
-        rows: instance.rows,
-        columns: instance.columns,
-        position,
-        orientation,
-        pixelSpacing,
         rescaleSlope: frame?.rescaleSlope ?? instance.rescaleSlope,
         rescaleIntercept: frame?.rescaleIntercept ?? instance.rescaleIntercept,
         label,
@@ -224,7 +218,7 @@ export async function buildVolume(series: DicomSeries, options: BuildVolumeOptio
       sopClassUID: slice.instance.sopClassUID,
       imagePositionPatient: slice.position,
       fileName: slice.instance.fileName,
-      ...(slice.instance.numberOfFrames > 1 ? { frameNumber: slice.frameIndex + 1 } : {}),
+      ...(slice.frameNumber !== undefined ? { frameNumber: slice.frameNumber } : {}),
     })),
     series: {
       modality: first.instance.modality || 'CT',

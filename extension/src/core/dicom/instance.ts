@@ -3,7 +3,6 @@
  * parsed data set for decoding its pixels later. Header parsing never touches pixel values.
  */
 import type { DataSet } from 'dicom-parser';
-import type { Vec3 } from '../volume';
 
 /** Patient and study attributes, copied so that derived objects (SEG, reports) can reference them. */
 export interface PatientStudyAttributes {
@@ -20,7 +19,22 @@ export interface PatientStudyAttributes {
   manufacturer?: string;
 }
 
-export interface DicomInstance {
+/**
+ * An image's plane attributes as written in its header: decimal strings (DS) with their padding
+ * trimmed, each absent when missing or not numbers. Kept as text because a SEG copies them verbatim;
+ * `sourceImagesOf` (source-image.ts) reads the numbers from them.
+ */
+export interface PlaneAttributes {
+  /** ImagePositionPatient: 3 values. */
+  imagePositionPatient?: string[];
+  /** ImageOrientationPatient: row direction cosines then column direction cosines, 6 values. */
+  imageOrientationPatient?: string[];
+  /** PixelSpacing: [spacing between rows (along a column, j), spacing between columns (along a row, i)]. */
+  pixelSpacing?: string[];
+  sliceThickness?: string;
+}
+
+export interface DicomInstance extends PlaneAttributes {
   fileName: string;
   transferSyntaxUID: string;
   sopClassUID: string;
@@ -36,12 +50,6 @@ export interface DicomInstance {
   seriesNumber?: number;
   /** Informational only: slices are never ordered by it. */
   instanceNumber?: number;
-  imagePositionPatient?: Vec3;
-  /** Row direction cosines then column direction cosines, as stored. */
-  imageOrientationPatient?: [number, number, number, number, number, number];
-  /** As stored: [spacing between rows (along a column, j), spacing between columns (along a row, i)]. */
-  pixelSpacing?: [number, number];
-  sliceThickness?: number;
   gantryDetectorTilt?: number;
   rows: number;
   columns: number;
@@ -65,10 +73,7 @@ export interface DicomInstance {
   pixelData?: PixelDataHandle;
 }
 
-export interface FrameAttributes {
-  imagePositionPatient?: Vec3;
-  imageOrientationPatient?: [number, number, number, number, number, number];
-  pixelSpacing?: [number, number];
+export interface FrameAttributes extends PlaneAttributes {
   rescaleSlope?: number;
   rescaleIntercept?: number;
 }

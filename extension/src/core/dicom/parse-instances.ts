@@ -8,8 +8,7 @@ import { parseDicom, type DataSet } from 'dicom-parser';
 import { inflateSync } from 'fflate';
 import { RtLiverError } from '../errors';
 import { DEFAULT_INPUT_LIMITS, checkLimit, type InputLimits } from '../limits';
-import type { Vec3 } from '../volume';
-import type { DicomInstance, FrameAttributes, ParsedInstances, PatientStudyAttributes, SkippedFile } from './instance';
+import type { DicomInstance, FrameAttributes, ParsedInstances, PatientStudyAttributes, PlaneAttributes, SkippedFile } from './instance';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax';
 
 export interface DicomFileBytes {
@@ -40,7 +39,7 @@ export function parseDicomInstances(files: readonly DicomFileSource[], limits: I
   const instances: DicomInstance[] = [];
   const skipped: SkippedFile[] = [];
   for (const file of files) {
-    const outcome = 'read' in file ? parseRereadable(file, limits) : parseOne(file.name, asBytes(file.bytes), limits);
+    const outcome = 'read' in file ? parseRereadable(file, limits) : parseDicomFile(file.name, asBytes(file.bytes), limits);
     if ('instance' in outcome) instances.push(outcome.instance);
     else skipped.push(outcome.skipped);
   }
@@ -56,7 +55,7 @@ export function parseDicomInstances(files: readonly DicomFileSource[], limits: I
   return { instances, skipped };
 }
 
-type ParseOutcome = { instance: DicomInstance } | { skipped: SkippedFile };
+export type ParseOutcome = { instance: DicomInstance } | { skipped: SkippedFile };
 
 function asBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
   return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -64,7 +63,7 @@ function asBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
 
 /** Parses a re-readable file and lets its bytes go: the pixel handle reads the file again on decode. */
 function parseRereadable(file: DicomFileReader, limits: InputLimits): ParseOutcome {
-  const outcome = parseOne(file.name, file.read(), limits);
+  const outcome = parseDicomFile(file.name, file.read(), limits);
   if (!('instance' in outcome)) return outcome;
   const { instance } = outcome;
   // A multi-frame image keeps its data set: its frames are decoded one by one.
@@ -87,7 +86,7 @@ function reparse(file: DicomFileReader, sopInstanceUID: string, transferSyntaxUI
       { cause: error },
     );
   }
-  const outcome = parseOne(file.name, bytes, { maxFrames: Infinity, maxVoxels: Infinity, maxDecompressedBytes: Infinity });
+  const outcome = parseDicomFile(file.name, bytes, { maxFrames: Infinity, maxVoxels: Infinity, maxDecompressedBytes: Infinity });
   const again = 'instance' in outcome ? outcome.instance : undefined;
   if (!again?.pixelData?.dataSet || again.sopInstanceUID !== sopInstanceUID || again.transferSyntaxUID !== transferSyntaxUID) {
     throw new RtLiverError(
@@ -99,7 +98,8 @@ function reparse(file: DicomFileReader, sopInstanceUID: string, transferSyntaxUI
   return again.pixelData.dataSet;
 }
 
-function parseOne(name: string, bytes: Uint8Array, limits: InputLimits): ParseOutcome {
+/** One file's header: the instance, or why the file was skipped (not DICOM, damaged). */
+export function parseDicomFile(name: string, bytes: Uint8Array, limits: InputLimits = DEFAULT_INPUT_LIMITS): ParseOutcome {
   const rawTransferSyntax = sniffDicom(bytes);
   if (rawTransferSyntax === false) {
     return { skipped: { name, kind: 'not-dicom', reason: 'not a DICOM file (no DICM prefix, no DICOM data set)' } };
@@ -140,15 +140,18 @@ function parseOne(name: string, bytes: Uint8Array, limits: InputLimits): ParseOu
  * Part-10 preamble (old ACR-NEMA style exports), guessed from its first element. false: not DICOM.
  */
 function sniffDicom(bytes: Uint8Array): string | undefined | false {
-  if (bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d) {
-    return undefined;
-  }
+  if (isPart10File(bytes)) return undefined;
   // A raw data set starts with a group 0x0002 or 0x0008 element, little endian.
   if (bytes.length >= 8 && (bytes[0] === 0x08 || bytes[0] === 0x02) && bytes[1] === 0x00 && bytes[3] === 0x00) {
     const looksExplicit = isUpperLetter(bytes[4]) && isUpperLetter(bytes[5]);
     return looksExplicit ? EXPLICIT_VR_LITTLE_ENDIAN : IMPLICIT_VR_LITTLE_ENDIAN;
   }
   return false;
+}
+
+/** A DICOM Part-10 file: the 128-byte preamble, then "DICM". */
+export function isPart10File(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
 function isUpperLetter(byte: number): boolean {
@@ -185,10 +188,7 @@ function toInstance(fileName: string, ds: DataSet, transferSyntaxUID: string, li
     imageType: readString(ds, 'x00080008')?.split('\\').map((value) => value.trim().toUpperCase()),
     seriesNumber: readNumber(ds, 'x00200011'),
     instanceNumber: readNumber(ds, 'x00200013'),
-    imagePositionPatient: readNumbers(ds, 'x00200032', 3) as Vec3 | undefined,
-    imageOrientationPatient: readNumbers(ds, 'x00200037', 6) as DicomInstance['imageOrientationPatient'],
-    pixelSpacing: readNumbers(ds, 'x00280030', 2) as [number, number] | undefined,
-    sliceThickness: readNumber(ds, 'x00180050'),
+    ...readPlaneAttributes(ds),
     gantryDetectorTilt: readNumber(ds, 'x00181120'),
     rows: ds.uint16('x00280010') ?? 0,
     columns: ds.uint16('x00280011') ?? 0,
@@ -249,9 +249,10 @@ function readFunctionalGroups(ds: DataSet, numberOfFrames: number): FrameAttribu
       return sharedItem ? read(sharedItem) : undefined;
     };
     const attributes: FrameAttributes = {
-      imagePositionPatient: fromGroup(PLANE_POSITION, (item) => readNumbers(item, 'x00200032', 3)) as Vec3 | undefined,
-      imageOrientationPatient: fromGroup(PLANE_ORIENTATION, (item) => readNumbers(item, 'x00200037', 6)) as FrameAttributes['imageOrientationPatient'],
-      pixelSpacing: fromGroup(PIXEL_MEASURES, (item) => readNumbers(item, 'x00280030', 2)) as [number, number] | undefined,
+      imagePositionPatient: fromGroup(PLANE_POSITION, (item) => readDecimals(item, 'x00200032', 3)) as string[] | undefined,
+      imageOrientationPatient: fromGroup(PLANE_ORIENTATION, (item) => readDecimals(item, 'x00200037', 6)) as string[] | undefined,
+      pixelSpacing: fromGroup(PIXEL_MEASURES, (item) => readDecimals(item, 'x00280030', 2)) as string[] | undefined,
+      sliceThickness: fromGroup(PIXEL_MEASURES, (item) => readString(item, 'x00180050')) as string | undefined,
       rescaleSlope: fromGroup(PIXEL_VALUE_TRANSFORMATION, (item) => readNumber(item, 'x00281053')) as number | undefined,
       rescaleIntercept: fromGroup(PIXEL_VALUE_TRANSFORMATION, (item) => readNumber(item, 'x00281052')) as number | undefined,
     };
@@ -259,6 +260,16 @@ function readFunctionalGroups(ds: DataSet, numberOfFrames: number): FrameAttribu
     frames.push(attributes);
   }
   return frames;
+}
+
+/** The plane attributes of a classic image, as written. */
+function readPlaneAttributes(ds: DataSet): PlaneAttributes {
+  return {
+    imagePositionPatient: readDecimals(ds, 'x00200032', 3),
+    imageOrientationPatient: readDecimals(ds, 'x00200037', 6),
+    pixelSpacing: readDecimals(ds, 'x00280030', 2),
+    sliceThickness: readString(ds, 'x00180050'),
+  };
 }
 
 function readPatientStudy(ds: DataSet): PatientStudyAttributes {
@@ -303,6 +314,19 @@ function readString(ds: DataSet, tag: string): string | undefined {
 function readNumber(ds: DataSet, tag: string): number | undefined {
   const values = readNumbers(ds, tag, 1);
   return values?.[0];
+}
+
+/**
+ * The first `count` values of a decimal string (DS) as written, padding trimmed; undefined when absent,
+ * shorter or not all numbers.
+ */
+function readDecimals(ds: DataSet, tag: string, count: number): string[] | undefined {
+  const element = ds.elements[tag];
+  if (!element || element.length === 0) return undefined;
+  const parts = ds.string(tag)?.split('\\');
+  if (!parts || parts.length < count) return undefined;
+  const values = parts.slice(0, count).map((part) => part.trim());
+  return values.every((value) => value !== '' && Number.isFinite(Number(value))) ? values : undefined;
 }
 
 function readNumbers(ds: DataSet, tag: string, count: number): number[] | undefined {

@@ -42,7 +42,7 @@ export function isCtInstance(instance: DicomInstance): boolean {
 
 export function seriesKeyOf(instance: DicomInstance): string {
   if (instance.seriesInstanceUID) return instance.seriesInstanceUID;
-  const orientation = instance.imageOrientationPatient?.map((value) => value.toFixed(3)).join('\\') ?? 'no-orientation';
+  const orientation = instance.imageOrientationPatient?.map((value) => Number(value).toFixed(3)).join('\\') ?? 'no-orientation';
   return `no-series-uid:${instance.frameOfReferenceUID ?? 'no-frame-of-reference'}|${orientation}|${instance.rows}x${instance.columns}`;
 }
 
@@ -146,8 +146,9 @@ export function selectCtSeries(instances: readonly DicomInstance[], options: Sel
 function isLocalizerOf(single: DicomSeries, stack: DicomSeries): boolean {
   const image = single.instances[0];
   if (image.imageType?.includes('LOCALIZER')) return true;
-  const stackOrientation = stack.instances[0].imageOrientationPatient;
-  return image.imageOrientationPatient !== undefined && stackOrientation !== undefined && !sameOrientation(image.imageOrientationPatient, stackOrientation);
+  const imageOrientation = image.imageOrientationPatient?.map(Number);
+  const stackOrientation = stack.instances[0].imageOrientationPatient?.map(Number);
+  return imageOrientation !== undefined && stackOrientation !== undefined && !sameOrientation(imageOrientation, stackOrientation);
 }
 
 function checkSliceCount(series: DicomSeries): DicomSeries {

@@ -26,8 +26,8 @@ export type ImageOrientation = [number, number, number, number, number, number];
 
 /**
  * One CT image plane, as its header gives it: a single-frame image, or one frame of an Enhanced
- * (multi-frame) image. The one model of a source image's geometry; the DICOM reader's slices
- * (build-volume.ts) and the SEG's source images (seg/source-instances.ts) both extend it.
+ * (multi-frame) image. The one model of a source image's geometry; `SourceImage` (source-image.ts),
+ * which the volume builder and the SEG writer and reader share, extends it.
  */
 export interface ImagePlane {
   rows: number;

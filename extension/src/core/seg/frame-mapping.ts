@@ -12,7 +12,7 @@
 import type { ImagePlane } from '../dicom/slice-geometry';
 import { RtLiverError } from '../errors';
 import { worldToIndex, type Vec3, type VolumeGeometry } from '../volume';
-import { sourceImageKey, type SourceInstance } from './source-instances';
+import { sourceImageKey, type SegSourceImage } from './source-images';
 
 /** How far (in voxels) a pixel centre may sit from a voxel centre: allows decimal rounding in headers. */
 export const POSITION_TOLERANCE_VOXELS = 0.05;
@@ -30,7 +30,7 @@ export interface PlaneSampling {
 }
 
 export interface FrameSampling extends PlaneSampling {
-  instance: SourceInstance;
+  instance: SegSourceImage;
 }
 
 /**
@@ -101,8 +101,8 @@ export function samplePlane(
  * One sampling per source image, refusing a grid that does not match: orientation, spacing, extent or
  * a position that falls between voxels, and a volume plane left without (or with two) images.
  */
-export function mapFramesToVolume(instances: SourceInstance[], grid: VolumeGeometry): FrameSampling[] {
-  const planeOwner = new Map<number, SourceInstance>();
+export function mapFramesToVolume(instances: SegSourceImage[], grid: VolumeGeometry): FrameSampling[] {
+  const planeOwner = new Map<number, SegSourceImage>();
   let samplingAxis: number | undefined;
   const samplings = instances.map((instance): FrameSampling => {
     const name = `source image ${sourceImageKey(instance.sopInstanceUID, instance.frameNumber)}`;

@@ -13,4 +13,4 @@ export type { ReadSegOptions, ReadSegResult, SegSegmentInfo } from './read-seg';
 export { gridOfSourceInstances } from './source-grid';
 export { stowInstances, StowError } from './stow';
 export type { StowOptions, StowResult, StowFailure } from './stow';
-export type { SourceInput, SourceInstanceMetadata } from './source-instances';
+export type { SourceInput, SourceInstanceMetadata } from './source-images';

@@ -10,7 +10,7 @@ import { geometryOf, voxelCount, type Vec3, type Volume, type VolumeGeometry } f
 import { LIVER, SEGMENTATION_STORAGE_SOP_CLASS_UID, type CodedConcept } from './codes';
 import { samplePlane } from './frame-mapping';
 import { frameDecoder } from './seg-frames';
-import { readAllSourceImages, sourceImageKey, type SourceInstance } from './source-instances';
+import { readAllSourceImages, sourceImageKey, type SegSourceImage } from './source-images';
 
 export interface SegSegmentInfo {
   number: number;
@@ -136,7 +136,7 @@ function frameGeometry(
   rows: number,
   columns: number,
   group: (name: string) => NaturalDataset | undefined,
-  sources: Map<string, SourceInstance>,
+  sources: Map<string, SegSourceImage>,
 ): ImagePlane {
   const orientation = numbers(group('PlaneOrientationSequence')?.ImageOrientationPatient, 6);
   const spacing = numbers(group('PixelMeasuresSequence')?.PixelSpacing, 2);
@@ -196,8 +196,8 @@ function code(sequence: unknown): CodedConcept | undefined {
   return { value: String(item.CodeValue ?? ''), scheme: String(item.CodingSchemeDesignator ?? ''), meaning: String(item.CodeMeaning ?? '') };
 }
 
-function sourcesByUid(buffers: ArrayBuffer[] | undefined): Map<string, SourceInstance> {
-  const map = new Map<string, SourceInstance>();
+function sourcesByUid(buffers: ArrayBuffer[] | undefined): Map<string, SegSourceImage> {
+  const map = new Map<string, SegSourceImage>();
   for (const image of readAllSourceImages(buffers ?? [])) map.set(sourceImageKey(image.sopInstanceUID, image.frameNumber), image);
   return map;
 }

@@ -6,7 +6,7 @@
  */
 import { gridOfPlanes, orientationFrame } from '../dicom/slice-geometry';
 import type { VolumeGeometry } from '../volume';
-import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, type SegSourceImage } from './source-images';
 
 /**
  * Slice spacing (mm) given to a grid of one image, which has no second plane to measure it from: a
@@ -14,7 +14,7 @@ import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, 
  */
 const SINGLE_IMAGE_SLICE_SPACING_MM = 1;
 
-export function gridOfSourceInstances(buffers: SourceInput[]): VolumeGeometry & { instances: SourceInstance[] } {
+export function gridOfSourceInstances(buffers: SourceInput[]): VolumeGeometry & { instances: SegSourceImage[] } {
   const instances = readAllSourceImages(buffers);
   checkOneSeries(instances);
   if (instances.length === 1) {

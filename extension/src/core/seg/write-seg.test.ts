@@ -204,6 +204,33 @@ describe('writeLiverSeg', () => {
     expect(isRtLiverError(caught) && caught.code).toBe('SEG_SOURCE_INCOMPLETE');
   });
 
+  it('refuses a source file that is not DICOM Part-10, or that lacks its plane or identity, naming it', () => {
+    const segCase = makeSegCase({ name: 'bad-source', dimensions: [16, 16, 4] });
+    const codeOf = (files: ArrayBuffer[]) => {
+      try {
+        writeLiverSeg({ sourceInstances: files, mask: segCase.mask, algorithm: TEST_ALGORITHM, device: TEST_DEVICE });
+      } catch (error) {
+        return isRtLiverError(error) ? `${error.code}: ${error.message}` : String(error);
+      }
+      return 'written';
+    };
+    const without = (keyword: string) => {
+      const file = dcmjs.data.DicomMessage.readFile(segCase.files[1]);
+      const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(file.dict) as Record<string, unknown>;
+      delete dataset[keyword];
+      file.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
+      return file.write() as ArrayBuffer;
+    };
+    const text = new TextEncoder().encode('not a DICOM file').buffer;
+    expect(codeOf([segCase.files[0], text])).toMatch(/^SEG_SOURCE_UNREADABLE: Source instance #2 is not a readable DICOM Part-10 file/);
+    expect(codeOf([segCase.files[0], without('ImagePositionPatient'), ...segCase.files.slice(2)])).toMatch(
+      /^SEG_SOURCE_INCOMPLETE: Source instance #2 has no valid ImagePositionPatient/,
+    );
+    expect(codeOf([segCase.files[0], without('FrameOfReferenceUID'), ...segCase.files.slice(2)])).toMatch(
+      /^SEG_SOURCE_INCOMPLETE: Source instance #2 has no FrameOfReferenceUID/,
+    );
+  });
+
   describe('refuses a mask whose grid does not match the instances', () => {
     const segCase = makeSegCase({ name: 'mismatch', dimensions: [23, 38, 7] });
     const attempt = (mask: typeof segCase.mask, files = segCase.files) => () =>

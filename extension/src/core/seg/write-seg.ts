@@ -29,7 +29,7 @@ import {
 } from './codes';
 import { readCopiedModules } from './copied-modules';
 import { mapFramesToVolume, type FrameSampling } from './frame-mapping';
-import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, type SourceInstance } from './source-instances';
+import { checkOneSeries, readAllSourceImages, sourceImageKey, type SourceInput, type SegSourceImage } from './source-images';
 import { isValidUid, newUid } from './uid';
 
 export interface SegAlgorithm {
@@ -196,7 +196,7 @@ function segmentItem(options: WriteLiverSegOptions): NaturalDataset {
   };
 }
 
-function sharedFunctionalGroups(first: SourceInstance, sortedSamplings: FrameSampling[]): NaturalDataset {
+function sharedFunctionalGroups(first: SegSourceImage, sortedSamplings: FrameSampling[]): NaturalDataset {
   const pixelMeasures: NaturalDataset = { PixelSpacing: first.pixelSpacingText };
   const planeSpacing =
     sortedSamplings.length > 1
@@ -240,9 +240,9 @@ function perFrameFunctionalGroups(sampling: FrameSampling, positionIndex: Map<st
  * instance once (a multi-frame instance holds several images), in frame order.
  */
 function referencedSeries(samplings: FrameSampling[]): NaturalDataset[] {
-  const bySeries = new Map<string, Map<string, SourceInstance>>();
+  const bySeries = new Map<string, Map<string, SegSourceImage>>();
   for (const { instance } of samplings) {
-    const series = bySeries.get(instance.seriesInstanceUID) ?? new Map<string, SourceInstance>();
+    const series = bySeries.get(instance.seriesInstanceUID) ?? new Map<string, SegSourceImage>();
     bySeries.set(instance.seriesInstanceUID, series);
     if (!series.has(instance.sopInstanceUID)) series.set(instance.sopInstanceUID, instance);
   }

@@ -1,121 +1,64 @@
 /**
- * The few header attributes of each source CT image that a SEG needs: identity, study, frame of
- * reference and plane geometry. A single-frame instance (CT Image Storage) gives one image; a
- * multi-frame one (Enhanced or Legacy Converted Enhanced CT) one per frame, from its functional groups.
- * Parsed with dicom-parser up to the pixel data only (about 0.1 ms per instance, no copy of the
- * pixels); the source buffers are read, never written.
+ * The source CT images a SEG references, from the files (read by the DICOM parser, dicom/
+ * parse-instances.ts) or from the instances' metadata (what a viewer holds): the same `SourceImage`
+ * record (dicom/source-image.ts) either way, with the identity a SEG needs checked present. A
+ * single-frame instance (CT Image Storage) gives one image; a multi-frame one (Enhanced or Legacy
+ * Converted Enhanced CT) one per frame. Only headers are read; the source buffers are never written.
  */
-import { parseDicom, type DataSet } from 'dicom-parser';
-import { sameOrientation, type ImageOrientation, type ImagePlane } from '../dicom/slice-geometry';
+import { isPart10File, parseDicomFile } from '../dicom/parse-instances';
+import { sameOrientation } from '../dicom/slice-geometry';
+import { planeFromTexts, sourceImagesOf, type SourceImage } from '../dicom/source-image';
 import { RtLiverError } from '../errors';
-import type { Vec3 } from '../volume';
 
-/**
- * One source image plane: a single-frame instance, or one frame of a multi-frame instance. Its
- * geometry is the shared `ImagePlane` (dicom/slice-geometry.ts), plus the identity a SEG references
- * and the plane attributes as written (copied verbatim into the SEG).
- */
-export interface SourceInstance extends ImagePlane {
-  /** Position of this buffer in the caller's list (the list may come in any order). */
+/** A source image with everything a SEG references, and where it came from in the caller's list. */
+export interface SegSourceImage extends SourceImage {
+  /** Position of its file (or metadata) in the caller's list (the list may come in any order). */
   inputIndex: number;
-  /** 1-based frame number within a multi-frame instance; undefined for a single-frame instance. */
-  frameNumber?: number;
-  sopClassUID: string;
-  sopInstanceUID: string;
   studyInstanceUID: string;
   seriesInstanceUID: string;
   frameOfReferenceUID: string;
-  /** ImagePositionPatient, ImageOrientationPatient and PixelSpacing as written in the source. */
-  positionText: string[];
-  orientationText: string[];
-  pixelSpacingText: string[];
-  sliceThicknessText?: string;
 }
+
+const INCOMPLETE_HINT = 'A SEG can only reference CT images that carry their identity and plane geometry.';
 
 /** The image planes of one file: one for a single-frame CT, one per frame for an Enhanced CT. */
-export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): SourceInstance[] {
-  let dataSet: DataSet;
-  try {
-    dataSet = parseDicom(new Uint8Array(buffer), { untilTag: 'x7fe00010' });
-  } catch (error) {
+export function readSourceImages(buffer: ArrayBuffer, inputIndex: number): SegSourceImage[] {
+  const where = `Source instance #${inputIndex + 1}`;
+  const bytes = new Uint8Array(buffer);
+  const outcome = isPart10File(bytes) ? parseDicomFile(where, bytes) : undefined;
+  if (!outcome || 'skipped' in outcome) {
     throw new RtLiverError(
       'SEG_SOURCE_UNREADABLE',
-      `Source instance #${inputIndex + 1} is not a readable DICOM Part-10 file (${describe(error)}).`,
+      `${where} is not a readable DICOM Part-10 file (${outcome ? outcome.skipped.reason : 'no "DICM" after a 128-byte preamble'}).`,
       'Pass the CT files exactly as stored (with the 128-byte preamble and "DICM").',
-      { cause: error },
     );
   }
-  const where = `Source instance #${inputIndex + 1}`;
-  const required = (tag: string, name: string): string => {
-    const value = dataSet.string(tag);
-    if (!value) {
-      throw new RtLiverError(
-        'SEG_SOURCE_INCOMPLETE',
-        `${where} has no ${name} ${tagLabel(tag)}.`,
-        'A SEG can only reference CT images that carry their identity and plane geometry.',
-      );
-    }
-    return value;
-  };
-  const rows = dataSet.uint16('x00280010');
-  const columns = dataSet.uint16('x00280011');
-  if (!rows || !columns) {
+  const { instance } = outcome;
+  if (!instance.rows || !instance.columns) {
     throw new RtLiverError('SEG_SOURCE_INCOMPLETE', `${where} has no Rows/Columns.`, 'Pass CT images.');
   }
-  const identity = {
-    inputIndex,
-    sopClassUID: required('x00080016', 'SOPClassUID'),
-    sopInstanceUID: required('x00080018', 'SOPInstanceUID'),
-    studyInstanceUID: required('x0020000d', 'StudyInstanceUID'),
-    seriesInstanceUID: required('x0020000e', 'SeriesInstanceUID'),
-    frameOfReferenceUID: required('x00200052', 'FrameOfReferenceUID'),
-    rows,
-    columns,
-  };
-
-  const perFrame = dataSet.elements.x52009230?.items;
-  if (!perFrame) return [{ ...identity, ...planeOf([dataSet], `${where}`) }];
-  // Multi-frame: each frame's plane from its own functional groups, else from the shared ones.
-  const shared = dataSet.elements.x52009229?.items?.[0]?.dataSet;
-  return perFrame.map((item, index) => {
-    const groups = [item.dataSet, shared].filter((group): group is DataSet => group !== undefined);
-    const macros = ['x00209113', 'x00209116', 'x00289110'].flatMap((tag) =>
-      groups.map((group) => group.elements[tag]?.items?.[0]?.dataSet).filter((macro): macro is DataSet => macro !== undefined),
+  const missingGeometry = (frameNumber: number | undefined, missing: string[]) =>
+    new RtLiverError(
+      'SEG_SOURCE_INCOMPLETE',
+      `${where}${frameNumber === undefined ? '' : `, frame ${frameNumber},`} has no valid ${missing.join(', ')}.`,
+      `${INCOMPLETE_HINT} (ImagePositionPatient needs 3 numbers, ImageOrientationPatient 6, PixelSpacing 2.)`,
     );
-    return { ...identity, frameNumber: index + 1, ...planeOf(macros, `${where}, frame ${index + 1},`) };
-  });
+  return sourceImagesOf(instance, missingGeometry).map((image) => withIdentity(image, inputIndex, (name) => `${where} has no ${name}.`));
 }
 
-/** Plane geometry from the first of `sources` that has each attribute. */
-function planeOf(sources: DataSet[], where: string) {
-  const texts = (tag: string, name: string, count: number): string[] => {
-    const source = sources.find((candidate) => candidate.string(tag) !== undefined);
-    const values = Array.from({ length: count }, (_, index) => source?.string(tag, index) ?? '');
-    if (values.some((value) => value === '' || !Number.isFinite(Number(value)))) {
-      throw new RtLiverError(
-        'SEG_SOURCE_INCOMPLETE',
-        `${where} has no valid ${name} ${tagLabel(tag)}${source ? `: "${source.string(tag)}"` : ''}.`,
-        `A SEG can only reference CT images that carry their plane geometry (${name} needs ${count} numbers).`,
-      );
-    }
-    return values;
+/** The image with its input index, once the identity a SEG references is known to be there. */
+function withIdentity(image: SourceImage, inputIndex: number, absent: (name: string) => string): SegSourceImage {
+  const required = {
+    SOPClassUID: image.sopClassUID,
+    SOPInstanceUID: image.sopInstanceUID,
+    StudyInstanceUID: image.studyInstanceUID,
+    SeriesInstanceUID: image.seriesInstanceUID,
+    FrameOfReferenceUID: image.frameOfReferenceUID,
   };
-  return {
-    ...planeFromTexts(texts('x00200032', 'ImagePositionPatient', 3), texts('x00200037', 'ImageOrientationPatient', 6), texts('x00280030', 'PixelSpacing', 2)),
-    sliceThicknessText: sources.map((source) => source.string('x00180050')).find(Boolean),
-  };
-}
-
-/** The plane attributes as read (kept verbatim for the SEG) and as numbers. */
-function planeFromTexts(positionText: string[], orientationText: string[], pixelSpacingText: string[]) {
-  return {
-    position: positionText.map(Number) as Vec3,
-    positionText,
-    orientation: orientationText.map(Number) as ImageOrientation,
-    orientationText,
-    pixelSpacing: pixelSpacingText.map(Number) as [number, number],
-    pixelSpacingText,
-  };
+  for (const [name, value] of Object.entries(required)) {
+    if (!value) throw new RtLiverError('SEG_SOURCE_INCOMPLETE', absent(name), INCOMPLETE_HINT);
+  }
+  return { ...image, inputIndex } as SegSourceImage;
 }
 
 /**
@@ -126,8 +69,8 @@ function planeFromTexts(positionText: string[], orientationText: string[], pixel
 export type SourceInstanceMetadata = Record<string, unknown>;
 export type SourceInput = ArrayBuffer | SourceInstanceMetadata;
 
-/** The image plane of one single-frame instance given as metadata. */
-export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex: number): SourceInstance {
+/** The image plane of one single-frame instance given as metadata: the same record a file gives. */
+export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex: number): SegSourceImage {
   const where = `Source instance #${inputIndex + 1}`;
   const text = (keyword: string): string | undefined => {
     const value = metadata[keyword];
@@ -137,11 +80,7 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
   const required = (keyword: string): string => {
     const value = text(keyword);
     if (!value) {
-      throw new RtLiverError(
-        'SEG_SOURCE_INCOMPLETE',
-        `${where} has no ${keyword}.`,
-        'A SEG can only reference CT images that carry their identity and plane geometry.',
-      );
+      throw new RtLiverError('SEG_SOURCE_INCOMPLETE', `${where} has no ${keyword}.`, INCOMPLETE_HINT);
     }
     return value;
   };
@@ -170,18 +109,19 @@ export function readSourceMetadata(metadata: SourceInstanceMetadata, inputIndex:
   const columns = Number(required('Columns'));
   const plane = planeFromTexts(decimals('ImagePositionPatient', 3), decimals('ImageOrientationPatient', 6), decimals('PixelSpacing', 2));
   const thickness = metadata.SliceThickness;
-  return {
-    inputIndex,
-    sopClassUID: required('SOPClassUID'),
-    sopInstanceUID: required('SOPInstanceUID'),
-    studyInstanceUID: required('StudyInstanceUID'),
-    seriesInstanceUID: required('SeriesInstanceUID'),
-    frameOfReferenceUID: required('FrameOfReferenceUID'),
+  const sliceThicknessText = typeof thickness === 'number' ? formatDecimalString(thickness) : text('SliceThickness');
+  const image: SourceImage = {
+    sopClassUID: text('SOPClassUID') ?? '',
+    sopInstanceUID: text('SOPInstanceUID') ?? '',
+    studyInstanceUID: text('StudyInstanceUID'),
+    seriesInstanceUID: text('SeriesInstanceUID'),
+    frameOfReferenceUID: text('FrameOfReferenceUID'),
     rows,
     columns,
     ...plane,
-    sliceThicknessText: typeof thickness === 'number' ? formatDecimalString(thickness) : text('SliceThickness'),
+    ...(sliceThicknessText !== undefined ? { sliceThicknessText } : {}),
   };
+  return withIdentity(image, inputIndex, (name) => `${where} has no ${name}.`);
 }
 
 /** A DICOM DS value (at most 16 characters) that reads back as the same number where possible. */
@@ -199,9 +139,9 @@ export function formatDecimalString(value: number): string {
  * same file given more than once (e.g. a multi-frame file listed once per frame) counts once; two
  * *different* files with one SOPInstanceUID are an error.
  */
-export function readAllSourceImages(inputs: SourceInput[]): SourceInstance[] {
+export function readAllSourceImages(inputs: SourceInput[]): SegSourceImage[] {
   const fileOf = new Map<string, SourceInput>();
-  const images: SourceInstance[] = [];
+  const images: SegSourceImage[] = [];
   inputs.forEach((input, index) => {
     const fromFile = input instanceof ArrayBuffer ? readSourceImages(input, index) : [readSourceMetadata(input, index)];
     const uid = fromFile[0].sopInstanceUID;
@@ -239,7 +179,7 @@ export function sourceImageKey(sopInstanceUID: string, frameNumber?: number): st
  * All instances must belong to one study, one frame of reference and one plane orientation, with
  * distinct SOP Instance UIDs; anything else cannot become one SEG.
  */
-export function checkOneSeries(instances: SourceInstance[]): void {
+export function checkOneSeries(instances: SegSourceImage[]): void {
   if (instances.length === 0) {
     throw new RtLiverError('SEG_NO_SOURCE', 'No source CT instances were given.', 'Pass the CT series the mask was computed on.');
   }
@@ -279,10 +219,3 @@ export function checkOneSeries(instances: SourceInstance[]): void {
   }
 }
 
-function tagLabel(tag: string): string {
-  return `(${tag.slice(1, 5).toUpperCase()},${tag.slice(5).toUpperCase()})`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
