@@ -67,7 +67,7 @@ export function createViewerServer(options: ViewerServerOptions): Server {
     handle(context, req, res).catch((error: Error) => {
       // The details (paths, stack) go to the server's log, not to the browser.
       context.log(`rt-liver: internal error on ${req.method} ${String(req.url).slice(0, 200)}: ${error.stack ?? error.message}`);
-      if (!res.headersSent) sendJson(res, 500, { code: 'internal', error: 'Internal error.', hint: "The server's log says more." });
+      if (!res.headersSent) sendJson(res, 500, { code: 'INTERNAL_ERROR', error: 'Internal error.', hint: "The server's log says more." });
       else res.destroy(error);
     });
   };
@@ -108,7 +108,7 @@ async function handle(context: ServerContext, req: IncomingMessage, res: ServerR
     const method = req.method ?? 'GET';
     const crossOrigin = checkSameOrigin(req, method !== 'GET' && method !== 'HEAD');
     if (crossOrigin) return refuse(context, req, res, crossOrigin);
-    if (!context.pacs) return sendJson(res, 404, { code: 'no-pacs', error: 'No PACS is configured on this server.', hint: 'Set RT_LIVER_PACS_URL (see docs/viewer.md).' });
+    if (!context.pacs) return sendJson(res, 404, { code: 'PACS_NOT_CONFIGURED', error: 'No PACS is configured on this server.', hint: 'Set RT_LIVER_PACS_URL (see docs/viewer.md).' });
     const route = routePacsRequest(target, method);
     if (isRefusal(route)) return refuse(context, req, res, route);
     return proxyToPacs(context.pacs, route, req, res);
@@ -116,15 +116,15 @@ async function handle(context: ServerContext, req: IncomingMessage, res: ServerR
 
   const url = new URL(target, 'http://localhost');
   const path = decodePath(url.pathname);
-  if (path === undefined) return sendJson(res, 400, { code: 'bad-path', error: 'The path has a malformed percent-encoding.', hint: 'Check the URL.' });
+  if (path === undefined) return sendJson(res, 400, { code: 'BAD_PATH', error: 'The path has a malformed percent-encoding.', hint: 'Check the URL.' });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return sendJson(res, 405, { code: 'method-not-allowed', error: `${req.method} is not supported here.`, hint: 'This server only serves files; the PACS proxy takes POST for STOW-RS.' }, { Allow: 'GET, HEAD' });
+    return sendJson(res, 405, { code: 'METHOD_NOT_ALLOWED', error: `${req.method} is not supported here.`, hint: 'This server only serves files; the PACS proxy takes POST for STOW-RS.' }, { Allow: 'GET, HEAD' });
   }
   if (path.startsWith('/rt-liver/api/')) {
     const crossOrigin = checkSameOrigin(req, false);
     if (crossOrigin) return refuse(context, req, res, crossOrigin);
     if (path === PACS_STATUS_PATH) return sendJson(res, 200, await checkPacs(options.pacs));
-    return sendJson(res, 404, { code: 'not-found', error: `${path} is not an API of this server.`, hint: `The PACS status is at ${PACS_STATUS_PATH}.` });
+    return sendJson(res, 404, { code: 'NOT_FOUND', error: `${path} is not an API of this server.`, hint: `The PACS status is at ${PACS_STATUS_PATH}.` });
   }
   if (path === '/app-config.js') return sendBody(res, 200, 'text/javascript; charset=utf-8', context.appConfig, 'no-cache');
   if (path === DICOMWEB_PREFIX || path.startsWith(`${DICOMWEB_PREFIX}/`)) {
@@ -139,7 +139,7 @@ async function handle(context: ServerContext, req: IncomingMessage, res: ServerR
   if (await sendFile(res, options.ohifDist, path, path === '/' ? 'no-cache' : 'max-age=3600', true)) return;
   // Client-side routes (/realtime-liver/local?StudyInstanceUIDs=...) get the single-page app.
   if (!/\.[a-z0-9]+$/i.test(path)) { await sendFile(res, options.ohifDist, '/index.html', 'no-cache'); return; }
-  sendJson(res, 404, { code: 'not-found', error: `${path.slice(0, 200)} was not found.`, hint: 'Check the URL.' });
+  sendJson(res, 404, { code: 'NOT_FOUND', error: `${path.slice(0, 200)} was not found.`, hint: 'Check the URL.' });
 }
 
 /** Streams root + relative if it is a file inside root. Returns false (and sends nothing) when quiet and missing. */
@@ -147,14 +147,14 @@ async function sendFile(res: ServerResponse, root: string, relative: string, cac
   const base = resolve(root);
   let file = normalize(join(base, relative));
   if (file !== base && !file.startsWith(base + sep)) {
-    sendJson(res, 403, { code: 'outside', error: 'Path outside the served folder.', hint: 'Check the URL.' });
+    sendJson(res, 403, { code: 'OUTSIDE_FOLDER', error: 'Path outside the served folder.', hint: 'Check the URL.' });
     return true;
   }
   if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
   if (!existsSync(file) || !statSync(file).isFile()) {
     if (quietIfMissing) return false;
     // The relative path only: the server's folders are nobody else's business.
-    sendJson(res, 404, { code: 'not-found', error: `${relative.slice(0, 200)} was not found.`, hint: 'Check the URL.' });
+    sendJson(res, 404, { code: 'NOT_FOUND', error: `${relative.slice(0, 200)} was not found.`, hint: 'Check the URL.' });
     return true;
   }
   const size = statSync(file).size;

@@ -63,7 +63,7 @@ describe('DICOMweb routes', () => {
       expect([target, method, isRefusal(route) && route.status]).toEqual([target, method, 405]);
       expect(isRefusal(route) && route.allow).toMatch(/^GET, HEAD/);
     }
-    expect(routePacsRequest(`${ROOT}/studies?x=1`, 'POST')).toMatchObject({ status: 400, code: 'bad-query' });
+    expect(routePacsRequest(`${ROOT}/studies?x=1`, 'POST')).toMatchObject({ status: 400, code: 'BAD_QUERY' });
   });
 
   test.each([
@@ -97,8 +97,8 @@ describe('DICOMweb routes', () => {
 
   test('QIDO keys are keywords or tags; a query is capped in length', () => {
     expect(routePacsRequest(`${ROOT}/studies?00100010=Doe&0040A730.0040A160=x&fuzzymatching=false`, 'GET')).toMatchObject({ segments: ['studies'] });
-    expect(routePacsRequest(`${ROOT}/studies?a%2Fb=1`, 'GET')).toMatchObject({ status: 400, code: 'bad-query' });
-    expect(routePacsRequest(`${ROOT}/studies?PatientName=${'x'.repeat(9000)}`, 'GET')).toMatchObject({ status: 400, code: 'target-too-long' });
+    expect(routePacsRequest(`${ROOT}/studies?a%2Fb=1`, 'GET')).toMatchObject({ status: 400, code: 'BAD_QUERY' });
+    expect(routePacsRequest(`${ROOT}/studies?PatientName=${'x'.repeat(9000)}`, 'GET')).toMatchObject({ status: 400, code: 'TARGET_TOO_LONG' });
   });
 });
 

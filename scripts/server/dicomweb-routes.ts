@@ -93,7 +93,7 @@ const ONLY_DICOMWEB_HINT = `Only the PACS's DICOMweb routes (QIDO-RS, WADO-RS, S
  */
 export function routePacsRequest(target: string, method: string): DicomWebRoute | RouteRefusal {
   if (target.length > MAX_TARGET_LENGTH) {
-    return refuse(400, 'target-too-long', `The request is longer than ${MAX_TARGET_LENGTH} characters.`, 'Search with fewer values at once.');
+    return refuse(400, 'TARGET_TOO_LONG', `The request is longer than ${MAX_TARGET_LENGTH} characters.`, 'Search with fewer values at once.');
   }
   const queryAt = target.indexOf('?');
   const path = queryAt < 0 ? target : target.slice(0, queryAt);
@@ -103,22 +103,22 @@ export function routePacsRequest(target: string, method: string): DicomWebRoute 
     // /orthanc/system, /orthanc/tools/shutdown, /orthanc/app/explorer.html, /orthanc%2F..., /orthanc/http://...
     const malformed = !PATH_CHARACTERS.test(path) || path.includes('//');
     return malformed
-      ? refuse(400, 'bad-path', 'The proxied path holds characters or empty segments that no DICOMweb route uses.', ONLY_DICOMWEB_HINT)
-      : refuse(404, 'not-dicomweb', `${path} is not a DICOMweb route of the PACS.`, ONLY_DICOMWEB_HINT);
+      ? refuse(400, 'BAD_PATH', 'The proxied path holds characters or empty segments that no DICOMweb route uses.', ONLY_DICOMWEB_HINT)
+      : refuse(404, 'NOT_DICOMWEB', `${path} is not a DICOMweb route of the PACS.`, ONLY_DICOMWEB_HINT);
   }
   const rest = path.slice(rootWithSlash.length);
   if (!PATH_CHARACTERS.test(rest)) {
-    return refuse(400, 'bad-path', 'The proxied path holds a character that no DICOMweb route uses (only letters, digits, ".", "," and "-"; no percent-encoding).', ONLY_DICOMWEB_HINT);
+    return refuse(400, 'BAD_PATH', 'The proxied path holds a character that no DICOMweb route uses (only letters, digits, ".", "," and "-"; no percent-encoding).', ONLY_DICOMWEB_HINT);
   }
   const segments = rest.split('/');
   if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    return refuse(400, 'bad-path', 'The proxied path has an empty, "." or ".." segment.', ONLY_DICOMWEB_HINT);
+    return refuse(400, 'BAD_PATH', 'The proxied path has an empty, "." or ".." segment.', ONLY_DICOMWEB_HINT);
   }
   const allowed = methodsOf(segments);
-  if (!allowed) return refuse(404, 'not-dicomweb', `${path} is not a DICOMweb route the viewer uses.`, ONLY_DICOMWEB_HINT);
+  if (!allowed) return refuse(404, 'NOT_DICOMWEB', `${path} is not a DICOMweb route the viewer uses.`, ONLY_DICOMWEB_HINT);
   if (!(allowed as string[]).includes(method)) {
     const stow = allowed.includes('POST') ? ' POST only stores (STOW-RS) to /studies or /studies/{uid}.' : ' POST (STOW-RS) goes to /studies or /studies/{uid}.';
-    return refuse(405, 'method-not-allowed', `${method} is not allowed on ${path}.`, `Reads use GET or HEAD.${stow}`, allowed.join(', '));
+    return refuse(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`, `Reads use GET or HEAD.${stow}`, allowed.join(', '));
   }
   const queryProblem = checkQuery(query, method);
   if (queryProblem) return queryProblem;
@@ -127,13 +127,13 @@ export function routePacsRequest(target: string, method: string): DicomWebRoute 
 
 function checkQuery(query: string, method: string): RouteRefusal | undefined {
   if (!query) return undefined;
-  if (method === 'POST') return refuse(400, 'bad-query', 'STOW-RS takes no query parameters.', 'POST the multipart body to /studies or /studies/{uid} without "?".');
-  if (query.includes('#')) return refuse(400, 'bad-query', 'The query holds a "#".', 'Percent-encode it.');
+  if (method === 'POST') return refuse(400, 'BAD_QUERY', 'STOW-RS takes no query parameters.', 'POST the multipart body to /studies or /studies/{uid} without "?".');
+  if (query.includes('#')) return refuse(400, 'BAD_QUERY', 'The query holds a "#".', 'Percent-encode it.');
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     const key = pair.split('=', 1)[0];
     if (!QUERY_KEY.test(key)) {
-      return refuse(400, 'bad-query', `"${key.slice(0, 64)}" is not a QIDO query key.`, 'Use attribute keywords or tags (PatientName=..., 00100010=...), includefield, limit, offset or fuzzymatching.');
+      return refuse(400, 'BAD_QUERY', `"${key.slice(0, 64)}" is not a QIDO query key.`, 'Use attribute keywords or tags (PatientName=..., 00100010=...), includefield, limit, offset or fuzzymatching.');
     }
   }
   return undefined;

@@ -250,7 +250,7 @@ describe('requests that must never reach the PACS or another host', () => {
     }
     expect(relayed.length).toBe(before);
     // Each refusal is logged with its reason (npm start prints them).
-    expect(refusals.some((line) => /refused POST \/orthanc\/tools\/shutdown .*404 not-dicomweb/.test(line))).toBe(true);
+    expect(refusals.some((line) => /refused POST \/orthanc\/tools\/shutdown .*404 NOT_DICOMWEB/.test(line))).toBe(true);
     const system = await fetch(`${orthanc.url}/system`, { headers: { authorization: orthanc.authorization } });
     expect(system.status).toBe(200);
     expect(await instanceCount()).toBe(count);
@@ -288,7 +288,7 @@ describe('same origin (Origin, Sec-Fetch-Site)', () => {
     ];
     for (const headers of refused) {
       const answer = await send(main.port, 'GET', studies, headers);
-      expect([headers, answer.status, answer.json().code]).toEqual([headers, 403, 'cross-origin']);
+      expect([headers, answer.status, answer.json().code]).toEqual([headers, 403, 'CROSS_ORIGIN']);
     }
     expect(relayed.length).toBe(before);
     for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, { origin: main.url }, {}] as Record<string, string>[]) {
@@ -306,7 +306,7 @@ describe('same origin (Origin, Sec-Fetch-Site)', () => {
     expect((await send(main.port, 'POST', studies, { ...noCors, 'content-type': STOW_TYPE }, body)).status).toBe(403);
     expect((await send(main.port, 'POST', studies, { 'sec-fetch-site': 'none', 'content-type': STOW_TYPE }, body)).status).toBe(403);
     const plain = await send(main.port, 'POST', studies, { 'sec-fetch-site': 'same-origin', 'content-type': 'text/plain' }, body);
-    expect([plain.status, plain.json().code]).toEqual([415, 'unsupported-media-type']);
+    expect([plain.status, plain.json().code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     expect(relayed.length).toBe(before);
     expect(await instanceCount()).toBe(count);
     const stored = await send(main.port, 'POST', studies, { 'sec-fetch-site': 'same-origin', origin: main.url, 'content-type': STOW_TYPE }, body);
@@ -327,7 +327,7 @@ describe('Host header (DNS rebinding)', () => {
       for (const host of [`evil.example:${main.port}`, 'evil.example', `127.0.0.1.evil.example:${main.port}`, `localhost.evil.example`, `${main.port}`, 'local host']) {
         const answer = await send(main.port, 'GET', path, { host });
         expect([path, host, answer.status]).toEqual([path, host, 403]);
-        expect(answer.json().code).toBe('host-not-allowed');
+        expect(answer.json().code).toBe('HOST_NOT_ALLOWED');
       }
       expect(relayed.length).toBe(before);
       for (const host of [`localhost:${main.port}`, `127.0.0.1:${main.port}`, `[::1]:${main.port}`, 'LOCALHOST', 'localhost.']) {
@@ -367,7 +367,7 @@ describe('a PACS that answers what it should not', () => {
   test.each(['html', 'svg', 'xml'])('%s from the PACS never reaches the browser', async (behaviour) => {
     oddBehaviour = behaviour;
     const answer = await get();
-    expect([answer.status, answer.json().code]).toEqual([502, 'pacs-content-type']);
+    expect([answer.status, answer.json().code]).toEqual([502, 'PACS_CONTENT_TYPE']);
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(answer.text).not.toMatch(/<script|<svg|<x\/>/);
   });
@@ -385,30 +385,30 @@ describe('a PACS that answers what it should not', () => {
   test('a redirect is an error, not followed: the credentials never go to where it points', async () => {
     oddBehaviour = 'redirect';
     const answer = await get();
-    expect([answer.status, answer.json().code, answer.headers.location]).toEqual([502, 'pacs-redirect', undefined]);
+    expect([answer.status, answer.json().code, answer.headers.location]).toEqual([502, 'PACS_REDIRECT', undefined]);
     const status = await (await fetch(`${oddViewer.url}/rt-liver/api/pacs`)).json();
-    expect(status).toMatchObject({ ok: false, code: 'pacs-redirect' });
+    expect(status).toMatchObject({ ok: false, code: 'PACS_REDIRECT' });
     expect(otherHost).toEqual([]);
   });
 
   test('no answer: 504 "timed out"; an upstream 413: 413 "too large"', async () => {
     oddBehaviour = 'hang';
     const hung = await get();
-    expect([hung.status, hung.json().code]).toEqual([504, 'pacs-timeout']);
+    expect([hung.status, hung.json().code]).toEqual([504, 'PACS_TIMEOUT']);
     expect(hung.json().error).toMatch(/did not answer within 1 s/);
     oddBehaviour = 'too-large';
     const large = await send(oddViewer.port, 'POST', '/orthanc/dicom-web/studies', { 'content-type': STOW_TYPE }, Buffer.alloc(1000));
-    expect([large.status, large.json().code]).toEqual([413, 'too-large']);
+    expect([large.status, large.json().code]).toEqual([413, 'PACS_TOO_LARGE']);
     expect(large.text).not.toContain('<html>');
   });
 });
 
 describe('upstream errors keep their meaning', () => {
-  test('credentials rejected: 401 "pacs-unauthorized" without a login prompt; STOW then fails as unauthorized, not retryable', async () => {
+  test('credentials rejected: 401 "PACS_UNAUTHORIZED" without a login prompt; STOW then fails as unauthorized, not retryable', async () => {
     const wrong = await viewer({ url: orthanc.url, username: USER, password: 'wrong' });
     try {
       const answer = await send(wrong.port, 'GET', '/orthanc/dicom-web/studies');
-      expect([answer.status, answer.json().code, answer.headers['www-authenticate']]).toEqual([401, 'pacs-unauthorized', undefined]);
+      expect([answer.status, answer.json().code, answer.headers['www-authenticate']]).toEqual([401, 'PACS_UNAUTHORIZED', undefined]);
       expect(answer.json().error).toBe(`The PACS at ${orthanc.url} rejected the credentials (HTTP 401).`);
       const error = await stowInstances([tinyCt('proxy-test-401').files[0].bytes], { dicomWebUrl: `${wrong.url}/orthanc/dicom-web` }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(StowError);
@@ -418,13 +418,13 @@ describe('upstream errors keep their meaning', () => {
     }
   });
 
-  test('connection refused: 502 "pacs-unreachable"', async () => {
+  test('connection refused: 502 "PACS_UNREACHABLE"', async () => {
     const probe = await serve(() => undefined);
     await close(probe.server);
     const down = await viewer({ url: probe.url });
     try {
       const answer = await send(down.port, 'GET', '/orthanc/dicom-web/studies');
-      expect([answer.status, answer.json().code, answer.json().error]).toEqual([502, 'pacs-unreachable', `The PACS at ${probe.url} is not reachable (ECONNREFUSED).`]);
+      expect([answer.status, answer.json().code, answer.json().error]).toEqual([502, 'PACS_UNREACHABLE', `The PACS at ${probe.url} is not reachable (ECONNREFUSED).`]);
     } finally {
       await close(down.server);
     }
@@ -437,7 +437,7 @@ describe('upload caps', () => {
   test('a declared body over the cap: 413 before anything is read or sent to the PACS', async () => {
     const before = relayed.length;
     const answer = await send(main.port, 'POST', studies, { 'content-type': STOW_TYPE, 'content-length': MAX_UPLOAD + 1 }, (req) => req.flushHeaders());
-    expect([answer.status, answer.json().code]).toEqual([413, 'too-large']);
+    expect([answer.status, answer.json().code]).toEqual([413, 'UPLOAD_TOO_LARGE']);
     expect(answer.json().error).toBe('The upload is larger than this server passes to the PACS (2 MB).');
     expect(answer.json().hint).toMatch(/RT_LIVER_PACS_MAX_UPLOAD_MB/);
     expect(relayed.length).toBe(before);
@@ -458,7 +458,7 @@ describe('upload caps', () => {
       };
       pump();
     });
-    expect([answer.status, answer.json().code]).toEqual([413, 'too-large']);
+    expect([answer.status, answer.json().code]).toEqual([413, 'UPLOAD_TOO_LARGE']);
     await new Promise((done) => setTimeout(done, 200));
     expect(relayed.slice(before).map((s) => [s.method, s.completed ?? false])).toEqual([['POST', false]]);
     expect(await instanceCount()).toBe(count);
@@ -471,7 +471,7 @@ describe('upload caps', () => {
       req.write(Buffer.alloc(1000));
       // ...and nothing more: the cap (1.5 s here) ends it.
     });
-    expect([answer.status, answer.json().code]).toEqual([408, 'upload-timeout']);
+    expect([answer.status, answer.json().code]).toEqual([408, 'UPLOAD_TIMEOUT']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
     await new Promise((done) => setTimeout(done, 200));
     expect(relayed.slice(before).map((s) => [s.method, s.completed ?? false])).toEqual([['POST', false]]);

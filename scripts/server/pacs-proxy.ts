@@ -66,7 +66,7 @@ export function isSafeContentType(contentType: string | undefined): boolean {
 
 function credentialsRejected(pacs: ResolvedPacs, status: number): ErrorBody {
   return {
-    code: 'pacs-unauthorized',
+    code: 'PACS_UNAUTHORIZED',
     error: `The PACS at ${pacs.url} rejected the credentials (HTTP ${status}).`,
     hint: 'Check RT_LIVER_PACS_USER and RT_LIVER_PACS_PASSWORD and restart the server.',
   };
@@ -85,13 +85,13 @@ function unreachable(pacs: ResolvedPacs, error: Error): ErrorBody {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
     return {
-      code: 'pacs-tls',
+      code: 'PACS_TLS',
       error: `The PACS at ${pacs.url} has a TLS certificate this server does not trust (${code}).`,
       hint: 'Give the CA certificate to node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or fix the PACS certificate.',
     };
   }
   return {
-    code: 'pacs-unreachable',
+    code: 'PACS_UNREACHABLE',
     error: `The PACS at ${pacs.url} is not reachable (${code || error.message}).`,
     hint: 'Start it (for the local Orthanc: npm run start:pacs, or npx tsx scripts/orthanc.ts) or check RT_LIVER_PACS_URL, then reload the page.',
   };
@@ -99,7 +99,7 @@ function unreachable(pacs: ResolvedPacs, error: Error): ErrorBody {
 
 function timedOut(pacs: ResolvedPacs): ErrorBody {
   return {
-    code: 'pacs-timeout',
+    code: 'PACS_TIMEOUT',
     error: `The PACS at ${pacs.url} did not answer within ${Math.round(pacs.responseTimeoutMs / 1000)} s.`,
     hint: 'It may be busy; try again later, or raise RT_LIVER_PACS_TIMEOUT_S.',
   };
@@ -107,7 +107,7 @@ function timedOut(pacs: ResolvedPacs): ErrorBody {
 
 export function tooLarge(pacs: ResolvedPacs): ErrorBody {
   return {
-    code: 'too-large',
+    code: 'UPLOAD_TOO_LARGE',
     error: `The upload is larger than this server passes to the PACS (${formatBytes(pacs.maxUploadBytes)}).`,
     hint: 'Raise RT_LIVER_PACS_MAX_UPLOAD_MB and restart the server, or store a smaller object.',
   };
@@ -125,13 +125,13 @@ export function proxyToPacs(pacs: ResolvedPacs, route: DicomWebRoute, req: Incom
   const isUpload = req.method === 'POST';
   const declaredLength = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (!isUpload && (req.headers['transfer-encoding'] || (declaredLength ?? 0) > 0)) {
-    return sendJson(res, 400, { code: 'unexpected-body', error: `A ${req.method} request has no body here.`, hint: 'Send the request without a body.' });
+    return sendJson(res, 400, { code: 'UNEXPECTED_BODY', error: `A ${req.method} request has no body here.`, hint: 'Send the request without a body.' });
   }
   if (isUpload) {
     const type = mediaTypeOf(req.headers['content-type']);
     if (type !== 'multipart/related') {
       return sendJson(res, 415, {
-        code: 'unsupported-media-type',
+        code: 'UNSUPPORTED_MEDIA_TYPE',
         error: `STOW-RS takes multipart/related, not ${type || 'a body without Content-Type'}.`,
         hint: 'Send the instances as multipart/related; type="application/dicom" (PS3.18 10.5).',
       });
@@ -192,7 +192,7 @@ export function proxyToPacs(pacs: ResolvedPacs, route: DicomWebRoute, req: Incom
   if (/100-continue/i.test(String(req.headers.expect ?? ''))) res.writeContinue();
   uploadTimer = setTimeout(() => {
     fail(408, {
-      code: 'upload-timeout',
+      code: 'UPLOAD_TIMEOUT',
       error: `The upload took longer than ${Math.round(pacs.uploadTimeoutMs / 1000)} s; nothing was stored.`,
       hint: 'Try again on a faster connection, or raise RT_LIVER_PACS_UPLOAD_TIMEOUT_S.',
     }, { Connection: 'close' });
@@ -210,7 +210,7 @@ export function proxyToPacs(pacs: ResolvedPacs, route: DicomWebRoute, req: Incom
     if (state === 'sending') upstream.end();
   });
   req.on('close', () => {
-    if (!req.complete) fail(400, { code: 'upload-aborted', error: 'The upload was cut off.', hint: 'Send it again.' });
+    if (!req.complete) fail(400, { code: 'UPLOAD_ABORTED', error: 'The upload was cut off.', hint: 'Send it again.' });
   });
 }
 
@@ -235,13 +235,13 @@ function relayAnswer(pacs: ResolvedPacs, answer: IncomingMessage, res: ServerRes
   }
   if (status === 413) {
     drop();
-    return fail(413, { code: 'too-large', error: `The PACS at ${pacs.url} refused the upload as too large (HTTP 413).`, hint: "Raise the PACS's request size limit, or store a smaller object." });
+    return fail(413, { code: 'PACS_TOO_LARGE', error: `The PACS at ${pacs.url} refused the upload as too large (HTTP 413).`, hint: "Raise the PACS's request size limit, or store a smaller object." });
   }
   if (status >= 300 && status < 400 && status !== 304) {
     drop();
     // Following it would send the credentials, or the browser, wherever the PACS points.
     return fail(502, {
-      code: 'pacs-redirect',
+      code: 'PACS_REDIRECT',
       error: `The PACS at ${pacs.url} answered with a redirect (HTTP ${status}), which this server does not follow.`,
       hint: 'Point RT_LIVER_PACS_URL at the final address of the PACS (e.g. https:// instead of http://).',
     });
@@ -251,7 +251,7 @@ function relayAnswer(pacs: ResolvedPacs, answer: IncomingMessage, res: ServerRes
   if (hasBody && contentType !== undefined && !isSafeContentType(contentType)) {
     drop();
     return fail(502, {
-      code: 'pacs-content-type',
+      code: 'PACS_CONTENT_TYPE',
       error: `The PACS at ${pacs.url} answered HTTP ${status} with ${mediaTypeOf(contentType)}, which this server does not pass on.`,
       hint: 'The proxy passes DICOM, JSON, multipart, octet-stream and image answers only; check the PACS log.',
     });
@@ -270,7 +270,7 @@ function relayAnswer(pacs: ResolvedPacs, answer: IncomingMessage, res: ServerRes
 
 /** Asks the PACS for its DICOMweb root with our credentials: is it up, are they accepted? */
 export async function checkPacs(config: PacsConfig | undefined): Promise<PacsStatus> {
-  if (!config) return { configured: false, ok: false, message: 'No PACS is configured.', hint: 'Set RT_LIVER_PACS_URL (see docs/viewer.md).' };
+  if (!config) return { configured: false, ok: false, code: 'PACS_NOT_CONFIGURED', message: 'No PACS is configured.', hint: 'Set RT_LIVER_PACS_URL (see docs/viewer.md).' };
   const pacs = resolvePacs(config);
   const url = upstreamUrl(pacs, { segments: ['studies'], query: 'limit=1', allowed: ['GET'] });
   const failed = (body: ErrorBody): PacsStatus => ({ configured: true, ok: false, url: pacs.url, message: body.error, hint: body.hint, code: body.code });
@@ -281,9 +281,9 @@ export async function checkPacs(config: PacsConfig | undefined): Promise<PacsSta
     if (response.ok) return { configured: true, ok: true, url: pacs.url, message: `The PACS at ${pacs.url} is reachable.` };
     if (response.status === 401 || response.status === 403) return failed(credentialsRejected(pacs, response.status));
     if (response.status >= 300 && response.status < 400) {
-      return failed({ code: 'pacs-redirect', error: `The PACS at ${pacs.url} answered with a redirect (HTTP ${response.status}), which this server does not follow.`, hint: 'Point RT_LIVER_PACS_URL at the final address of the PACS.' });
+      return failed({ code: 'PACS_REDIRECT', error: `The PACS at ${pacs.url} answered with a redirect (HTTP ${response.status}), which this server does not follow.`, hint: 'Point RT_LIVER_PACS_URL at the final address of the PACS.' });
     }
-    return failed({ code: 'pacs-http-error', error: `The PACS at ${pacs.url} answered HTTP ${response.status}.`, hint: 'Check its logs, and that RT_LIVER_PACS_URL is its base URL (DICOMweb below /dicom-web).' });
+    return failed({ code: 'PACS_HTTP_ERROR', error: `The PACS at ${pacs.url} answered HTTP ${response.status}.`, hint: 'Check its logs, and that RT_LIVER_PACS_URL is its base URL (DICOMweb below /dicom-web).' });
   } catch (error) {
     if ((error as Error).name === 'TimeoutError') return failed({ ...timedOut({ ...pacs, responseTimeoutMs: 5_000 }) });
     const cause = (error as { cause?: Error }).cause ?? (error as Error);

@@ -64,7 +64,7 @@ export function checkHost(req: IncomingMessage, allowedNames: string[]): GuardRe
   if (name !== undefined && allowedNames.includes(name)) return undefined;
   return {
     status: 403,
-    code: 'host-not-allowed',
+    code: 'HOST_NOT_ALLOWED',
     error: header === undefined ? 'The request has no Host header.' : `This server is not served under the host name "${String(header).slice(0, 100)}".`,
     hint: 'Open the viewer at http://localhost:<port>. To serve it under another name, list that name in RT_LIVER_ALLOWED_HOSTS (comma-separated).',
   };
@@ -75,7 +75,7 @@ export function checkTarget(target: string): GuardRefusal | undefined {
   if (target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\')) return undefined;
   return {
     status: 400,
-    code: 'bad-target',
+    code: 'BAD_TARGET',
     error: 'The request target must be a path on this server ("/..."), not an absolute URL or "//host".',
     hint: 'Request paths of this server only.',
   };
@@ -90,7 +90,7 @@ export function checkSameOrigin(req: IncomingMessage, write: boolean): GuardRefu
   const origin = headerValue(req, 'origin');
   const refused = (what: string): GuardRefusal => ({
     status: 403,
-    code: 'cross-origin',
+    code: 'CROSS_ORIGIN',
     error: `Refused a ${what} request: the PACS and the server's API answer only pages of this viewer.`,
     hint: 'Use the viewer served by this server; other web pages cannot use its PACS connection.',
   });
