@@ -6,18 +6,13 @@
  * turns it into a labelmap with the segment "Liver" on exactly the mask's voxels, plane by plane
  * on the CT image each belongs to. Screenshots: test-artifacts/e2e-mode-seg-*.png.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { readNifti } from '../../extension/src/core/nifti';
-import { stowInstances, writeLiverSeg } from '../../extension/src/core/seg';
-import type { Volume } from '../../extension/src/core/volume';
 import { PACS_DATA_SOURCE } from '../../extension/src/plugins';
 import { dicomSeg } from '../../modes/realtime-liver/src/index';
-import { demoStudyPaths, ensureDemoStudy } from '../../scripts/data/demo-study';
 import { saveScreenshot, waitForRenderedViewports } from '../support/browser';
-import { type PacsViewerHarness, REPO_ROOT, ViewerFixture, modeUrl, startPacsViewerHarness } from './viewer-fixture';
-import { type PlaneStats, ohifSegmentations, overlayPixelsByViewport, planeStats } from './seg-in-page';
+import { type PacsViewerHarness, ViewerFixture, modeUrl } from './viewer-fixture';
+import { storeGroundTruthSeg } from './ground-truth-seg';
+import { type PlaneStats, ohifSegmentations, overlayPixelsByViewport } from './seg-in-page';
 
 jest.setTimeout(240_000);
 
@@ -37,37 +32,14 @@ let maskBySourceInstance: Record<string, PlaneStats>;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  const varDir = join(REPO_ROOT, 'var');
-  const demo = ensureDemoStudy(varDir);
-  studyUid = demo.studyInstanceUID;
-  const paths = demoStudyPaths(varDir);
-
-  const mask = readNifti(readFileSync(paths.liverMask)) as Volume;
-  const maskVoxels = Uint8Array.from(mask.voxels as ArrayLike<number>, (v) => (v ? 1 : 0));
-  maskVoxelCount = maskVoxels.reduce((sum, v) => sum + v, 0);
-  const [nx, ny, nz] = mask.dimensions;
-  expect(demo.sopInstanceUIDs).toHaveLength(nz);
-  maskBySourceInstance = Object.fromEntries(
-    demo.sopInstanceUIDs.map((sop, k) => [sop, planeStats(maskVoxels.subarray(k * nx * ny, (k + 1) * nx * ny))]),
-  );
-  const ctFiles = readdirSync(paths.seriesDir).map((name) => {
-    const bytes = readFileSync(join(paths.seriesDir, name));
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  });
-  const seg = writeLiverSeg({
-    sourceInstances: ctFiles,
-    mask: { ...mask, voxels: maskVoxels },
-    algorithm: { name: 'ground-truth', version: 'phantom' },
-    device: { manufacturer: 'rt-liver', modelName: 'rt-liver e2e', softwareVersions: '0.1.0', serialNumber: 'none' },
+  const groundTruth = await storeGroundTruthSeg({
+    username: USER,
+    password: PASSWORD,
+    pacsName: PACS_NAME,
     seriesDescription: SEG_DESCRIPTION,
   });
-  if (seg.status !== 'written') throw new Error(`no SEG written: ${JSON.stringify(seg)}`);
-  segSeriesUid = seg.seriesInstanceUID;
-
-  harness = await startPacsViewerHarness({ seriesDir: paths.seriesDir, username: USER, password: PASSWORD, name: PACS_NAME });
-  ({ fixture, browser } = harness);
-  const stored = await stowInstances([seg.bytes], { dicomWebUrl: harness.orthanc.dicomWebUrl, authorization: harness.orthanc.authorization, studyInstanceUID: studyUid });
-  expect(stored.storedSopInstanceUIDs).toEqual([seg.sopInstanceUID]);
+  ({ harness, studyUid, segSeriesUid, maskVoxelCount, maskBySourceInstance } = groundTruth);
+  ({ fixture, browser } = groundTruth.harness);
 });
 
 afterAll(async () => {
