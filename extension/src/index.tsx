@@ -18,6 +18,13 @@ declare global {
   }
 }
 
+/**
+ * How long after start-up the PACS warning is shown: OHIF's notification UI mounts after the extensions
+ * register (a notification sent earlier is dropped), and the first render of the study list takes about a
+ * second on a 2-core machine; 1.5 s leaves margin without making the warning feel late.
+ */
+const PACS_WARNING_DELAY_MS = 1500;
+
 /** Tells the user, in the viewer, when the configured PACS is down or rejects our credentials. */
 async function reportPacsProblems(servicesManager: OhifContext['servicesManager']): Promise<void> {
   const response = await fetch(PACS_STATUS_PATH, { cache: 'no-cache' });
@@ -31,8 +38,7 @@ async function reportPacsProblems(servicesManager: OhifContext['servicesManager'
       type: 'error',
       duration: 60_000,
     });
-  // The notification UI mounts after extensions register; show it once the page has rendered.
-  setTimeout(show, 1500);
+  setTimeout(show, PACS_WARNING_DELAY_MS);
 }
 
 const extension = {
