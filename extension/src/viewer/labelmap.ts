@@ -15,6 +15,8 @@ type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 export const LIVER_SEGMENT_INDEX = 1;
 export const LIVER_SEGMENTATION_LABEL = 'Liver';
 const LABELMAP = 'Labelmap';
+/** Budget of a piece of main-thread work while the worker runs (taskPacer's default is 8 ms). */
+const CONCURRENT_PIECE_MS = 4;
 
 export interface LabelmapTarget {
   cs: HostCornerstone;
@@ -56,41 +58,104 @@ export function labelmapSlices(cs: HostCornerstone, segmentationId: string, imag
 }
 
 /**
- * Creates the segmentation "Liver" with the mask in it, adds it to every CT viewport in the liver's
- * colour, and tells Cornerstone (and OHIF's list) that its data changed. Returns its id.
- *
- * What segmentationService.createLabelmapForDisplaySet does, but a few slices per task: it creates
- * every labelmap image in one go (about 130 ms for 96 images here), which would block the page.
+ * The labelmap images of a segmentation not yet handed to the host: one empty image per CT image,
+ * made while the worker runs, so that once the mask arrives only its voxels are copied in.
  */
-export async function showLiverLabelmap(target: LabelmapTarget, mask: Volume<Uint8Array>, cancelled: () => boolean = () => false): Promise<string> {
-  const { cs, segmentationService, displaySet, imageIds, viewportIds, color } = target;
+export interface PreparedLabelmap {
+  segmentationId: string;
+  /** In the display set's order (what the host lists as the segmentation's images). */
+  imageIds: string[];
+  /** The labelmap image on slice k of the volume. */
+  bySlice: HostImage[];
+  /** Removes the images from Cornerstone's cache (a run that was cancelled or failed). */
+  discard: () => void;
+}
+
+/**
+ * One empty labelmap image per CT image, a few per task: what segmentationService.createLabelmapForDisplaySet
+ * does, but it creates them all in one block (about 130 ms for 96 images here), which would block the page.
+ * Called at the click, so that this runs while the worker segments and not after.
+ */
+export async function prepareLiverLabelmap(target: Pick<LabelmapTarget, 'cs' | 'displaySet' | 'imageIds'>, cancelled: () => boolean = () => false): Promise<PreparedLabelmap> {
+  const { cs, displaySet, imageIds: volumeImageIds } = target;
   const segmentationId = `rt-liver-${Date.now().toString(36)}`;
   const referencedImageIds: string[] = displaySet.imageIds;
-  const labelmapImageIds = await createLabelmapImages(cs, segmentationId, referencedImageIds, imageIds, mask, cancelled);
-  // Each call into the host gets a task of its own (the host's work in each is one block we cannot
-  // split), timed as a performance measure "rt-liver:host:<step>" so that a long task can be told
-  // apart from rt-liver's own code.
-  await hostStep('add-segmentation', () =>
-    segmentationService.addOrUpdateSegmentation({
-      segmentationId,
-      representation: { type: LABELMAP, data: { imageIds: labelmapImageIds, referencedImageIds } },
-      config: {
-        label: LIVER_SEGMENTATION_LABEL,
-        segments: { [LIVER_SEGMENT_INDEX]: { label: LIVER_SEGMENTATION_LABEL, active: true } },
-        cachedStats: { info: `S${displaySet.SeriesNumber}: ${displaySet.SeriesDescription}` },
-      },
-    }),
-  );
+  const sliceOf = new Map(volumeImageIds.map((imageId, k) => [imageId, k]));
+  const imageIds: string[] = [];
+  const bySlice: HostImage[] = new Array(volumeImageIds.length);
+  const discard = () => {
+    for (const imageId of imageIds) cs.core.cache.removeImageLoadObject?.(imageId);
+  };
+  // Short pieces, from a task of their own: this runs while the worker's threads have both cores,
+  // so each piece gets a share of a core and takes longer than its work.
+  await nextTask();
+  const pace = taskPacer('labelmap-images', CONCURRENT_PIECE_MS);
   try {
-    for (const viewportId of viewportIds) {
-      await hostStep(`representation-${viewportId}`, async () => {
+    for (let n = 0; n < referencedImageIds.length; n++) {
+      await pace();
+      if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
+      const referencedImageId = referencedImageIds[n];
+      const k = sliceOf.get(referencedImageId);
+      if (k === undefined) {
+        throw new RtLiverError('LABELMAP_MISMATCH', `CT image ${n + 1} of the series is not a slice of the volume on screen.`, 'Reload the study.');
+      }
+      // As the host names derived images ("derived:" scheme), with the instance number it gives them.
+      const image = cs.core.imageLoader.createAndCacheDerivedLabelmapImage(referencedImageId, { imageId: `derived:${segmentationId}-${n + 1}`, instanceNumber: n + 1 });
+      imageIds.push(image.imageId);
+      bySlice[k] = image;
+    }
+    pace.done();
+  } catch (error) {
+    discard();
+    throw error;
+  }
+  return { segmentationId, imageIds, bySlice, discard };
+}
+
+/**
+ * Writes the mask into the prepared labelmap images, creates the segmentation "Liver" from them,
+ * adds it to every CT viewport in the liver's colour, and tells Cornerstone (and OHIF's list) that
+ * its data changed. Returns its id.
+ *
+ * The calls into the host all run in one task: each of them asks for a render, and the rendering
+ * engine draws once per animation frame, so one task gives one render of the three views with the
+ * labelmap in it. Split into tasks, a frame fell between them and the views were drawn twice (with
+ * a software renderer 300-800 ms each).
+ */
+export async function showLiverLabelmap(
+  target: LabelmapTarget,
+  prepared: PreparedLabelmap,
+  mask: Volume<Uint8Array>,
+  cancelled: () => boolean = () => false,
+): Promise<string> {
+  const { cs, segmentationService, displaySet, viewportIds, color } = target;
+  const { segmentationId, imageIds: labelmapImageIds } = prepared;
+  const referencedImageIds: string[] = displaySet.imageIds;
+  await fillLabelmapImages(prepared, mask, cancelled);
+  try {
+    // Timed as a performance measure "rt-liver:host:<step>", so that a long task can be told apart
+    // from rt-liver's own code.
+    await hostStep('show', async () => {
+      segmentationService.addOrUpdateSegmentation({
+        segmentationId,
+        representation: { type: LABELMAP, data: { imageIds: labelmapImageIds, referencedImageIds } },
+        config: {
+          label: LIVER_SEGMENTATION_LABEL,
+          segments: { [LIVER_SEGMENT_INDEX]: { label: LIVER_SEGMENTATION_LABEL, active: true } },
+          cachedStats: { info: `S${displaySet.SeriesNumber}: ${displaySet.SeriesDescription}` },
+        },
+      });
+      // No await between these: an await would let a frame (a render) in.
+      const added: unknown[] = [];
+      for (const viewportId of viewportIds) {
         // The mode may already have mirrored it into this view (it keeps a segmentation in all three).
         const shown = segmentationService.getSegmentationRepresentations?.(viewportId, { segmentationId }) ?? [];
-        if (!shown.length) await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP });
-        segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
-      });
-    }
-    await hostStep('data-modified', () => cs.tools.segmentation.triggerSegmentationEvents?.triggerSegmentationDataModified(segmentationId));
+        if (!shown.length) added.push(segmentationService.addSegmentationRepresentation(viewportId, { segmentationId, type: LABELMAP }));
+      }
+      await Promise.all(added);
+      for (const viewportId of viewportIds) segmentationService.setSegmentColor(viewportId, segmentationId, LIVER_SEGMENT_INDEX, [...color, 255]);
+      cs.tools.segmentation.triggerSegmentationEvents?.triggerSegmentationDataModified(segmentationId);
+    });
   } catch (error) {
     segmentationService.remove(segmentationId);
     throw error;
@@ -109,47 +174,29 @@ async function hostStep(name: string, step: () => unknown): Promise<void> {
   }
 }
 
-/** One labelmap image per CT image (in the display set's order), each filled from its slice of the mask. */
-async function createLabelmapImages(
-  cs: HostCornerstone,
-  segmentationId: string,
-  referencedImageIds: string[],
-  volumeImageIds: string[],
-  mask: Volume<Uint8Array>,
-  cancelled: () => boolean,
-): Promise<string[]> {
-  const [nx, ny] = mask.dimensions;
+/** Each slice of the mask into its labelmap image. */
+async function fillLabelmapImages(prepared: PreparedLabelmap, mask: Volume<Uint8Array>, cancelled: () => boolean): Promise<void> {
+  const [nx, ny, nz] = mask.dimensions;
   const sliceSize = nx * ny;
-  const sliceOf = new Map(volumeImageIds.map((imageId, k) => [imageId, k]));
-  const created: string[] = [];
-  const pace = taskPacer('labelmap-images');
-  try {
-    for (let n = 0; n < referencedImageIds.length; n++) {
-      await pace();
-      if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
-      const referencedImageId = referencedImageIds[n];
-      const k = sliceOf.get(referencedImageId);
-      if (k === undefined) {
-        throw new RtLiverError('LABELMAP_MISMATCH', `CT image ${n + 1} of the series is not a slice of the volume on screen.`, 'Reload the study.');
-      }
-      // As the host names derived images ("derived:" scheme), with the instance number it gives them.
-      const image = cs.core.imageLoader.createAndCacheDerivedLabelmapImage(referencedImageId, { imageId: `derived:${segmentationId}-${n + 1}`, instanceNumber: n + 1 });
-      created.push(image.imageId);
-      const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
-      if (!source.some((value) => value !== 0)) continue;
-      const data = image.voxelManager.getScalarData() as unknown as { set: (values: ArrayLike<number>) => void; length: number };
-      if (data.length !== sliceSize) {
-        throw new RtLiverError('LABELMAP_MISMATCH', `Labelmap image ${k + 1} has ${data.length} pixels, the CT slice ${sliceSize}.`, 'Reload the study.');
-      }
-      data.set(source);
-      image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
-    }
-    pace.done();
-  } catch (error) {
-    for (const imageId of created) cs.core.cache.removeImageLoadObject?.(imageId);
-    throw error;
+  if (prepared.bySlice.length !== nz) {
+    throw new RtLiverError('LABELMAP_MISMATCH', `The mask has ${nz} slices, the labelmap ${prepared.bySlice.length}.`, 'Segment again.');
   }
-  return created;
+  await nextTask();
+  const pace = taskPacer('labelmap-fill', CONCURRENT_PIECE_MS);
+  for (let k = 0; k < nz; k++) {
+    await pace();
+    if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
+    // Every slice, empty ones too: copying 256 KB is cheaper than looking for a liver voxel in it.
+    const source = mask.voxels.subarray(k * sliceSize, (k + 1) * sliceSize);
+    const image = prepared.bySlice[k];
+    const data = image.voxelManager.getScalarData() as unknown as { set: (values: ArrayLike<number>) => void; length: number };
+    if (data.length !== sliceSize) {
+      throw new RtLiverError('LABELMAP_MISMATCH', `Labelmap image ${k + 1} has ${data.length} pixels, the CT slice ${sliceSize}.`, 'Reload the study.');
+    }
+    data.set(source);
+    image.voxelManager.setScalarData(data as unknown as ArrayLike<number>);
+  }
+  pace.done();
 }
 
 /** The labelmap read back as a mask on the CT's grid (liver = 1), a few slices per task. */

@@ -25,7 +25,7 @@ import { type BackendInfo, browserCapabilities, detectBackend, wasmThreads } fro
 import { type ModelCatalog, loadModelCatalog } from '../panels/modelInfo';
 import { dicomLabToRgb } from './colour';
 import { checkVolumeSize, copyHostVolume } from './ct-volume';
-import { measureLabelmap, readLabelmap, showLiverLabelmap, waitForRender } from './labelmap';
+import { type PreparedLabelmap, measureLabelmap, prepareLiverLabelmap, readLabelmap, showLiverLabelmap, waitForRender } from './labelmap';
 import { type CtVolumeStatus, type OnScreenCt, findOnScreenCt } from './on-screen-ct';
 import { type SegDocument, type StoreTarget, downloadSeg, storeSeg, storeTargetOf, writeSegDocument } from './seg-export';
 import { startSegmentationWorker } from './segmentation-worker-url';
@@ -315,6 +315,7 @@ export class LiverSegmentationController {
     };
     performance.mark('rt-liver:copy');
     this.set({ run: { phase: 'running', stage, stageMs: {}, model: model.name }, store: { state: 'idle' } });
+    let labelmap: PreparedLabelmap | undefined;
     try {
       const backend = this.backendChoice();
       const worker = this.ensureWorker(model, backend);
@@ -325,7 +326,15 @@ export class LiverSegmentationController {
       if (cancelled()) return;
       const geometry = geometryOf(volume);
       // The CT's buffer is handed over, not copied: the worker owns it from here.
-      const result = await worker.client.segment(volume, { transfer: true, onStage: (s) => enter(s) });
+      const segmented = worker.client.segment(volume, { transfer: true, onStage: (s) => enter(s) });
+      // Meanwhile the main thread, idle until the mask comes, makes the empty labelmap images.
+      const prepared = prepareLiverLabelmap({ cs: this.cs(), displaySet: ct.displaySet, imageIds: ct.volume.imageIds }, cancelled);
+      // Both settle before going on, so that images made for a failed run are not left behind.
+      const [segmentedOutcome, preparedOutcome] = await Promise.allSettled([segmented, prepared]);
+      if (preparedOutcome.status === 'fulfilled') labelmap = preparedOutcome.value;
+      if (segmentedOutcome.status === 'rejected') throw segmentedOutcome.reason;
+      if (preparedOutcome.status === 'rejected') throw preparedOutcome.reason;
+      const result = segmentedOutcome.value;
       if (cancelled()) return;
       enter('display');
       this.forgetResult();
@@ -339,9 +348,11 @@ export class LiverSegmentationController {
           viewportIds: ct.viewports.map((v) => v.id),
           color: dicomLabToRgb(LIVER_CIELAB),
         },
+        labelmap!,
         result.mask,
         cancelled,
       );
+      labelmap = undefined; // the segmentation owns its images now
       if (cancelled()) {
         this.services.servicesManager.services.segmentationService.remove(segmentationId);
         return;
@@ -379,6 +390,9 @@ export class LiverSegmentationController {
       // A failed worker (or one whose model did not load) is not reused: the next click starts afresh.
       this.disposeWorker();
       this.set({ run: { phase: 'error', code, message, hint: e.hint } });
+    } finally {
+      // Labelmap images not handed to a segmentation (the run was cancelled or failed) go from the cache.
+      labelmap?.discard();
     }
   }
 
