@@ -15,8 +15,11 @@ type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 export const LIVER_SEGMENT_INDEX = 1;
 export const LIVER_SEGMENTATION_LABEL = 'Liver';
 const LABELMAP = 'Labelmap';
-/** Budget of a piece of main-thread work while the worker runs (taskPacer's default is 8 ms). */
-const CONCURRENT_PIECE_MS = 4;
+/**
+ * Budget of a piece of the labelmap's main-thread work (taskPacer's default is 8 ms): on a shared
+ * 2-core machine other processes stretch a piece, and 8 ms pieces came out as 50-95 ms tasks.
+ */
+const PIECE_MS = 4;
 
 export interface LabelmapTarget {
   cs: HostCornerstone;
@@ -57,10 +60,7 @@ export function labelmapSlices(cs: HostCornerstone, segmentationId: string, imag
   return slices;
 }
 
-/**
- * The labelmap images of a segmentation not yet handed to the host: one empty image per CT image,
- * made while the worker runs, so that once the mask arrives only its voxels are copied in.
- */
+/** The labelmap images of a segmentation not yet handed to the host: one empty image per CT image. */
 export interface PreparedLabelmap {
   segmentationId: string;
   /** In the display set's order (what the host lists as the segmentation's images). */
@@ -74,7 +74,6 @@ export interface PreparedLabelmap {
 /**
  * One empty labelmap image per CT image, a few per task: what segmentationService.createLabelmapForDisplaySet
  * does, but it creates them all in one block (about 130 ms for 96 images here), which would block the page.
- * Called at the click, so that this runs while the worker segments and not after.
  */
 export async function prepareLiverLabelmap(target: Pick<LabelmapTarget, 'cs' | 'displaySet' | 'imageIds'>, cancelled: () => boolean = () => false): Promise<PreparedLabelmap> {
   const { cs, displaySet, imageIds: volumeImageIds } = target;
@@ -86,10 +85,8 @@ export async function prepareLiverLabelmap(target: Pick<LabelmapTarget, 'cs' | '
   const discard = () => {
     for (const imageId of imageIds) cs.core.cache.removeImageLoadObject?.(imageId);
   };
-  // Short pieces, from a task of their own: this runs while the worker's threads have both cores,
-  // so each piece gets a share of a core and takes longer than its work.
   await nextTask();
-  const pace = taskPacer('labelmap-images', CONCURRENT_PIECE_MS);
+  const pace = taskPacer('labelmap-images', PIECE_MS);
   try {
     for (let n = 0; n < referencedImageIds.length; n++) {
       await pace();
@@ -182,7 +179,7 @@ async function fillLabelmapImages(prepared: PreparedLabelmap, mask: Volume<Uint8
     throw new RtLiverError('LABELMAP_MISMATCH', `The mask has ${nz} slices, the labelmap ${prepared.bySlice.length}.`, 'Segment again.');
   }
   await nextTask();
-  const pace = taskPacer('labelmap-fill', CONCURRENT_PIECE_MS);
+  const pace = taskPacer('labelmap-fill', PIECE_MS);
   for (let k = 0; k < nz; k++) {
     await pace();
     if (cancelled()) throw new RtLiverError('CANCELLED', 'The segmentation was cancelled.');
