@@ -52,8 +52,12 @@ export async function viewportPixels(page: Page): Promise<ViewportPixels[]> {
   return page.evaluate(() => {
     const cs = (window as unknown as { cornerstone?: { getRenderingEngines: () => { getViewports: () => { id: string; type: string; canvas: HTMLCanvasElement }[] }[] } }).cornerstone;
     if (!cs) return [];
+    // Cornerstone3D draws the study browser's thumbnails through short-lived off-screen viewports of its own
+    // (utilities.loadImageToCanvas -> renderToCanvasGPU, id "renderGPUViewport-<imageId>"); on a slow machine
+    // one can still exist while the views are counted. They are not views the user sees.
+    const onScreen = (viewport: { id: string }) => !viewport.id.startsWith('renderGPUViewport-');
     return cs.getRenderingEngines().flatMap((engine) =>
-      engine.getViewports().map((viewport) => {
+      engine.getViewports().filter(onScreen).map((viewport) => {
         const { canvas } = viewport;
         const context = canvas.getContext('2d', { willReadFrequently: true });
         const stats = { id: viewport.id, type: String(viewport.type), width: canvas.width, height: canvas.height, mean: 0, std: 0, litFraction: 0 };
