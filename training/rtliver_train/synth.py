@@ -269,12 +269,15 @@ def write_split(out: Path, val_id: str) -> Dict:
     return split
 
 
+def patient_of(case_id: str) -> str:
+    """The patient a case was made from: synth-ircadb-10-v003 -> ircadb-10, totalseg-a-v001 -> totalseg-a."""
+    return case_id.replace("synth-", "").split("-v")[0]
+
+
 def check_disjoint(split: Dict) -> None:
     """No case and no patient shared between training and validation/test."""
-    def patient(case_id: str) -> str:
-        return case_id.replace("synth-", "").split("-v")[0]
-    held = {patient(i) for i in split["val"] + split["test"]}
-    shared = sorted(i for i in split["train"] if patient(i) in held)
+    held = {patient_of(i) for i in split["val"] + split["test"]}
+    shared = sorted(i for i in split["train"] if patient_of(i) in held)
     if shared:
         raise DataError(f"Split shares patients between train and val/test: {shared[:5]}.")
 

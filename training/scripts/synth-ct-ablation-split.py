@@ -13,14 +13,10 @@ import random
 import sys
 from pathlib import Path
 
-from rtliver_train.synth import check_disjoint
+from rtliver_train.synth import check_disjoint, patient_of as patient
 
 ROOT = Path("var/datasets/synth-ct-abl")
 OUT = Path("training/splits/synth-ct-ablation.json")
-
-
-def patient(case_id: str) -> str:
-    return case_id.replace("synth-", "").split("-v")[0]
 
 
 def main() -> None:
