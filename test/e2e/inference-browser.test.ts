@@ -58,6 +58,27 @@ window.runConvTranspose = async (backend) => {
   await session.dispose();
   return result;
 };
+/**
+ * The GPU device lost between two runs (as a driver reset or another tab's out-of-memory does it): the
+ * device onnxruntime-web runs on is destroyed, and the next run must still give the logits, on WASM.
+ */
+window.runDeviceLost = async (backend) => {
+  const ort = await import('onnxruntime-web/webgpu');
+  const manifest = parseManifest(await (await fetch('/models/manifest.json')).json());
+  const model = selectModel(manifest, ${JSON.stringify(fixture.model)});
+  const bytes = new Uint8Array(await (await fetch('/models/' + model.file)).arrayBuffer());
+  const input = new Float32Array(await (await fetch('/fixture/${fixture.input.file}')).arrayBuffer());
+  const reference = new Float32Array(await (await fetch('/fixture/${fixture.output.file}')).arrayBuffer());
+  const session = await ortWebSessionFactory({ wasmPaths: '/ort/' })({ model, bytes, backend });
+  const before = session.backend;
+  if (before === 'onnxruntime-web/webgpu') (await ort.env.webgpu.device).destroy();
+  const logits = await session.run(input, ${JSON.stringify(fixture.input.shape)});
+  let worst = 0;
+  for (let n = 0; n < reference.length; n++) worst = Math.max(worst, Math.abs(logits.data[n] - reference[n]));
+  const result = { before, backend: session.backend, warnings: [...session.warnings], worst };
+  await session.dispose();
+  return result;
+};
 /** The segmentation worker through its client, against the same pipeline run in the page. */
 window.runWorker = async (backend) => {
   const { SegmentationWorkerClient } = await import('./extension/src/core/model/worker-client');
@@ -249,6 +270,23 @@ describe('onnxruntime-web in Chromium through the core session factory', () => {
       expect(result.warnings.join(' ')).toMatch(/WebGPU failed while running the model .*fell back to WASM/);
       expect(result.dims).toEqual([1, 2, 16, 32, 32]);
       expect(result.finite).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+
+  it('when the WebGPU device is lost, the next run is done on WASM and says the device was lost', async () => {
+    const browser = await launchChromium({ webgpu: true });
+    try {
+      const result = await runInBrowser<{ before: string; backend: string; warnings: string[]; worst: number }>(browser, 'webgpu', 'runDeviceLost');
+      if (result.before !== 'onnxruntime-web/webgpu') {
+        console.warn(`SKIPPED device-loss fallback: WebGPU did not start (${result.warnings.join(' ')}).`);
+        expect(result.warnings.join(' ')).toMatch(/WebGPU/);
+        return;
+      }
+      expect(result.backend).toBe('onnxruntime-web/wasm');
+      expect(result.warnings.join(' ')).toMatch(/WebGPU failed while running the model \(the WebGPU device was lost.*\); fell back to WASM/);
+      expect(result.worst).toBeLessThan(fixture.tolerance);
     } finally {
       await browser.close();
     }

@@ -101,11 +101,17 @@ class WebGpuWithFallback implements InferenceSession {
   readonly warnings: string[] = [];
   private current: InferenceSession;
 
+  /**
+   * @param deviceLost rejects when the GPU device goes away (driver reset, another tab's out-of-memory,
+   *   `destroy()`): a run on a lost device may never settle, so it is raced against this.
+   */
   constructor(
     webgpu: InferenceSession,
     private readonly createWasm: () => Promise<InferenceSession>,
+    private readonly deviceLost: Promise<never>,
   ) {
     this.current = webgpu;
+    deviceLost.catch(() => undefined); // observed in run(); not an unhandled rejection meanwhile
   }
 
   get backend(): string {
@@ -115,7 +121,7 @@ class WebGpuWithFallback implements InferenceSession {
   async run(input: Float32Array, dims: [1, 1, number, number, number]): Promise<Logits> {
     if (this.current.backend !== WEBGPU) return this.current.run(input, dims);
     try {
-      return await this.current.run(input, dims);
+      return await Promise.race([this.current.run(input, dims), this.deviceLost]);
     } catch (error) {
       this.warnings.push(`WebGPU failed while running the model (${describeError(error)}); fell back to WASM.`);
       const failed = this.current;
@@ -162,6 +168,15 @@ export function ortWebSessionFactory(options: OrtWebOptions = {}): SessionFactor
       wasm.warnings.push(`WebGPU is not available (${describeError(error)}); using WASM.`);
       return wasm;
     }
-    return new WebGpuWithFallback(webgpu, createWasm);
+    return new WebGpuWithFallback(webgpu, createWasm, deviceLostOf(ort));
   };
+}
+
+/** Rejects, naming the reason, once the WebGPU device that onnxruntime-web runs on is lost. */
+async function deviceLostOf(ort: OrtWebModule): Promise<never> {
+  // After the first WebGPU session, env.webgpu.device resolves to the device that session uses.
+  const device = (await ort.env.webgpu.device) as unknown as { lost?: Promise<{ reason?: string; message?: string }> } | undefined;
+  if (!device?.lost) return new Promise<never>(() => undefined); // no way to observe it: runs are not raced
+  const info = await device.lost;
+  throw new Error(`the WebGPU device was lost (${[info?.reason, info?.message].filter(Boolean).join(': ') || 'no reason given'})`);
 }
