@@ -7,7 +7,9 @@
 import { RtLiverError } from '../core/errors';
 import type { ModelEntry } from '../core/model/manifest';
 import type { Volume } from '../core/volume';
+import { writeLiverSegInWorker } from '../core/seg/write-seg-worker';
 import { EXTENSION_VERSION } from '../id';
+import { startSegWriterWorker } from './segmentation-worker-url';
 
 // OHIF objects are untyped JavaScript.
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -24,33 +26,50 @@ export interface SegDocument {
 export interface WriteSegRequest {
   /** The CT display set's instances (OHIF's metadata of each image). */
   instances: Loose[];
+  /** Read from the labelmap for this SEG: its buffer is handed to the writer's worker. */
   mask: Volume<Uint8Array>;
   model: ModelEntry;
   edited: boolean;
   uids: { sopInstanceUID: string; seriesInstanceUID: string };
 }
 
-/** The instance attributes the writer reads, as plain values (OHIF instances carry extra runtime fields). */
-function sourceMetadata(instance: Loose): Record<string, unknown> {
+/**
+ * The instance's DICOM attributes (keywords start with a capital) as plain data that can be copied to a
+ * worker: OHIF's instances also carry runtime fields and functions, which postMessage cannot copy.
+ */
+export function sourceMetadata(instance: Loose): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(instance)) {
-    if (typeof value !== 'function' && /^[A-Z]/.test(key)) copy[key] = value;
+    if (/^[A-Z]/.test(key) && typeof value !== 'function') copy[key] = plainData(value);
   }
   return copy;
 }
 
+function plainData(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (Array.isArray(value)) return value.map(plainData);
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (typeof item !== 'function') copy[key] = plainData(item);
+  return copy;
+}
+
+/** Writes the SEG in a worker of its own (the page stays responsive while it is written). */
 export async function writeSegDocument(request: WriteSegRequest): Promise<SegDocument> {
-  // The writer and dcmjs load on first use only: they are not needed to view or segment.
-  const { writeLiverSeg } = await import('../core/seg/write-seg');
   const algorithmType = request.edited ? 'SEMIAUTOMATIC' : 'AUTOMATIC';
-  const seg = writeLiverSeg({
-    sourceInstances: request.instances.map(sourceMetadata),
-    mask: request.mask,
-    algorithm: { name: request.model.name, version: request.model.sha256.slice(0, 16) },
-    device: { manufacturer: 'rt-liver', modelName: 'rt-liver viewer', softwareVersions: EXTENSION_VERSION, serialNumber: 'none' },
-    algorithmType,
-    uids: request.uids,
-  });
+  const seg = await writeLiverSegInWorker(
+    {
+      sourceInstances: request.instances.map(sourceMetadata),
+      mask: request.mask,
+      algorithm: { name: request.model.name, version: request.model.sha256.slice(0, 16) },
+      device: { manufacturer: 'rt-liver', modelName: 'rt-liver viewer', softwareVersions: EXTENSION_VERSION, serialNumber: 'none' },
+      algorithmType,
+      uids: request.uids,
+    },
+    startSegWriterWorker,
+    // The mask was read from the labelmap for this SEG only: hand it over rather than copy it.
+    { transferMask: true },
+  );
   if (seg.status !== 'written') {
     throw new RtLiverError('SEG_EMPTY', 'The labelmap is empty: there is no liver to write as a DICOM SEG.', 'Segment again, or paint the liver with the brush first.');
   }
