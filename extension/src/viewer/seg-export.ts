@@ -37,7 +37,7 @@ export interface WriteSegRequest {
  * The instance's DICOM attributes (keywords start with a capital) as plain data that can be copied to a
  * worker: OHIF's instances also carry runtime fields and functions, which postMessage cannot copy.
  */
-export function sourceMetadata(instance: Loose): Record<string, unknown> {
+function sourceMetadata(instance: Loose): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(instance)) {
     if (/^[A-Z]/.test(key) && typeof value !== 'function') copy[key] = plainData(value);

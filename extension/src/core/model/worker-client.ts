@@ -10,9 +10,10 @@ import type { OrtWebOptions } from './ort-web';
 import type { SegmentationResult, Stage } from './pipeline';
 import type { LoadedResponse, WorkerRequest, WorkerResponse } from './worker-protocol';
 
-export interface WorkerLike {
-  postMessage(message: WorkerRequest, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: { data: WorkerResponse }) => void): void;
+/** A Web Worker as its clients use it: the segmentation worker by default, the SEG writer's too (seg/write-seg-worker.ts). */
+export interface WorkerLike<Request = WorkerRequest, Response = WorkerResponse> {
+  postMessage(message: Request, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: { data: Response }) => void): void;
   /** A script error the worker did not catch (its script failed to load, a crash, out of memory). */
   addEventListener(type: 'error', listener: (event: { message?: string }) => void): void;
   /** A reply that could not be deserialized. */

@@ -8,6 +8,7 @@
  * `writeLiverSegInWorker` the page's; both only need a minimal message-port shape.
  */
 import { RtLiverError } from '../errors';
+import type { WorkerLike } from '../model/worker-client';
 import { errorResponse, type ErrorResponse } from '../model/worker-protocol';
 import { writeLiverSeg, type WriteLiverSegOptions, type WriteLiverSegResult } from './write-seg';
 
@@ -35,13 +36,7 @@ export function serveSegWriting(scope: SegWriterScope): void {
   });
 }
 
-export interface SegWriterWorker {
-  postMessage(message: WriteSegRequest, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: { data: WriteSegResponse }) => void): void;
-  addEventListener(type: 'error', listener: (event: { message?: string }) => void): void;
-  addEventListener(type: 'messageerror', listener: (event: unknown) => void): void;
-  terminate(): void;
-}
+export type SegWriterWorker = WorkerLike<WriteSegRequest, WriteSegResponse>;
 
 /**
  * Writes the SEG in a worker made by `startWorker`, which is ended once it has answered. The mask's
