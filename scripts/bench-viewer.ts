@@ -42,6 +42,9 @@ async function main(): Promise<void> {
   try {
     for (let n = 0; n < RUNS; n++) {
       const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+      // tsx compiles this script with esbuild's keepNames, which wraps named functions handed to
+      // page.evaluate in a `__name(...)` helper that exists only in Node; the page gets a no-op one.
+      await page.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
       await recordLongTasks(page);
       await page.goto(modeUrl(fixture, studyUid));
       await waitForRenderedViewports(page, 3);
