@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Reproduce the real-anatomy students from ../shared/data: synthetic CTs from the 3D-IRCADb-01 masks (patient 17
-# excluded) + augmented totalseg-a, fine-tuning of the shipped phantom students, export to a candidate folder,
-# overlays and measurements of every real CT for the old and the new models.
+# Reproduce the real-anatomy models from ../shared/data: synthetic CTs from the 3D-IRCADb-01 masks (patient 17
+# excluded) + augmented totalseg-a, fine-tuning of the shipped phantom students and teacher, export to a
+# candidate folder, overlays and measurements of every real CT for the old and the new models.
 #
 #   bash training/scripts/real-ct-models.sh [MAX_MINUTES]     (default 55 minutes per student)
 #
 # Time on this machine (2 CPU cores shared with other jobs): synthesis about 6 min, each student MAX_MINUTES
-# (the two train side by side, one process each), export + overlays about 3 min per model. On a free GPU
-# the same step budget takes a few minutes; raise --steps there (training/configs/real-ct.json).
+# (the two train side by side, one process each), then the teacher (600 steps of the whole 64x128x128 grid,
+# 5.7 s per step with both cores: about 60 min), export + overlays about 3 min per model. On a free GPU the
+# same step budgets take a few minutes; raise --steps there (training/configs/real-ct.json).
 # The candidate models land in var/candidates/real-ct/ (manifest + ONNX); copy them to models/ only when their
 # measurements and overlays beat the shipped ones (training/README.md, "Real CT").
 set -euo pipefail
@@ -31,11 +32,16 @@ nice -n 10 $P -m rtliver_train.distill --method none --config=training/configs/r
   --init_onnx=models/student-30k.onnx --threads=1 --out_dir=training/runs/real-30k-s0 --max_minutes="$MINUTES" &
 wait
 
+# The teacher, from the shipped phantom teacher's weights, both cores (labels only, like the students).
+$P -m rtliver_train.train_teacher --config=training/configs/real-ct.json --preset=teacher \
+  --init_onnx=models/teacher-1.26m.onnx --steps=600 --warmup_steps=10 --out_dir=training/runs/real-teacher-s0
+
 mkdir -p "$OUT"
 for model in 100k 30k; do
   $P -m rtliver_train.export --checkpoint "training/runs/real-$model-s0/best.pt" --name "student-$model" --out "$OUT"
 done
-for model in student-100k student-30k; do
+$P -m rtliver_train.export --checkpoint training/runs/real-teacher-s0/best.pt --name teacher-1.26m --out "$OUT"
+for model in student-100k student-30k teacher-1.26m; do
   $P -m rtliver_train.overlays --model "$model" --tag "shipped-$model"
   $P -m rtliver_train.overlays --model "$model" --models-dir "$OUT" --tag "real-ct-$model"
 done
