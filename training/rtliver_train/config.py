@@ -23,6 +23,9 @@ class RunConfig:
     split_file: str = "training/splits/phantom-msd.json"
     liver_labels: Optional[List[int]] = None
     cache_dir: Optional[str] = "var/cache/training"
+    # unlabelled real CTs (unlabeled.py), learnt from the teacher only (kd, gtan): a share of the batch samples
+    unlabeled_root: Optional[str] = None
+    unlabeled_fraction: float = 0.0
     grid: Tuple[int, int, int] = MODEL_SHAPE  # model grid [D, H, W] (models/README.md)
     hu_window: Tuple[float, float] = HU_WINDOW
     # model

@@ -155,6 +155,7 @@ class PreparedCase:
     image: np.ndarray  # (D, H, W) float32 in [-1, 1], model grid
     mask: np.ndarray  # (D, H, W) uint8
     source: Optional[Tuple[Volume, np.ndarray]] = field(default=None, repr=False)  # LPS image + mask, for evaluation
+    labelled: bool = True  # False: an unlabelled real CT (unlabeled.py), whose only target is the teacher's output
 
 
 def prepare_case(case: CaseRef, shape: Sequence[int] = MODEL_SHAPE, hu_window: Sequence[float] = HU_WINDOW,

@@ -27,6 +27,7 @@ from .checkpoint import load_checkpoint, load_export_model, load_model, load_sta
 from .config import RunConfig
 from .datasets import PreparedCase, discover, prepare_cases, select_split
 from .errors import TrainingError
+from .unlabeled import load_unlabeled_cases
 from .losses import distillation_loss, feature_distillation_loss, segmentation_loss
 from .metrics import dice_score
 from .models import PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, interpolate_channels, zero_inputs_beyond
@@ -87,7 +88,7 @@ def load_split_cases(config: RunConfig, part: str) -> List[PreparedCase]:
 
 def crop_start(rng: np.random.Generator, case: PreparedCase, patch: Sequence[int], foreground_fraction: float) -> Tuple[int, ...]:
     shape = case.image.shape
-    if rng.random() < foreground_fraction and case.mask.any():
+    if rng.random() < foreground_fraction and case.labelled and case.mask.any():
         voxels = np.argwhere(case.mask)
         centre = voxels[rng.integers(len(voxels))]
         start = [int(c) - p // 2 for c, p in zip(centre, patch)]
@@ -96,13 +97,18 @@ def crop_start(rng: np.random.Generator, case: PreparedCase, patch: Sequence[int
     return tuple(min(max(0, s), n - p) for s, n, p in zip(start, shape, patch))
 
 
-def sample_batch(cases: Sequence[PreparedCase], config: RunConfig, step: int, runtime: Runtime) -> Tuple[torch.Tensor, torch.Tensor]:
-    """This process's share of the global batch of step `step` (x [b, 1, *patch], y [b, *patch])."""
+def sample_batch(cases: Sequence[PreparedCase], config: RunConfig, step: int, runtime: Runtime,
+                 unlabeled: Sequence[PreparedCase] = ()) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """This process's share of the global batch of step `step`: x [b, 1, *patch], y [b, *patch] and labelled [b]
+    (0 for a sample drawn, with probability unlabeled_fraction, from the unlabelled CTs). Without unlabelled
+    cases the random draws are exactly those of earlier versions, so old runs reproduce."""
     rng = np.random.default_rng([config.seed, step])
     patch = tuple(config.patch)
-    xs, ys = [], []
+    xs, ys, labelled = [], [], []
     for _ in range(config.batch_size):
-        case = cases[int(rng.integers(len(cases)))]
+        pool = unlabeled if unlabeled and rng.random() < config.unlabeled_fraction else cases
+        case = pool[int(rng.integers(len(pool)))]
+        labelled.append(1.0 if case.labelled else 0.0)
         start = crop_start(rng, case, patch, config.foreground_crop_fraction)
         window = tuple(slice(s, s + p) for s, p in zip(start, patch))
         xs.append(case.image[window])
@@ -111,7 +117,7 @@ def sample_batch(cases: Sequence[PreparedCase], config: RunConfig, step: int, ru
     mine = slice(runtime.rank * share, (runtime.rank + 1) * share)
     x = torch.from_numpy(np.stack(xs[mine]))[:, None].to(runtime.device)
     y = torch.from_numpy(np.stack(ys[mine]).astype(np.int64)).to(runtime.device)
-    return x, y
+    return x, y, torch.tensor(labelled[mine], device=runtime.device)
 
 
 # ---- networks and objectives -----------------------------------------------------------------------------
@@ -193,7 +199,7 @@ class Stage:
     module: nn.Module
     network: UNet3d
     export_channels: Optional[Tuple[int, ...]]
-    objective: Callable[[nn.Module, torch.Tensor, torch.Tensor, float], Tuple[torch.Tensor, Dict[str, float]]]
+    objective: Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, float], Tuple[torch.Tensor, Dict[str, float]]]
     description: str
 
 
@@ -214,9 +220,9 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
         teacher_outputs = FrozenOutputs(teacher, whole_volumes) if teacher is not None else None
 
-        def objective(module, x, y, progress):
+        def objective(module, x, y, labelled, progress):
             logits, features = module(x)
-            seg = segmentation_loss(logits, y)
+            seg = segmentation_loss(logits, y, labelled)
             logs = {"seg": seg.item()}
             loss = seg
             if teacher_outputs is not None:
@@ -253,11 +259,11 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
     ws = config.gtan_assistant_seg_weight
     teacher_outputs = FrozenOutputs(teacher, whole_volumes)
 
-    def gtan_objective(module, x, y, progress):
+    def gtan_objective(module, x, y, labelled, progress):
         pair.assistant_channels = interpolate_channels(student_config.channels, widest, gtan_fraction(config, progress))
         teacher_logits, teacher_features = teacher_outputs(x)
         assistant_logits, assistant_features, student_logits, student_features = module(x)
-        seg_a, seg_s = segmentation_loss(assistant_logits, y), segmentation_loss(student_logits, y)
+        seg_a, seg_s = segmentation_loss(assistant_logits, y, labelled), segmentation_loss(student_logits, y, labelled)
         kd_a = distillation_loss(assistant_logits, teacher_logits, t)  # teacher -> assistant
         kd_s = distillation_loss(student_logits, assistant_logits, t)  # assistant (one step ahead) -> student
         loss = ws * seg_a + w * kd_a + seg_s + w * kd_s
@@ -331,9 +337,16 @@ def time_is_up(config: RunConfig, started: float, runtime: Runtime) -> bool:
 
 # ---- the loop --------------------------------------------------------------------------------------------
 def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = None,
-          val_cases: Optional[Sequence[PreparedCase]] = None, summary: Optional[Dict] = None) -> Path:
+          val_cases: Optional[Sequence[PreparedCase]] = None, summary: Optional[Dict] = None,
+          unlabeled_cases: Optional[Sequence[PreparedCase]] = None) -> Path:
     """Run (or resume) one stage; returns the checkpoint path. Cases may be passed in (tests); otherwise they
-    are read from the configured dataset and split."""
+    are read from the configured dataset and split (and the unlabelled CTs from unlabeled_root)."""
+    if config.unlabeled_fraction and config.method == "none":
+        raise TrainingError("Unlabelled CTs need a teacher: method 'none' has no target for them.",
+                            "Use --method=kd or gtan, or set --unlabeled_fraction=0.")
+    if not 0 <= config.unlabeled_fraction < 1:
+        raise TrainingError(f"unlabeled_fraction {config.unlabeled_fraction} is outside [0, 1).",
+                            "It is the share of batch samples drawn from the unlabelled CTs.")
     runtime = setup_runtime(config)
     out_dir = Path(config.out_dir)
     checkpoint_path = out_dir / "ckpt.pt"
@@ -345,6 +358,12 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
             val_cases = load_split_cases(config, "val")
         except TrainingError:
             val_cases = []
+    if unlabeled_cases is None:
+        unlabeled_cases = []
+        if config.unlabeled_fraction > 0:
+            if not config.unlabeled_root:
+                raise TrainingError("unlabeled_fraction > 0 but no unlabeled_root.", "Set --unlabeled_root=FOLDER.")
+            unlabeled_cases = load_unlabeled_cases(Path(config.unlabeled_root), config.grid, config.hu_window)
     stage = build_stage(config, runtime)
     network = stage.network
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -375,7 +394,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
             "description": stage.description, "finished": final,
             "training_summary": {
                 "data": f"{config.data_layout}:{config.data_root}", "split": config.split_file,
-                "n_train": len(train_cases), "method": config.method, "teacher": config.teacher_checkpoint,
+                "n_train": len(train_cases), "n_unlabeled": len(unlabeled_cases), "method": config.method, "teacher": config.teacher_checkpoint,
                 "seeds": [config.seed], "steps": step, "batch": config.batch_size, "patch": list(config.patch),
                 "processes": runtime.world_size, **({"notes": config.notes} if config.notes else {}), **(summary or {}),
             },
@@ -386,7 +405,8 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1) + "\n")
         print(f"{stage.description}: {count_parameters(export_network(stage))} parameters exported, "
-              f"{len(train_cases)} training cases, {runtime.world_size} process(es), device {runtime.device}", flush=True)
+              f"{len(train_cases)} training cases, {len(unlabeled_cases)} unlabelled "
+              f"(share {config.unlabeled_fraction}), {runtime.world_size} process(es), device {runtime.device}", flush=True)
     started = time.time()
     network.train()
     step_times: List[float] = []
@@ -399,8 +419,8 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
         tick = time.time()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
-        x, y = sample_batch(train_cases, config, step, runtime)
-        loss, logs = stage.objective(module, x, y, step / max(1, config.steps - 1))
+        x, y, labelled = sample_batch(train_cases, config, step, runtime, unlabeled_cases)
+        loss, logs = stage.objective(module, x, y, labelled, step / max(1, config.steps - 1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -7,30 +7,36 @@ processes (whose gradients are averaged) gives the same gradient as the whole ba
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
-    """1 - soft Dice of the liver channel, per sample, averaged. logits [N, 2, D, H, W], target [N, D, H, W]."""
+    """1 - soft Dice of the liver channel, per sample [N]. logits [N, 2, D, H, W], target [N, D, H, W]."""
     probability = torch.softmax(logits, dim=1)[:, 1]
     target = target.float()
     dims = tuple(range(1, probability.ndim))
     intersection = (probability * target).sum(dims)
     total = probability.sum(dims) + target.sum(dims)
-    return (1 - (2 * intersection + eps) / (total + eps)).mean()
+    return 1 - (2 * intersection + eps) / (total + eps)
 
 
 def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Voxel-mean cross-entropy per sample [N]."""
     per_voxel = F.cross_entropy(logits, target.long(), reduction="none")  # [N, D, H, W]
-    return per_voxel.flatten(1).mean(1).mean()
+    return per_voxel.flatten(1).mean(1)
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Dice + cross-entropy with equal weights (the usual nnU-Net choice)."""
-    return soft_dice_loss(logits, target) + cross_entropy_loss(logits, target)
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, labelled: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Dice + cross-entropy with equal weights (the usual nnU-Net choice), mean over the batch. `labelled` [N]
+    (1 or 0) drops the samples without a label from the sum (unlabelled CTs learn from the teacher only) while
+    still dividing by N, so the value stays a mean of per-sample values whatever the DDP split."""
+    per_sample = soft_dice_loss(logits, target) + cross_entropy_loss(logits, target)
+    if labelled is not None:
+        per_sample = per_sample * labelled.to(per_sample.dtype)
+    return per_sample.mean()
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
