@@ -37,9 +37,9 @@ $P -m rtliver_train.train_teacher --config=training/configs/real-ct.json --prese
   --init_onnx=models/teacher-1.26m.onnx --steps=600 --warmup_steps=10 --out_dir=training/runs/real-teacher-s0
 
 mkdir -p "$OUT"
-for model in 100k 30k; do
-  $P -m rtliver_train.export --checkpoint "training/runs/real-$model-s0/best.pt" --name "student-$model" --out "$OUT"
-done
+$P -m rtliver_train.export --checkpoint training/runs/real-100k-s0/best.pt --name student-100k --out "$OUT"
+# the 30 k student is the default (models/README.md, "Why the default is the 30 k student")
+$P -m rtliver_train.export --checkpoint training/runs/real-30k-s0/best.pt --name student-30k --out "$OUT" --default
 $P -m rtliver_train.export --checkpoint training/runs/real-teacher-s0/best.pt --name teacher-1.26m --out "$OUT"
 for model in student-100k student-30k teacher-1.26m; do
   $P -m rtliver_train.overlays --model "$model" --tag "shipped-$model"
