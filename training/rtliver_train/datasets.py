@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import DataError
-from .image_io import (check_same_grid, liver_mask, load_dicom_seg_mask, load_dicom_series, load_nifti,
+from .image_io import (check_same_grid, liver_mask, load_dicom_seg_mask, load_image, load_nifti,
                        load_png_mask_stack, require_liver)
 from .preprocess import HU_WINDOW, MODEL_SHAPE, apply_hu_window, labels_to_grid, reorient_to_lps, resample_half_pixel
 from .volume import Volume
@@ -132,7 +132,7 @@ def load_case(case: CaseRef) -> Tuple[Volume, np.ndarray]:
         require_liver(mask, case.image, (1,))
         return Volume(stored["hu"].astype(np.float32), spacing=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
                       direction=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))), mask
-    image = load_dicom_series(case.image) if case.image.is_dir() else load_nifti(case.image)
+    image = load_image(case.image)
     if not case.label.exists():
         raise DataError(f"Label {case.label} for case {case.id} does not exist.", "Each image needs its label map.")
     if case.label_format == "png-stack":

@@ -27,10 +27,10 @@ from .checkpoint import load_checkpoint, load_export_model, load_model, load_sta
 from .config import RunConfig
 from .datasets import PreparedCase, discover, prepare_cases, select_split
 from .errors import TrainingError
-from .unlabeled import load_unlabeled_cases
 from .losses import distillation_loss, feature_distillation_loss, segmentation_loss
 from .metrics import dice_score
 from .models import PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, interpolate_channels, zero_inputs_beyond
+from .unlabeled import load_unlabeled_cases
 
 METHODS = ("none", "kd", "gtan")  # takd = two kd stages (distill.py)
 

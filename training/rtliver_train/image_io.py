@@ -48,6 +48,11 @@ def load_nifti(path: Path, dtype=None) -> Volume:
     return volume_from_affine(data, image.affine)
 
 
+def load_image(path: Path) -> Volume:
+    """A DICOM series folder or a NIfTI file."""
+    return load_dicom_series(path) if Path(path).is_dir() else load_nifti(path)
+
+
 def _dicom_files(folder: Path) -> List[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
 

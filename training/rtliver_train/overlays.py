@@ -22,7 +22,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from scipy import ndimage
 
-from .image_io import load_dicom_series, load_nifti
+from .image_io import load_image, load_nifti
 from .metrics import dice_score, hd95
 from .preprocess import reorient_to_lps
 
@@ -41,8 +41,8 @@ CASES = {
 TOTALSEG_ORGANS = {"spleen": (1,), "kidneys": (2, 3), "stomach": (6,), "bowel": (18, 19, 20), "heart": (51,)}
 
 
-def load_image(path: Path):
-    return reorient_to_lps(load_dicom_series(path) if path.is_dir() else load_nifti(path))
+def load_lps(path: Path):
+    return reorient_to_lps(load_image(path))
 
 
 def run_cli(model: str, models_dir: Path, source: Path, mask_out: Path) -> Dict:
@@ -102,7 +102,7 @@ def measure_case(case: str, data: Path, model: str, models_dir: Path, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     mask_path = out_dir / f"{case}.nii.gz"
     report = run_cli(model, models_dir, source, mask_path)
-    ct = load_image(source)
+    ct = load_lps(source)
     mask = reorient_to_lps(load_nifti(mask_path)).voxels > 0
     if mask.shape != ct.voxels.shape:
         raise RuntimeError(f"{case}: mask grid {mask.shape} differs from the CT's {ct.voxels.shape}")
@@ -111,11 +111,11 @@ def measure_case(case: str, data: Path, model: str, models_dir: Path, out_dir: P
                     "warnings": report.get("warnings")}
     reference = None
     if reference_kind == "ircadb":
-        reference = load_image(data / "ct/ircadb-17/MASKS_DICOM/liver").voxels > 0
+        reference = load_lps(data / "ct/ircadb-17/MASKS_DICOM/liver").voxels > 0
         result.update(dice=round(dice_score(mask, reference), 4), reference_ml=round(float(reference.sum()) * ml, 1),
                       reference="manual")
     elif reference_kind == "totalseg":
-        labels = np.rint(load_image(data / "ct/totalseg-a/example_seg_fast_force_split.nii.gz").voxels).astype(int)
+        labels = np.rint(load_lps(data / "ct/totalseg-a/example_seg_fast_force_split.nii.gz").voxels).astype(int)
         reference = labels == 5
         result.update(dice=round(dice_score(mask, reference), 4), reference_ml=round(float(reference.sum()) * ml, 1),
                       reference="TotalSegmentator pseudo-label",

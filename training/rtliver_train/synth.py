@@ -177,11 +177,16 @@ def real_variant(ct: np.ndarray, seg: np.ndarray, rng: np.random.Generator, spac
     liver = random_geometry(liver.astype(np.uint8), np.random.default_rng(seed), order=0, fill=0).astype(bool)
     low, high = random_z_range(liver, rng, spacing[2])
     image, liver = image[low:high], liver[low:high]
+    return to_grid(jitter_intensities(image, rng), liver)
+
+
+def jitter_intensities(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A real CT's augmentation: soft-tissue intensity scale/shift, extra blur and noise (float32 HU)."""
     soft = (image > -300) & (image < 400)
     image = np.where(soft, image * rng.uniform(0.85, 1.15) + rng.uniform(-25, 25), image).astype(np.float32)
     image = ndimage.gaussian_filter(image, rng.uniform(0, 0.8))
     image += rng.normal(0, rng.uniform(0, 15), image.shape).astype(np.float32)
-    return to_grid(image, liver)
+    return image
 
 
 def validation_case(ct_dir: Path) -> Tuple[np.ndarray, np.ndarray]:

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import numpy as np
-from scipy import ndimage
 
-from .errors import DataError
 from .datasets import PreparedCase
-from .image_io import load_dicom_series, load_nifti
+from .errors import DataError
+from .image_io import load_image
 from .preprocess import MODEL_SHAPE, apply_hu_window, reorient_to_lps, resample_half_pixel
-from .synth import random_geometry
+from .synth import jitter_intensities, random_geometry
 
 
 def random_field_of_view(depth: int, rng: np.random.Generator) -> slice:
@@ -42,16 +41,11 @@ def random_field_of_view(depth: int, rng: np.random.Generator) -> slice:
 def unlabeled_view(hu: np.ndarray, rng: np.random.Generator, shape: Sequence[int] = MODEL_SHAPE) -> np.ndarray:
     """One augmented view (float16 HU on the model grid) of an LPS (k, j, i) HU volume."""
     image = random_geometry(hu, rng, order=1, fill=-1000.0)[random_field_of_view(hu.shape[0], rng)]
-    soft = (image > -300) & (image < 400)
-    image = np.where(soft, image * rng.uniform(0.85, 1.15) + rng.uniform(-25, 25), image).astype(np.float32)
-    image = ndimage.gaussian_filter(image, rng.uniform(0, 0.8))
-    image += rng.normal(0, rng.uniform(0, 15), image.shape).astype(np.float32)
-    return resample_half_pixel(image, shape).astype(np.float16)
+    return resample_half_pixel(jitter_intensities(image, rng), shape).astype(np.float16)
 
 
 def load_hu(path: Path) -> np.ndarray:
-    volume = load_dicom_series(path) if path.is_dir() else load_nifti(path)
-    return reorient_to_lps(volume).voxels.astype(np.float32)
+    return reorient_to_lps(load_image(path)).voxels.astype(np.float32)
 
 
 def write_views(sources: Sequence[Path], out: Path, views: int, seed: int) -> List[str]:
