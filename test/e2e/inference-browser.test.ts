@@ -130,6 +130,8 @@ let origin: string;
 let bundle: string;
 let workerBundle: string;
 let convTransposeModel: Buffer;
+/** The onnxruntime-web runtime files the pages fetched, in order (reset by each test that reads it). */
+let ortRequests: string[] = [];
 
 function serveFile(root: string, relative: string): Buffer | undefined {
   const path = normalize(join(root, relative));
@@ -168,7 +170,10 @@ beforeAll(async () => {
     if (url.pathname === '/') body = PAGE;
     else if (url.pathname === '/bundle.js') body = bundle;
     else if (url.pathname === '/worker.js') body = workerBundle;
-    else if (url.pathname.startsWith('/ort/')) body = serveFile(ORT_DIST, url.pathname.slice(5));
+    else if (url.pathname.startsWith('/ort/')) {
+      ortRequests.push(url.pathname.slice(5));
+      body = serveFile(ORT_DIST, url.pathname.slice(5));
+    }
     else if (url.pathname.startsWith('/models/')) body = serveFile(join(ROOT, 'models'), url.pathname.slice(8));
     else if (url.pathname.startsWith('/fixture/')) body = serveFile(FIXTURE, url.pathname.slice(9));
     else if (url.pathname === '/extra/conv-transpose-3d.onnx') body = convTransposeModel;
@@ -216,10 +221,14 @@ async function runInBrowser<T = ParityResult>(browser: Browser, backend: string,
 describe('onnxruntime-web in Chromium through the core session factory', () => {
   it('WASM (threaded, cross-origin isolated) matches the PyTorch logits', async () => {
     const browser = await launchChromium();
+    ortRequests = [];
     try {
       const result = await runInBrowser(browser, 'wasm');
       expect(result.isolated).toBe(true);
       expect(result.backend).toBe('onnxruntime-web/wasm');
+      // The plain threaded SIMD runtime, not the WebGPU build's Asyncify one (several times slower on CPU).
+      expect(ortRequests).toContain('ort-wasm-simd-threaded.wasm');
+      expect(ortRequests.filter((file) => /asyncify|jsep|jspi/.test(file))).toEqual([]);
       expect(result.dims).toEqual([1, 2, ...fixture.input.shape.slice(2)]);
       expect(result.worst).toBeLessThan(fixture.tolerance);
     } finally {

@@ -5,6 +5,12 @@
  * onnxruntime-web is imported on first use only (it is megabytes: keeping it out of the viewer's
  * first load is the point), and the location of its .wasm/.mjs files is given explicitly: a relative
  * default resolves against the page's route and fetches index.html instead.
+ *
+ * Each execution provider gets its own build. The WebGPU build (`onnxruntime-web/webgpu`) runs WASM
+ * sessions too, but its .wasm is compiled with Asyncify (so that WebGPU calls can suspend it), which
+ * slows every CPU kernel: on the 30 k student at 64 x 128 x 128, 2 threads, it took 1.3-1.6 s per run
+ * against 0.21 s for the plain threaded SIMD build (`onnxruntime-web/wasm`), in Node, medians of 5
+ * (docs/viewer.md). So WASM sessions always come from the plain build, loaded only when needed.
  */
 import type * as Ort from 'onnxruntime-web';
 import type { ModelEntry } from './manifest';
@@ -21,13 +27,21 @@ export interface OrtWebOptions {
   /** WASM threads; ORT uses one thread unless the page is cross-origin isolated. */
   numThreads?: number;
   /**
-   * How to load the module. Default: the WebGPU build, which runs the WASM EP too. Node passes
-   * `() => import('onnxruntime-web')` (its Node build); tests may pass a fixed module.
+   * How to load the module for an execution provider. Default: `onnxruntime-web/webgpu` for WebGPU,
+   * `onnxruntime-web/wasm` for WASM. Node passes `() => import('onnxruntime-web')` (its Node build,
+   * which is the plain WASM one); tests may pass a fixed module.
    */
-  load?: () => Promise<OrtWebModule>;
+  load?: (provider: Provider) => Promise<OrtWebModule>;
 }
 
-let loading: Promise<OrtWebModule> | undefined;
+type Provider = 'webgpu' | 'wasm';
+
+const defaultLoaders: Record<Provider, () => Promise<OrtWebModule>> = {
+  webgpu: () => import('onnxruntime-web/webgpu') as Promise<OrtWebModule>,
+  wasm: () => import('onnxruntime-web/wasm') as Promise<OrtWebModule>,
+};
+
+const loading = new Map<Provider, Promise<OrtWebModule>>();
 
 /** A page or a worker (not Node): where onnxruntime-web would guess its file locations wrongly. */
 function inBrowser(): boolean {
@@ -35,28 +49,32 @@ function inBrowser(): boolean {
 }
 
 /**
- * The module, loaded once per page or worker: the first caller's options (wasmPaths, threads) apply
- * to the whole page, as onnxruntime-web's `env` is global.
+ * The module for `provider`, loaded once per page or worker: the first caller's options (wasmPaths,
+ * threads) apply to the whole page, as onnxruntime-web's `env` is global to each build.
  */
-function loadOrt(options: OrtWebOptions): Promise<OrtWebModule> {
+function loadOrt(options: OrtWebOptions, provider: Provider): Promise<OrtWebModule> {
   if (options.wasmPaths === undefined && options.load === undefined && inBrowser()) {
     // Left to itself, onnxruntime-web resolves its .wasm against the page route and fetches index.html.
     return Promise.reject(
       new Error('onnxruntime-web needs wasmPaths in a browser: pass the URL where its ort-wasm-*.wasm/.mjs files are served.'),
     );
   }
-  loading ??= (options.load ?? (() => import('onnxruntime-web/webgpu') as Promise<OrtWebModule>))().then(
-    (ort) => {
-      if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
-      if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
-      return ort;
-    },
-    (error: unknown) => {
-      loading = undefined;
-      throw error;
-    },
-  );
-  return loading;
+  let module = loading.get(provider);
+  if (!module) {
+    module = (options.load ?? defaultLoaders[provider])(provider).then(
+      (ort) => {
+        if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+        if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
+        return ort;
+      },
+      (error: unknown) => {
+        loading.delete(provider);
+        throw error;
+      },
+    );
+    loading.set(provider, module);
+  }
+  return module;
 }
 
 function describeError(error: unknown): string {
@@ -139,7 +157,8 @@ class WebGpuWithFallback implements InferenceSession {
 const WEBGPU = 'onnxruntime-web/webgpu';
 const WASM = 'onnxruntime-web/wasm';
 
-async function createOrtWebSession(ort: OrtWebModule, request: SessionRequest, provider: 'webgpu' | 'wasm'): Promise<InferenceSession> {
+async function createOrtWebSession(options: OrtWebOptions, request: SessionRequest, provider: Provider): Promise<InferenceSession> {
+  const ort = await loadOrt(options, provider);
   const session = await ort.InferenceSession.create(request.bytes, {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -153,8 +172,7 @@ async function createOrtWebSession(ort: OrtWebModule, request: SessionRequest, p
  */
 export function ortWebSessionFactory(options: OrtWebOptions = {}): SessionFactory {
   return async (request) => {
-    const ort = await loadOrt(options);
-    const createWasm = () => createOrtWebSession(ort, request, 'wasm');
+    const createWasm = () => createOrtWebSession(options, request, 'wasm');
     if (request.backend === 'wasm') return createWasm();
     if (request.backend === 'cpu') {
       throw new Error('The native CPU backend (onnxruntime-node) is not available in onnxruntime-web; use wasm.');
@@ -162,13 +180,13 @@ export function ortWebSessionFactory(options: OrtWebOptions = {}): SessionFactor
     let webgpu: InferenceSession;
     try {
       if (typeof navigator === 'undefined' || !('gpu' in navigator)) throw new Error('this environment has no navigator.gpu');
-      webgpu = await createOrtWebSession(ort, request, 'webgpu');
+      webgpu = await createOrtWebSession(options, request, 'webgpu');
     } catch (error) {
       const wasm = await createWasm();
       wasm.warnings.push(`WebGPU is not available (${describeError(error)}); using WASM.`);
       return wasm;
     }
-    return new WebGpuWithFallback(webgpu, createWasm, deviceLostOf(ort));
+    return new WebGpuWithFallback(webgpu, createWasm, deviceLostOf(await loadOrt(options, 'webgpu')));
   };
 }
 
