@@ -34,7 +34,7 @@ class RunConfig:
     init_onnx: Optional[str] = None  # start from the weights of an exported model (fine-tuning); ignored on resume
     # method: none (labels only) | kd | takd | gtan
     method: str = "none"
-    teacher_checkpoint: Optional[str] = None
+    teacher_checkpoint: Optional[str] = None  # a checkpoint (.pt) or an exported model (.onnx)
     assistant_checkpoint: Optional[str] = None  # TAKD: a trained assistant; if None, distill trains one first
     assistant_preset: str = "assistant-takd"
     kd_weight: float = 1.0  # loss = segmentation + kd_weight * T^2 KL

@@ -1,4 +1,5 @@
-"""The synthetic-data pipeline's contracts: the grid-npz layout, split disjointness, ONNX weight import."""
+"""The synthetic-data pipeline's contracts: the grid-npz layout, split disjointness, ONNX weight import
+(fine-tuning from, and distilling from, a shipped model)."""
 
 import numpy as np
 import pytest
@@ -49,6 +50,24 @@ def test_onnx_weights_load_back_into_the_same_function(tmp_path):
         torch.testing.assert_close(target(x), source(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(TrainingError, match="channels"):
         load_onnx_into(UNet3d(UNetConfig(channels=(4, 8, 16, 40))), path)
+
+
+def test_an_exported_model_teaches_as_a_frozen_teacher(tmp_path):
+    """KD from a shipped model: --teacher_checkpoint=models/X.onnx rebuilds the same function, frozen."""
+    from rtliver_train.engine import load_frozen
+
+    torch.manual_seed(1)
+    source = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
+    for parameter in source.parameters():
+        parameter.data.add_(0.1 * torch.randn_like(parameter))
+    path = tmp_path / "teacher.onnx"
+    export_onnx(source, path)
+    teacher = load_frozen(str(path), "teacher", torch.device("cpu"))
+    assert teacher.config.channels == (4, 8, 10, 12)
+    assert not any(p.requires_grad for p in teacher.parameters()) and not teacher.training
+    x = torch.randn(1, 1, 16, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(teacher(x), source(x), rtol=1e-5, atol=1e-5)
 
 
 def test_a_grid_npz_case_evaluates_on_its_own_grid(tmp_path):
