@@ -158,10 +158,9 @@ def load_frozen(path: Optional[str], role: str, device: torch.device) -> UNet3d:
     if not path:
         raise TrainingError(f"This method needs a {role} checkpoint.", f"Set --{role}_checkpoint=PATH.")
     if str(path).endswith(".onnx"):  # a shipped model teaches without its training checkpoint
-        from .onnx_weights import load_onnx_into, onnx_state_dict
+        from .onnx_weights import load_onnx_model
 
-        model = UNet3d(onnx_state_dict(Path(path))[1])
-        load_onnx_into(model, Path(path))
+        model = load_onnx_model(Path(path))
     else:
         model, _ = load_export_model(Path(path))
     for parameter in model.parameters():

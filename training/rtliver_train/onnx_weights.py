@@ -51,9 +51,21 @@ def onnx_state_dict(path: Path) -> Tuple[Dict[str, torch.Tensor], UNetConfig]:
     return state, UNetConfig(channels=channels)
 
 
+def load_onnx_model(path: Path) -> UNet3d:
+    """The network an exported model holds, rebuilt from its weights alone (e.g. a shipped teacher)."""
+    state, config = onnx_state_dict(Path(path))
+    network = UNet3d(config)
+    _load_state(network, state, config, Path(path))
+    return network
+
+
 def load_onnx_into(network: UNet3d, path: Path) -> None:
     """Copy an exported model's weights into `network` (same channels), refusing a mismatch by name."""
     state, config = onnx_state_dict(Path(path))
+    _load_state(network, state, config, Path(path))
+
+
+def _load_state(network: UNet3d, state: Dict[str, torch.Tensor], config: UNetConfig, path: Path) -> None:
     if config.channels != network.config.channels:
         raise TrainingError(f"{path} holds a network with channels {list(config.channels)}, this run builds "
                             f"{list(network.config.channels)}.", "Pick the ONNX file of the same preset.")

@@ -36,11 +36,17 @@ def test_split_sharing_a_patient_between_train_and_validation_is_refused():
         check_disjoint({"train": ["synth-ircadb-17-v000"], "val": ["ircadb-17"], "test": ["ircadb-17"]})
 
 
-def test_onnx_weights_load_back_into_the_same_function(tmp_path):
-    torch.manual_seed(0)
-    source = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
-    for parameter in source.parameters():  # non-trivial norms and biases
+def perturbed_network(seed: int) -> UNet3d:
+    """A small network with non-trivial norms and biases, so a weight that loads wrongly changes its output."""
+    torch.manual_seed(seed)
+    network = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
+    for parameter in network.parameters():
         parameter.data.add_(0.1 * torch.randn_like(parameter))
+    return network
+
+
+def test_onnx_weights_load_back_into_the_same_function(tmp_path):
+    source = perturbed_network(0)
     path = tmp_path / "m.onnx"
     export_onnx(source, path)
     target = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
@@ -56,10 +62,7 @@ def test_an_exported_model_teaches_as_a_frozen_teacher(tmp_path):
     """KD from a shipped model: --teacher_checkpoint=models/X.onnx rebuilds the same function, frozen."""
     from rtliver_train.engine import load_frozen
 
-    torch.manual_seed(1)
-    source = UNet3d(UNetConfig(channels=(4, 8, 10, 12))).eval()
-    for parameter in source.parameters():
-        parameter.data.add_(0.1 * torch.randn_like(parameter))
+    source = perturbed_network(1)
     path = tmp_path / "teacher.onnx"
     export_onnx(source, path)
     teacher = load_frozen(str(path), "teacher", torch.device("cpu"))
