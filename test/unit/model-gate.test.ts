@@ -5,7 +5,7 @@
  * - On a generated abdominal phantom (no data needed): Dice against the phantom's own liver label.
  * - On ct/ircadb-17 when ../shared/data is present: Dice against the manual liver mask, and the volume.
  *
- * The floors sit a little under what the shipped model reaches (0.896 and 0.902, training/README.md "Real CT"), so a
+ * The floors sit a little under what the shipped default reaches (0.896 and 0.919, models/student-30k.md), so a
  * broken pre-processing contract fails them: with the manifest's HU window set to [-1000, 1000] the
  * phantom Dice drops far below its floor (checked by hand when the floors were set; see the README).
  */
