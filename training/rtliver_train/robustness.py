@@ -1,0 +1,226 @@
+"""How the shipped model holds up when the same patient is scanned differently: the one real CT with a manual
+liver mask (ct/ircadb-17) re-made as other scanners, protocols and fields of view would have made it, each run
+through `rt-liver segment` as a user would and scored against the manual mask carried through the same change.
+
+    python -m rtliver_train.robustness [--model student-30k] [--out var/robustness]
+
+Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190 mm cranio-caudal field of view,
+portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
+the series. Each variant below changes one of those, as a scanner would (thick slices are averages of thin ones,
+as a scanner's thicker reconstruction is; a cropped field of view is a crop; noise is added in HU), never using the
+label to make the image. The reference mask is transformed alongside (averaged and thresholded at 0.5 for thicker
+slices or a coarser matrix; cropped with the image). ircadb-17's anatomy is never in training (its masks are
+refused as a synthetic anatomy), but it chose the shipped checkpoints, so these are stress tests of one patient,
+not a held-out test set: they show where the model breaks, not how good it is on average.
+
+Writes `<out>/<tag>/<variant>.png` (axial, coronal, sagittal; mask red, manual outline green), the variant's CT and
+reference as NIfTI (var/ only: the data's license forbids committing them) and `<out>/<tag>/summary.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from .image_io import load_nifti
+from .metrics import dice_score, hd95
+from .overlays import REPO_ROOT, load_lps, overlay_png, run_cli
+from .preprocess import reorient_to_lps
+from .volume import Volume
+
+Case = Tuple[Volume, np.ndarray]  # CT in HU (LPS) and its reference liver mask on the same grid
+Variant = Callable[[Volume, np.ndarray, np.random.Generator], Case]
+
+
+def save_nifti(volume: Volume, path: Path, dtype=np.int16) -> None:
+    """An LPS Volume as NIfTI (RAS affine), the inverse of image_io.volume_from_affine."""
+    import nibabel as nib
+
+    matrix = np.diag([-1.0, -1.0, 1.0]) @ volume.index_to_world_matrix()
+    affine = np.eye(4)
+    affine[:3, :3] = matrix
+    affine[:3, 3] = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(volume.origin, float)
+    data = np.ascontiguousarray(volume.voxels.transpose(2, 1, 0)).astype(dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+
+
+def _average_blocks(values: np.ndarray, factors: Tuple[int, int, int]) -> np.ndarray:
+    """Mean over non-overlapping blocks of (fz, fy, fx) voxels; a remainder at the end of an axis is dropped."""
+    fz, fy, fx = factors
+    nz, ny, nx = (n - n % f for n, f in zip(values.shape, factors))
+    blocks = values[:nz, :ny, :nx].astype(np.float32).reshape(nz // fz, fz, ny // fy, fy, nx // fx, fx)
+    return blocks.mean(axis=(1, 3, 5))
+
+
+def coarser_grid(factors_zyx: Tuple[int, int, int]) -> Variant:
+    """Thicker slices or a coarser matrix: each new voxel is the mean of a block of old ones (a scanner's
+    thicker reconstruction averages the same photons), the reference the block's majority."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        fz, fy, fx = factors_zyx
+        hu = np.rint(_average_blocks(ct.voxels, factors_zyx)).astype(np.int16)
+        mask = _average_blocks(reference, factors_zyx) >= 0.5
+        spacing = (ct.spacing[0] * fx, ct.spacing[1] * fy, ct.spacing[2] * fz)
+        # the new voxel (0, 0, 0) is the centre of the old block's first voxels
+        origin = tuple(float(v) for v in ct.index_to_world(((fx - 1) / 2, (fy - 1) / 2, (fz - 1) / 2)))
+        return Volume(hu, spacing, origin, ct.direction), mask  # type: ignore[arg-type]
+    return make
+
+
+def _crop(ct: Volume, reference: np.ndarray, z: slice, y: slice = slice(None), x: slice = slice(None)) -> Case:
+    start = [s.start or 0 for s in (x, y, z)]
+    origin = tuple(float(v) for v in ct.index_to_world(start))
+    return replace(ct, voxels=np.ascontiguousarray(ct.voxels[z, y, x]), origin=origin), reference[z, y, x]
+
+
+def _liver_rows(reference: np.ndarray) -> Tuple[int, int]:
+    rows = np.nonzero(reference.any(axis=(1, 2)))[0]
+    return int(rows[0]), int(rows[-1])
+
+
+def cranio_caudal_field(position: str) -> Variant:
+    """A series that covers part of the abdomen (k increases towards the head in LPS order):
+    'liver' the liver's own extent plus 10 mm each way (a liver protocol); 'upper' from 20 mm above the dome
+    to the liver's middle (the lower liver cut off); 'lower' from the liver's middle to 30 mm below its tip
+    (the dome cut off)."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        low, high = _liver_rows(reference)
+        middle = (low + high) // 2
+        margin = lambda mm: int(round(mm / ct.spacing[2]))  # noqa: E731
+        ranges = {"liver": (low - margin(10), high + 1 + margin(10)), "upper": (middle, high + 1 + margin(20)),
+                  "lower": (low - margin(30), middle + 1)}
+        start, stop = ranges[position]
+        return _crop(ct, reference, slice(max(0, start), min(ct.voxels.shape[0], stop)))
+    return make
+
+
+def in_plane_field(width_mm: float) -> Variant:
+    """A smaller reconstruction field of view, centred on the image (large patients' sides cut off)."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        _, ny, nx = ct.voxels.shape
+        wy, wx = (min(n, int(round(width_mm / s))) for n, s in ((ny, ct.spacing[1]), (nx, ct.spacing[0])))
+        y0, x0 = (ny - wy) // 2, (nx - wx) // 2
+        return _crop(ct, reference, slice(None), slice(y0, y0 + wy), slice(x0, x0 + wx))
+    return make
+
+
+def added_noise(sigma_hu: float) -> Variant:
+    """Lower dose: quantum noise of about `sigma_hu` HU with a little in-plane correlation (as a filtered
+    back-projection gives), added inside the body only (air outside stays air)."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        noise = ndimage.gaussian_filter(rng.standard_normal(ct.voxels.shape).astype(np.float32), (0, 0.7, 0.7))
+        noise *= sigma_hu / max(float(noise.std()), 1e-6)
+        body = ct.voxels > -500
+        hu = ct.voxels.astype(np.float32) + noise * body
+        return ct.with_voxels(np.rint(hu).astype(np.int16)), reference
+    return make
+
+
+def smoother_kernel(sigma_mm: float) -> Variant:
+    """A softer reconstruction kernel: in-plane Gaussian blur of `sigma_mm`."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        sigma = (0, sigma_mm / ct.spacing[1], sigma_mm / ct.spacing[0])
+        hu = ndimage.gaussian_filter(ct.voxels.astype(np.float32), sigma)
+        return ct.with_voxels(np.rint(hu).astype(np.int16)), reference
+    return make
+
+
+def unchanged(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+    return ct, reference
+
+
+# name -> (what changes, how it is made)
+VARIANTS: Dict[str, Tuple[str, Variant]] = {
+    "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field", unchanged),
+    "slices-3.2mm": ("3.2 mm slices (2 averaged)", coarser_grid((2, 1, 1))),
+    "slices-4.8mm": ("4.8 mm slices (3 averaged)", coarser_grid((3, 1, 1))),
+    "matrix-256": ("256 x 256 matrix (1.5 mm pixels)", coarser_grid((1, 2, 2))),
+    "field-liver": ("cranio-caudal field = liver +/- 10 mm", cranio_caudal_field("liver")),
+    "field-upper": ("dome + 20 mm down to mid-liver", cranio_caudal_field("upper")),
+    "field-lower": ("mid-liver down to tip - 30 mm", cranio_caudal_field("lower")),
+    "field-300mm": ("in-plane field 300 mm (sides cut)", in_plane_field(300.0)),
+    "noise-25hu": ("low dose: +25 HU noise", added_noise(25.0)),
+    "smooth-1mm": ("soft kernel: 1 mm blur", smoother_kernel(1.0)),
+}
+
+
+def load_ircadb17(data: Path) -> Case:
+    ct = load_lps(data / "ct/ircadb-17/PATIENT_DICOM")
+    reference = load_lps(data / "ct/ircadb-17/MASKS_DICOM/liver").voxels > 0
+    if reference.shape != ct.voxels.shape:
+        raise RuntimeError(f"ircadb-17: mask grid {reference.shape} differs from the CT's {ct.voxels.shape}")
+    return ct, reference
+
+
+def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir: Path) -> Dict:
+    ct, reference = case
+    ct_path, mask_path = out_dir / "cases" / f"{name}.nii.gz", out_dir / "cases" / f"{name}-mask.nii.gz"
+    save_nifti(ct, ct_path)
+    mask_path.unlink(missing_ok=True)
+    report = run_cli(model, models_dir, ct_path, mask_path)
+    mask = reorient_to_lps(load_nifti(mask_path)).voxels > 0
+    if mask.shape != reference.shape:
+        raise RuntimeError(f"{name}: mask grid {mask.shape} differs from the CT's {reference.shape}")
+    ml = ct.voxel_volume_ml()
+    volume, reference_volume = float(mask.sum()) * ml, float(reference.sum()) * ml
+    result = {
+        "variant": name, "change": VARIANTS[name][0], "grid": list(ct.dimensions),
+        "spacing_mm": [round(s, 3) for s in ct.spacing],
+        "dice": round(dice_score(mask, reference), 4),
+        "hd95_mm": round(hd95(mask, reference, tuple(reversed(ct.spacing))), 2),
+        "volume_ml": round(volume, 1), "reference_ml": round(reference_volume, 1),
+        "volume_error_percent": round(100.0 * (volume - reference_volume) / reference_volume, 1),
+        "warnings": report.get("warnings", []),
+    }
+    title = f"{model} ircadb-17 {name}: Dice {result['dice']:.3f}, {volume:.0f} / {reference_volume:.0f} mL"
+    overlay_png(ct, mask, reference, out_dir / f"{name}.png", title)
+    return result
+
+
+def markdown_table(model: str, results: Sequence[Dict]) -> str:
+    lines = [f"ircadb-17 (manual liver mask, n = 1 patient), model `{model}`, through `rt-liver segment`:", "",
+             "| variant | change | grid | Dice | HD95 mm | mL / manual | volume error |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        grid = "x".join(str(n) for n in r["grid"])
+        lines.append(f"| {r['variant']} | {r['change']} | {grid} | {r['dice']:.3f} | {r['hd95_mm']:.1f} | "
+                     f"{r['volume_ml']:.0f} / {r['reference_ml']:.0f} | {r['volume_error_percent']:+.1f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="a model of the manifest (default: the manifest's default)")
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models")
+    parser.add_argument("--data", type=Path, default=REPO_ROOT / ".." / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "robustness")
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
+    args = parser.parse_args(argv)
+    if not (args.data / "ct" / "ircadb-17").exists():
+        sys.exit(f"error: {args.data / 'ct' / 'ircadb-17'} does not exist; this evaluation needs the real CT of "
+                 "../shared/data (pass --data).")
+    models_dir = args.models_dir.resolve()
+    model = args.model or json.loads((models_dir / "manifest.json").read_text())["default"]
+    out_dir = args.out / (args.tag or model)
+    ct, reference = load_ircadb17(args.data)
+    results: List[Dict] = []
+    for name in args.variants:
+        rng = np.random.default_rng(args.seed)
+        result = measure_variant(name, VARIANTS[name][1](ct, reference, rng), model, models_dir, out_dir)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    (out_dir / "summary.json").write_text(json.dumps({"model": model, "models_dir": str(models_dir),
+                                                      "seed": args.seed, "variants": results}, indent=1) + "\n")
+    print(markdown_table(model, results))
+
+
+if __name__ == "__main__":
+    main()
