@@ -25,12 +25,13 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
 
 from .errors import DataError
+from .lesions import add_lesion_labels, implant_lesions, lesion_hu
 from .preprocess import MODEL_SHAPE, labels_to_grid, reorient_to_lps, resample_half_pixel
 from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, HEART, KIDNEY, LIVER, LIVER_CLASSES,
                             LIVER_VESSEL, LUNG, MUSCLE, PANCREAS, SOFT, SPLEEN, STOMACH, TOTALSEG_LIVER, TUMOUR,
@@ -38,6 +39,7 @@ from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, H
                             load_totalseg_reference, transplant_totalseg)
 
 N_CLASSES = 19
+LesionDraw = Tuple[np.random.Generator, float]  # lesions' own generator, probability that a case has any
 # HU ranges per contrast phase: (low, high) of the class mean.
 PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
     "non-contrast": {LIVER: (45, 75), LIVER_VESSEL: (30, 50), VESSEL: (30, 50), SPLEEN: (35, 55), KIDNEY: (25, 40),
@@ -122,9 +124,13 @@ def fill_body(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarr
     return labels
 
 
-def render(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarray:
-    """HU image of a label map: per-class mean, smooth texture, bowel gas, blur, noise."""
+def render(labels: np.ndarray, rng: np.random.Generator, spacing,
+           tumour_hu: Optional[Callable[[float], float]] = None) -> np.ndarray:
+    """HU image of a label map: per-class mean, smooth texture, bowel gas, blur, noise. `tumour_hu` (liver mean
+    -> tumour mean) replaces the tumour class's own draw."""
     means = class_means(rng)
+    if tumour_hu is not None:
+        means[TUMOUR] = tumour_hu(float(means[LIVER]))
     hu = means[labels]
     texture = _smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
     amplitude = np.full(N_CLASSES, rng.uniform(3, 12), np.float32)
@@ -148,23 +154,37 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 
 
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
-               heart_beside_dome: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+               heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
+    probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
+    same case as without them, lesions apart."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
     completed = add_heart_and_lungs(Anatomy(anatomy.id, anatomy.labels.copy(), anatomy.spacing), rng, chest, **heart)
+    tumour_hu = None
+    if lesions is not None:
+        lesion_rng, probability = lesions
+        completed = Anatomy(completed.id, add_lesion_labels(completed.labels, lesion_rng, anatomy.spacing, LIVER, TUMOUR,
+                                                            probability), completed.spacing)
+        tumour_hu = lambda liver_hu: lesion_hu(lesion_rng, liver_hu)  # noqa: E731
     labels = random_geometry(completed.labels, rng)
     liver = np.isin(labels, LIVER_CLASSES)
     low, high = random_z_range(liver, rng, sk)
     labels = labels[low:high]
     labels = fill_body(labels, rng, anatomy.spacing)
-    hu = render(labels, rng, anatomy.spacing)
+    hu = render(labels, rng, anatomy.spacing, tumour_hu)
     return to_grid(hu, np.isin(labels, LIVER_CLASSES))
 
 
-def real_variant(ct: np.ndarray, seg: np.ndarray, rng: np.random.Generator, spacing) -> Tuple[np.ndarray, np.ndarray]:
+def real_variant(ct: np.ndarray, seg: np.ndarray, rng: np.random.Generator, spacing,
+                 lesions: Optional[LesionDraw] = None) -> Tuple[np.ndarray, np.ndarray]:
     """totalseg-a's real CT with its pseudo-labels: joint elastic + in-plane affine deformation, a random
-    cranio-caudal crop, intensity scale/shift of soft tissue, extra blur and noise."""
+    cranio-caudal crop, intensity scale/shift of soft tissue, extra blur and noise; with `lesions`, synthetic
+    lesions blended into its liver first (lesions.implant_lesions; the other draws unchanged)."""
+    if lesions is not None:
+        lesion_rng, probability = lesions
+        ct, _ = implant_lesions(ct, seg == TOTALSEG_LIVER, lesion_rng, spacing, probability)
     shape = ct.shape
     displacement = [ndimage.gaussian_filter(rng.standard_normal(shape), 6) for _ in range(3)]
     displacement = [d / (np.abs(d).max() + 1e-6) * rng.uniform(0, 4) for d in displacement]
@@ -235,6 +255,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--chest_probability", type=float, default=0.4, help="share of cases with a chest slab")
     parser.add_argument("--heart_beside_dome", action="store_true",
                         help="heart low, beside the liver dome, with pericardial fat (as patient CT shows it)")
+    parser.add_argument("--lesion_probability", type=float, default=0.0,
+                        help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
+                             "their own, so every other draw is as without them)")
     args = parser.parse_args(argv)
     cases_dir = args.out / "cases"
     ts_dir = args.data / "ct" / "totalseg-a"
@@ -250,7 +273,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             if (cases_dir / f"{case_id}.npz").exists():
                 continue
             rng = np.random.default_rng([args.seed, index, variant])
-            hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome)
+            hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome,
+                                  lesion_draw(args, index, variant))
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)
@@ -259,8 +283,18 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for variant in range(args.real_variants):
         case_id = f"totalseg-a-v{variant:03d}"
         if not (cases_dir / f"{case_id}.npz").exists():
-            write_case(cases_dir, case_id, *real_variant(ct, seg, np.random.default_rng([args.seed, 999, variant]), ts_spacing))
+            write_case(cases_dir, case_id, *real_variant(ct, seg, np.random.default_rng([args.seed, 999, variant]), ts_spacing,
+                                                         lesion_draw(args, 999, variant)))
     write_split(args.out, val_id)
+
+
+def lesion_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[LesionDraw]:
+    if args.lesion_probability <= 0:
+        return None
+    return np.random.default_rng([args.seed, index, variant, LESION_STREAM]), args.lesion_probability
+
+
+LESION_STREAM = 7  # the lesions' generator: seeded apart from the case's own
 
 
 def write_split(out: Path, val_id: str) -> Dict:
