@@ -2,7 +2,8 @@
 liver mask (ct/ircadb-17) re-made as other scanners, protocols and fields of view would have made it, each run
 through `rt-liver segment` as a user would and scored against the manual mask carried through the same change.
 
-    python -m rtliver_train.robustness [--model student-30k] [--out var/robustness]
+    python -m rtliver_train.robustness [--model student-30k] [--models-dir models] [--tag T] [--out var/robustness]
+    python -m rtliver_train.robustness --table TAG [TAG ...]      # Dice / volume error side by side
 
 Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190 mm cranio-caudal field of view,
 portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
@@ -87,14 +88,15 @@ def _liver_rows(reference: np.ndarray) -> Tuple[int, int]:
 
 def cranio_caudal_field(position: str) -> Variant:
     """A series that covers part of the abdomen (k increases towards the head in LPS order):
-    'liver' the liver's own extent plus 10 mm each way (a liver protocol); 'upper' from 20 mm above the dome
-    to the liver's middle (the lower liver cut off); 'lower' from the liver's middle to 30 mm below its tip
-    (the dome cut off)."""
+    'middle' the liver's middle 60 % (dome and tip cut off: a slab); 'upper' from 20 mm above the dome to the
+    liver's middle (the lower liver cut off); 'lower' from the liver's middle to 30 mm below its tip (the dome
+    cut off). (ircadb-17's own series already ends a few mm beyond the liver, a liver protocol.)"""
     def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
         low, high = _liver_rows(reference)
         middle = (low + high) // 2
         margin = lambda mm: int(round(mm / ct.spacing[2]))  # noqa: E731
-        ranges = {"liver": (low - margin(10), high + 1 + margin(10)), "upper": (middle, high + 1 + margin(20)),
+        fifth = (high - low) // 5
+        ranges = {"middle": (low + fifth, high + 1 - fifth), "upper": (middle, high + 1 + margin(20)),
                   "lower": (low - margin(30), middle + 1)}
         start, stop = ranges[position]
         return _crop(ct, reference, slice(max(0, start), min(ct.voxels.shape[0], stop)))
@@ -138,11 +140,11 @@ def unchanged(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Ca
 
 # name -> (what changes, how it is made)
 VARIANTS: Dict[str, Tuple[str, Variant]] = {
-    "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field", unchanged),
+    "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field, liver-only protocol", unchanged),
     "slices-3.2mm": ("3.2 mm slices (2 averaged)", coarser_grid((2, 1, 1))),
     "slices-4.8mm": ("4.8 mm slices (3 averaged)", coarser_grid((3, 1, 1))),
     "matrix-256": ("256 x 256 matrix (1.5 mm pixels)", coarser_grid((1, 2, 2))),
-    "field-liver": ("cranio-caudal field = liver +/- 10 mm", cranio_caudal_field("liver")),
+    "field-middle": ("slab: the liver's middle 60 %", cranio_caudal_field("middle")),
     "field-upper": ("dome + 20 mm down to mid-liver", cranio_caudal_field("upper")),
     "field-lower": ("mid-liver down to tip - 30 mm", cranio_caudal_field("lower")),
     "field-300mm": ("in-plane field 300 mm (sides cut)", in_plane_field(300.0)),
@@ -194,6 +196,22 @@ def markdown_table(model: str, results: Sequence[Dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def comparison_table(out: Path, tags: Sequence[str]) -> str:
+    """Dice / volume error per variant (rows) and run (columns), from each tag's summary.json."""
+    runs = {tag: {r["variant"]: r for r in json.loads((out / tag / "summary.json").read_text())["variants"]}
+            for tag in tags}
+    names = [name for name in VARIANTS if any(name in rows for rows in runs.values())]
+    lines = ["| variant | " + " | ".join(f"{tag}: Dice / volume error" for tag in tags) + " |",
+             "|---|" + "---|" * len(tags)]
+    for name in names:
+        cells = [f"{runs[t][name]['dice']:.3f} / {runs[t][name]['volume_error_percent']:+.1f} %" if name in runs[t]
+                 else "-" for t in tags]
+        lines.append(f"| {name} ({VARIANTS[name][0]}) | " + " | ".join(cells) + " |")
+    dice = {t: [runs[t][n]["dice"] for n in names if n in runs[t]] for t in tags}
+    lines.append("| mean / worst Dice | " + " | ".join(f"{np.mean(d):.3f} / {min(d):.3f}" for d in dice.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="a model of the manifest (default: the manifest's default)")
@@ -203,13 +221,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
+    parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
     args = parser.parse_args(argv)
+    if args.table:
+        print(comparison_table(args.out, args.table))
+        return
     if not (args.data / "ct" / "ircadb-17").exists():
         sys.exit(f"error: {args.data / 'ct' / 'ircadb-17'} does not exist; this evaluation needs the real CT of "
                  "../shared/data (pass --data).")
     models_dir = args.models_dir.resolve()
     model = args.model or json.loads((models_dir / "manifest.json").read_text())["default"]
-    out_dir = args.out / (args.tag or model)
+    out_dir = (args.out / (args.tag or model)).resolve()  # the CLI runs in the repository root
     ct, reference = load_ircadb17(args.data)
     results: List[Dict] = []
     for name in args.variants:
@@ -217,8 +239,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         result = measure_variant(name, VARIANTS[name][1](ct, reference, rng), model, models_dir, out_dir)
         print(json.dumps(result), flush=True)
         results.append(result)
-    (out_dir / "summary.json").write_text(json.dumps({"model": model, "models_dir": str(models_dir),
-                                                      "seed": args.seed, "variants": results}, indent=1) + "\n")
+    summary_path = out_dir / "summary.json"
+    if summary_path.exists():  # a run of some variants replaces those rows and keeps the others
+        done = {r["variant"] for r in results}
+        kept = [r for r in json.loads(summary_path.read_text())["variants"]
+                if r["variant"] not in done and r["variant"] in VARIANTS]
+        results = sorted(kept + results, key=lambda r: list(VARIANTS).index(r["variant"]))
+    summary_path.write_text(json.dumps({"model": model, "models_dir": str(models_dir), "seed": args.seed,
+                                        "variants": results}, indent=1) + "\n")
     print(markdown_table(model, results))
 
 

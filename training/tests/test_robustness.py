@@ -38,7 +38,7 @@ def test_thicker_slices_and_coarser_matrix_keep_the_liver_in_place():
 
 def test_cropped_fields_of_view_keep_world_positions():
     ct, reference = oblique_ct()
-    for make in (cranio_caudal_field("upper"), cranio_caudal_field("lower"), cranio_caudal_field("liver"),
+    for make in (cranio_caudal_field("upper"), cranio_caudal_field("lower"), cranio_caudal_field("middle"),
                  in_plane_field(20.0)):
         cropped, mask = make(ct, reference, np.random.default_rng(0))
         assert cropped.voxels.shape == mask.shape and mask.any()
