@@ -29,9 +29,37 @@ SUBCAPSULAR_PROBABILITY = 0.5
 MAX_LESIONS = 6
 
 
-def _smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
+    """Gaussian-smoothed white noise scaled to unit standard deviation (synthesis texture, lesion outlines)."""
     field = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
     return field / (field.std() + 1e-6)
+
+
+def _one_blob(liver: np.ndarray, depth: np.ndarray, rng: np.random.Generator, spacing: np.ndarray) -> np.ndarray:
+    """One deformed ellipsoid centred in the liver (`depth`: mm to its surface), not yet clipped to it."""
+    radius = float(np.exp(rng.uniform(*np.log(RADIUS_MM))))
+    if rng.random() < SUBCAPSULAR_PROBABILITY:
+        candidates = np.argwhere(liver & (depth <= max(0.6 * radius, spacing.max())))
+    else:
+        candidates = np.argwhere(depth > 0.5 * radius)
+    if len(candidates) == 0:
+        candidates = np.argwhere(liver)
+    centre = candidates[rng.integers(len(candidates))]
+    axes = radius * rng.uniform(0.7, 1.3, 3)  # mm, per axis
+    half = np.ceil(axes * 1.4 / spacing).astype(int) + 1
+    low = np.maximum(centre - half, 0)
+    high = np.minimum(centre + half + 1, liver.shape)
+    coords = np.meshgrid(*[(np.arange(a, b) - c) * s for a, b, c, s in zip(low, high, centre, spacing)],
+                         indexing="ij")
+    ellipsoid = sum((x / a) ** 2 for x, a in zip(coords, axes))
+    wobble = 0.35 * smooth_noise(rng, ellipsoid.shape, max(1.0, float(np.mean(half)) / 3))
+    blob = np.zeros(liver.shape, bool)
+    blob[tuple(slice(a, b) for a, b in zip(low, high))] = (ellipsoid + wobble) < 1.0
+    return blob
+
+
+def _depth(liver: np.ndarray, spacing_zyx: Sequence[float]) -> np.ndarray:
+    return ndimage.distance_transform_edt(liver, sampling=spacing_zyx)  # mm to the liver's surface
 
 
 def lesion_blobs(liver: np.ndarray, rng: np.random.Generator, spacing_zyx: Sequence[float],
@@ -40,27 +68,9 @@ def lesion_blobs(liver: np.ndarray, rng: np.random.Generator, spacing_zyx: Seque
     lesions = np.zeros(liver.shape, bool)
     if count == 0 or not liver.any():
         return lesions
-    depth = ndimage.distance_transform_edt(liver, sampling=spacing_zyx)  # mm to the liver's surface
-    spacing = np.asarray(spacing_zyx, float)
+    depth = _depth(liver, spacing_zyx)
     for _ in range(count):
-        radius = float(np.exp(rng.uniform(*np.log(RADIUS_MM))))
-        if rng.random() < SUBCAPSULAR_PROBABILITY:
-            candidates = np.argwhere(liver & (depth <= max(0.6 * radius, spacing.max())))
-        else:
-            candidates = np.argwhere(depth > 0.5 * radius)
-        if len(candidates) == 0:
-            candidates = np.argwhere(liver)
-        centre = candidates[rng.integers(len(candidates))]
-        axes = radius * rng.uniform(0.7, 1.3, 3)  # mm, per axis
-        half = np.ceil(axes * 1.4 / spacing).astype(int) + 1
-        low = np.maximum(centre - half, 0)
-        high = np.minimum(centre + half + 1, liver.shape)
-        box = tuple(slice(a, b) for a, b in zip(low, high))
-        coords = np.meshgrid(*[(np.arange(a, b) - c) * s for a, b, c, s in zip(low, high, centre, spacing)],
-                             indexing="ij")
-        ellipsoid = sum((x / a) ** 2 for x, a in zip(coords, axes))
-        wobble = 0.35 * _smooth_noise(rng, ellipsoid.shape, max(1.0, float(np.mean(half)) / 3))
-        lesions[box] |= (ellipsoid + wobble) < 1.0
+        lesions |= _one_blob(liver, depth, rng, np.asarray(spacing_zyx, float))
     return lesions & liver
 
 
@@ -104,14 +114,15 @@ def implant_lesions(image: np.ndarray, liver: np.ndarray, rng: np.random.Generat
     if count == 0 or not liver.any():
         return image, 0
     spacing_zyx = tuple(reversed(spacing_ijk))
+    depth = _depth(liver, spacing_zyx)
     out = image.astype(np.float32).copy()
     liver_hu = float(np.median(image[liver]))
     for _ in range(count):
-        blob = lesion_blobs(liver, rng, spacing_zyx, 1)
+        blob = _one_blob(liver, depth, rng, np.asarray(spacing_zyx, float)) & liver
         if not blob.any():
             continue
         value = lesion_hu(rng, liver_hu)
         alpha = np.clip(ndimage.gaussian_filter(blob.astype(np.float32), 0.8), 0, 1) * liver
-        texture = _smooth_noise(rng, image.shape, 1.0) * rng.uniform(3, 15)
+        texture = smooth_noise(rng, image.shape, 1.0) * rng.uniform(3, 15)
         out = out * (1 - alpha) + (value + texture) * alpha
     return out, count

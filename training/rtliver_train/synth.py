@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import DataError
-from .lesions import add_lesion_labels, implant_lesions, lesion_hu
+from .lesions import add_lesion_labels, implant_lesions, lesion_hu, smooth_noise
 from .preprocess import MODEL_SHAPE, labels_to_grid, reorient_to_lps, resample_half_pixel
 from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, HEART, KIDNEY, LIVER, LIVER_CLASSES,
                             LIVER_VESSEL, LUNG, MUSCLE, PANCREAS, SOFT, SPLEEN, STOMACH, TOTALSEG_LIVER, TUMOUR,
@@ -40,6 +40,7 @@ from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, H
 
 N_CLASSES = 19
 LesionDraw = Tuple[np.random.Generator, float]  # lesions' own generator, probability that a case has any
+LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, LESION_STREAM], apart from the case's
 # HU ranges per contrast phase: (low, high) of the class mean.
 PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
     "non-contrast": {LIVER: (45, 75), LIVER_VESSEL: (30, 50), VESSEL: (30, 50), SPLEEN: (35, 55), KIDNEY: (25, 40),
@@ -54,11 +55,6 @@ COMMON: Dict[int, Tuple[float, float]] = {
     BOWEL: (-60, 80), MUSCLE: (30, 70), FAT: (-130, -70), BLADDER: (-5, 30), SOFT: (20, 70), BODY: (-100, 60),
 }
 LIVER_LIKE = (HEART, SPLEEN, KIDNEY, STOMACH, BOWEL, MUSCLE)
-
-
-def _smooth_noise(rng, shape, sigma) -> np.ndarray:
-    field = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
-    return field / (field.std() + 1e-6)
 
 
 def random_geometry(labels: np.ndarray, rng: np.random.Generator, order: int = 0, fill=AIR) -> np.ndarray:
@@ -116,7 +112,7 @@ def fill_body(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarr
     unlabelled = labels == BODY
     labels[unlabelled & (depth < rng.uniform(5, 30))] = FAT
     unlabelled = labels == BODY
-    field = _smooth_noise(rng, labels.shape, (rng.uniform(1.5, 4), rng.uniform(3, 7), rng.uniform(3, 7)))
+    field = smooth_noise(rng, labels.shape, (rng.uniform(1.5, 4), rng.uniform(3, 7), rng.uniform(3, 7)))
     kinds = rng.choice([FAT, MUSCLE, BOWEL, SOFT, BODY], size=int(rng.integers(3, 6)))
     edges = np.quantile(field[unlabelled], np.linspace(0, 1, len(kinds) + 1)[1:-1]) if unlabelled.any() else []
     bins = np.digitize(field, edges)
@@ -132,15 +128,15 @@ def render(labels: np.ndarray, rng: np.random.Generator, spacing,
     if tumour_hu is not None:
         means[TUMOUR] = tumour_hu(float(means[LIVER]))
     hu = means[labels]
-    texture = _smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
+    texture = smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
     amplitude = np.full(N_CLASSES, rng.uniform(3, 12), np.float32)
     amplitude[[BONE, LUNG]] = (80, 40)
     amplitude[[BOWEL, STOMACH, BODY]] = rng.uniform(10, 40)
     hu += texture * amplitude[labels]
     if rng.random() < 0.6:  # gas pockets in bowel and stomach
-        gas = (_smooth_noise(rng, labels.shape, 1.5) > rng.uniform(1.0, 2.0)) & np.isin(labels, (BOWEL, STOMACH))
+        gas = (smooth_noise(rng, labels.shape, 1.5) > rng.uniform(1.0, 2.0)) & np.isin(labels, (BOWEL, STOMACH))
         hu[gas] = rng.uniform(-950, -600)
-    hu += 20 * rng.uniform(0, 1) * _smooth_noise(rng, labels.shape, (4, 20, 20))  # low-frequency bias
+    hu += 20 * rng.uniform(0, 1) * smooth_noise(rng, labels.shape, (4, 20, 20))  # low-frequency bias
     si, sj, sk = spacing
     thickness = rng.uniform(1.0, 5.0)
     hu = ndimage.gaussian_filter(hu, (max(0.3, thickness / sk / 2.355), rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.8)))
@@ -292,9 +288,6 @@ def lesion_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[
     if args.lesion_probability <= 0:
         return None
     return np.random.default_rng([args.seed, index, variant, LESION_STREAM]), args.lesion_probability
-
-
-LESION_STREAM = 7  # the lesions' generator: seeded apart from the case's own
 
 
 def write_split(out: Path, val_id: str) -> Dict:
