@@ -87,7 +87,8 @@ window.runWorker = async (backend) => {
   const manifest = parseManifest(await (await fetch('/models/manifest.json')).json());
   const model = selectModel(manifest);
   const modelUrl = location.origin + '/models/' + model.file;
-  const { ct } = makeAbdomenPhantom({ seed: 'worker', dimensions: [96, 80, 24], spacing: [4, 4, 10] });
+  // 340 mm head to feet: long enough for the second pass on the slices around the liver.
+  const { ct } = makeAbdomenPhantom({ seed: 'worker', dimensions: [96, 80, 34], spacing: [4, 4, 10] });
   const client = new SegmentationWorkerClient(new Worker('/worker.js', { type: 'module' }));
   const loaded = await client.load(model, modelUrl, backend, { wasmPaths: location.origin + '/ort/' });
   const stages = [];
@@ -104,7 +105,8 @@ window.runWorker = async (backend) => {
   let differences = 0;
   for (let n = 0; n < direct.mask.voxels.length; n++) if (direct.mask.voxels[n] !== fromWorker.mask.voxels[n]) differences++;
   return { loaded, stages, backend: fromWorker.backend, voxels: fromWorker.voxels, volumeMl: fromWorker.volumeMl,
-    dimensions: fromWorker.mask.dimensions, directVoxels: direct.voxels, differences, badModel };
+    dimensions: fromWorker.mask.dimensions, directVoxels: direct.voxels, differences, badModel,
+    narrowedField: fromWorker.narrowedField, directNarrowedField: direct.narrowedField };
 };
 window.ready = true;
 `;
@@ -314,11 +316,16 @@ describe('onnxruntime-web in Chromium through the core session factory', () => {
         directVoxels: number;
         differences: number;
         badModel?: { name: string; code: string; message: string; hint: string };
+        narrowedField?: { axis: number; start: number; stop: number; seriesMm: number; keptMm: number };
+        directNarrowedField?: { axis: number; start: number; stop: number };
       }>(browser, 'wasm', 'runWorker');
       expect(result.loaded.backend).toBe('onnxruntime-web/wasm');
       expect(result.loaded.timings_ms.verify_sha256).toBeGreaterThanOrEqual(0);
-      expect(result.stages).toEqual(['preprocess', 'inference', 'postprocess']);
-      expect(result.dimensions).toEqual([96, 80, 24]);
+      // Two passes: the whole series, then the slices around the liver, on the worker as in the page.
+      expect(result.stages).toEqual(['preprocess', 'inference', 'postprocess', 'preprocess', 'inference', 'postprocess']);
+      expect(result.narrowedField).toMatchObject({ axis: 2, seriesMm: 340 });
+      expect(result.directNarrowedField).toMatchObject({ start: result.narrowedField!.start, stop: result.narrowedField!.stop });
+      expect(result.dimensions).toEqual([96, 80, 34]);
       expect(result.volumeMl).toBeCloseTo((result.voxels * 4 * 4 * 10) / 1000, 6);
       expect(result.differences).toBe(0);
       expect(result.voxels).toBe(result.directVoxels);

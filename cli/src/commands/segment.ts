@@ -18,6 +18,7 @@ import {
   type SegmentOptions as SegmentPipelineOptions,
   type Stage,
 } from '../../../extension/src/core/model/pipeline';
+import { mayNarrowField } from '../../../extension/src/core/model/field-of-view';
 import { hasNoBody, inputWarnings, isBlank } from '../../../extension/src/core/model/guard-rails';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../../extension/src/core/volume';
 import { nodeSessionFactory } from '../backends';
@@ -45,6 +46,8 @@ export interface SegmentOptions {
   force?: boolean;
   /** Send the SEG to the configured PACS (RT_LIVER_PACS_URL ...). */
   store?: boolean;
+  /** No second pass on the slices around the liver for a long series (core/model/field-of-view.ts). */
+  singlePass?: boolean;
   maxFrames?: number;
   maxVoxels?: number;
   maxDecompressedMb?: number;
@@ -70,6 +73,11 @@ export interface SegmentReport {
   cpu_ms: { user: number; system: number; preprocess: number; inference: number; postprocess: number };
   load_average: number;
   input: { path: string; kind: string; dimensions: Vec3; spacing: Vec3; series_instance_uid?: string };
+  /**
+   * Present when the series was long and the mask comes from a second pass on the slices around the
+   * liver: which index axis, the slices [start, stop), and the head-feet length of the series and of them.
+   */
+  narrowed_field?: { axis: number; slices: [number, number]; series_mm: number; kept_mm: number };
   outputs: {
     mask?: string;
     seg?: string;
@@ -180,6 +188,11 @@ function printHuman(report: SegmentReport): void {
     `Time (ms): start ${t.startup}, read ${t.load_input}, model ${t.load_model}, pre-process ${t.preprocess}, inference ${t.inference}, ` +
       `post-process ${t.postprocess}, write ${Math.round((t.write_mask + t.write_seg) * 10) / 10}, total ${t.total}`,
   ];
+  const field = report.narrowed_field;
+  if (field) {
+    lines.push(`Long series (${field.series_mm} mm head to feet): segmented again on the ${field.kept_mm} mm around the liver ` +
+      `(slices ${field.slices[0]}-${field.slices[1] - 1}; first pass ${t.first_pass} ms)`);
+  }
   if (report.outputs.mask) lines.push(`Mask: ${report.outputs.mask}`);
   if (report.outputs.seg) lines.push(`DICOM SEG: ${report.outputs.seg}`);
   if (report.outputs.stored) lines.push(`Stored to the PACS at ${report.outputs.stored.pacs}: SOP Instance UID ${report.outputs.stored.sop_instance_uid}`);
@@ -221,10 +234,13 @@ function refuseBlankInput(preprocessed: PreprocessedVolume, inputPath: string): 
   throw new RtLiverError('INPUT_BLANK', `${inputPath}: ${finding.replace(/ The mask means nothing\.$| There is no image to segment: the mask means nothing\.$/, '')}`, 'Check that this is the CT series you meant (in Hounsfield units); nothing was segmented or written.');
 }
 
-/** Pre-processes the held CT and empties the holder; the caller then frees memory from its own frame. */
+/**
+ * Pre-processes the held CT and empties the holder; the caller then frees memory from its own frame.
+ * A series long enough for a second pass on the slices around the liver keeps its voxels for it.
+ */
 function preprocessAndRelease(ct: { volume?: Volume }, model: PreparedModel, options: SegmentPipelineOptions): PreprocessedVolume {
   const preprocessed = preprocessVolume(ct.volume!, model, options);
-  ct.volume = undefined;
+  if (options.narrowField === false || !mayNarrowField(ct.volume!)) ct.volume = undefined;
   return preprocessed;
 }
 
@@ -258,17 +274,19 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
   const stageOptions: SegmentPipelineOptions = {
     cpuClock: processCpuMs,
     disposeSessionAfterInference: true,
+    narrowField: !options.singlePass,
     onStage: (stage: Stage) => {
       if (stage === 'inference') peaks.after('preprocess');
       if (stage === 'postprocess') peaks.after('inference');
       progress.stage(stage === 'preprocess' ? 'Pre-processing' : stage === 'inference' ? `Inference on ${prepared.session.backend}` : 'Post-processing');
     },
   };
-  // From here on nothing needs the CT's voxels: free them before inference allocates its buffers.
+  // From here on only a second pass needs the CT's voxels: free them before inference allocates its buffers.
   const preprocessed = preprocessAndRelease(ct, prepared, stageOptions);
   releaseMemoryNow();
   refuseBlankInput(preprocessed, inputPath);
-  const result = await segmentPreprocessed(preprocessed, prepared, stageOptions);
+  const result = await segmentPreprocessed(preprocessed, prepared, stageOptions, ct.volume);
+  ct.volume = undefined;
   peaks.after('postprocess');
 
   const outputs: SegmentReport['outputs'] = {};
@@ -367,6 +385,12 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
       dimensions: loaded.geometry.dimensions,
       spacing: loaded.geometry.spacing,
       series_instance_uid: loaded.kind === 'dicom' ? loaded.series.seriesInstanceUID : undefined,
+    },
+    narrowed_field: result.narrowedField && {
+      axis: result.narrowedField.axis,
+      slices: [result.narrowedField.start, result.narrowedField.stop],
+      series_mm: round(result.narrowedField.seriesMm),
+      kept_mm: round(result.narrowedField.keptMm),
     },
     outputs,
     warnings,

@@ -151,6 +151,7 @@ function resultSection(state: ControllerState | undefined, controller: LiverSegm
   const stages = [
     ['read CT', result.stageMs.copy],
     ['model', result.stageMs.model],
+    ...(result.pipeline.first_pass === undefined ? [] : [['first pass', result.pipeline.first_pass] as const]),
     ['pre-process', result.pipeline.preprocess],
     ['inference', result.pipeline.inference],
     ['post-process', result.pipeline.postprocess],
@@ -185,6 +186,10 @@ function resultSection(state: ControllerState | undefined, controller: LiverSegm
     h('div', { style: 'font-size:15px;font-weight:600', 'data-testid': 'rt-liver-volume' }, `Liver: ${result.volumeMl.toFixed(1)} mL`),
     h('div', { style: STYLE.small }, result.edited ? `Edited (the model's mask was ${result.modelVolumeMl.toFixed(1)} mL)` : `By ${result.model.name} on ${result.backend}`),
     h('div', { style: STYLE.small, 'data-testid': 'rt-liver-timings' }, `Click to overlay ${ms(result.clickToOverlayMs)}: ${stages.map(([name, value]) => `${name} ${ms(value)}`).join(', ')}`),
+    result.narrowedField
+      ? h('div', { style: STYLE.small, 'data-testid': 'rt-liver-narrowed-field' },
+        `Long series (${Math.round(result.narrowedField.seriesMm)} mm head to feet): segmented again on the ${Math.round(result.narrowedField.keptMm)} mm around the liver.`)
+      : undefined,
   );
   const parts: HTMLElement[] = [element];
   if (result.warnings.length) {

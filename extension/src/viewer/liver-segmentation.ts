@@ -59,6 +59,8 @@ export interface ShownResult {
   /** Milliseconds per stage: the viewer's (copy, model, display) and the pipeline's. */
   stageMs: Partial<Record<RunStage, number>>;
   pipeline: SegmentationResult['timings_ms'];
+  /** Set when a long series was segmented again on the slices around the liver (core/model/field-of-view.ts). */
+  narrowedField?: SegmentationResult['narrowedField'];
   clickToOverlayMs: number;
   /** performance.now() at the click and when the labelmap was on screen: the run's window, for measuring the page's long tasks. */
   runWindow: [number, number];
@@ -371,6 +373,7 @@ export class LiverSegmentationController {
           warnings: result.warnings,
           stageMs,
           pipeline: result.timings_ms,
+          narrowedField: result.narrowedField,
           clickToOverlayMs,
           runWindow: [clickedAt, clickedAt + clickToOverlayMs],
           studyInstanceUid: String(ct.displaySet.StudyInstanceUID ?? ''),

@@ -7,6 +7,7 @@ import { RtLiverError } from '../errors';
 import { geometryOf, type Volume, type VolumeGeometry } from '../volume';
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
+import { cropSlices, mayNarrowField, narrowedField, placeSlices, type NarrowedField } from './field-of-view';
 import { countNonFinite, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
 import { postprocess } from './postprocess';
 import { preprocess, type PreprocessedInput } from './preprocess';
@@ -35,6 +36,11 @@ export interface SegmentOptions {
    * the peak for a 512 x 512 x 51 CT). The PreparedModel cannot be used again afterwards.
    */
   disposeSessionAfterInference?: boolean;
+  /**
+   * Segment a long series (abdomen-pelvis, whole body) a second time on the slices around the liver
+   * the first pass found (field-of-view.ts). On by default; false gives the single pass.
+   */
+  narrowField?: boolean;
 }
 
 export interface StageCpuTimes {
@@ -51,6 +57,8 @@ export interface SegmentationTimings {
   fill_holes: number;
   scatter: number;
   postprocess: number;
+  /** The whole first pass, when a second pass on a narrower field followed (the other stages are the second's). */
+  first_pass?: number;
   total: number;
 }
 
@@ -65,6 +73,8 @@ export interface SegmentationResult {
   /** Only with SegmentOptions.cpuClock. */
   cpu_ms?: StageCpuTimes;
   warnings: string[];
+  /** Set when the mask comes from a second pass on the slices around the liver (field-of-view.ts). */
+  narrowedField?: NarrowedField;
 }
 
 /** Checks the bytes against the manifest, then opens a session on the requested backend. */
@@ -146,11 +156,48 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
 
 /** The whole segmentation of one volume: preprocessVolume, then segmentPreprocessed. */
 export async function segmentLiver(volume: Volume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
-  return segmentPreprocessed(preprocessVolume(volume, model, options), model, options);
+  return segmentPreprocessed(preprocessVolume(volume, model, options), model, options, volume);
 }
 
-/** Inference and post-processing of a preprocessed volume; timings include its pre-processing. */
-export async function segmentPreprocessed(preprocessed: PreprocessedVolume, model: PreparedModel, options: SegmentOptions = {}): Promise<SegmentationResult> {
+/**
+ * Inference and post-processing of a preprocessed volume; timings include its pre-processing. With the
+ * source `volume` (still holding its voxels) a long series gets a second pass on the slices around the
+ * liver; a caller that freed the voxels (mayNarrowField said it could) gets the single pass.
+ */
+export async function segmentPreprocessed(
+  preprocessed: PreprocessedVolume,
+  model: PreparedModel,
+  options: SegmentOptions = {},
+  volume?: Volume,
+): Promise<SegmentationResult> {
+  const mayNarrow = volume !== undefined && options.narrowField !== false && mayNarrowField(volume);
+  const first = await segmentOnce(preprocessed, model, mayNarrow ? { ...options, disposeSessionAfterInference: false } : options);
+  if (!mayNarrow) return first;
+  const field = narrowedField(first.mask);
+  if (!field) {
+    if (options.disposeSessionAfterInference) await model.session.dispose();
+    return first;
+  }
+  const second = await segmentOnce(preprocessVolume(cropSlices(volume, field), model, options), model, options);
+  // A second pass that lost the liver altogether is not a better answer than the first.
+  if (second.voxels === 0) return first;
+  const warnings = [...inputWarnings(preprocessed.input.summary, preprocessed.nonFiniteVoxels, preprocessed.sourceVoxels), ...second.warnings];
+  return {
+    ...second,
+    mask: placeSlices(second.mask, preprocessed.source, field),
+    warnings: [...new Set(warnings)],
+    narrowedField: field,
+    timings_ms: { ...second.timings_ms, first_pass: first.timings_ms.total, total: first.timings_ms.total + second.timings_ms.total },
+    cpu_ms: first.cpu_ms && second.cpu_ms ? sumCpu(first.cpu_ms, second.cpu_ms) : undefined,
+  };
+}
+
+function sumCpu(a: StageCpuTimes, b: StageCpuTimes): StageCpuTimes {
+  return { preprocess: a.preprocess + b.preprocess, inference: a.inference + b.inference, postprocess: a.postprocess + b.postprocess };
+}
+
+/** One pass: inference and post-processing of one preprocessed volume. */
+async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedModel, options: SegmentOptions): Promise<SegmentationResult> {
   const { input, source } = preprocessed;
   const warnings: string[] = [];
   if (model.entry.placeholder) {
