@@ -45,9 +45,9 @@ def load_lps(path: Path):
     return reorient_to_lps(load_image(path))
 
 
-def run_cli(model: str, models_dir: Path, source: Path, mask_out: Path) -> Dict:
+def run_cli(model: str, models_dir: Path, source: Path, mask_out: Path, extra_args: Sequence[str] = ()) -> Dict:
     command = [str(CLI), "segment", str(source), "--mask", str(mask_out), "--json", "-q", "--model", model,
-               "--models-dir", str(models_dir), "--threads", "2"]
+               "--models-dir", str(models_dir), "--threads", "2", *extra_args]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")

@@ -4,6 +4,7 @@ through `rt-liver segment` as a user would and scored against the manual mask ca
 
     python -m rtliver_train.robustness [--model student-30k] [--models-dir models] [--tag T] [--out var/robustness]
     python -m rtliver_train.robustness --table TAG [TAG ...]      # Dice / volume error side by side
+    python -m rtliver_train.robustness --single-pass ...          # rt-liver segment --single-pass (long series)
 
 Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190 mm cranio-caudal field of view,
 portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
@@ -13,6 +14,9 @@ label to make the image. The reference mask is transformed alongside (averaged a
 slices or a coarser matrix; cropped with the image). ircadb-17's anatomy is never in training (its masks are
 refused as a synthetic anatomy), but it chose the shipped checkpoints, so these are stress tests of one patient,
 not a held-out test set: they show where the model breaks, not how good it is on average.
+
+A field of view longer than any labelled CT here has is made by stitching another patient's CT under ircadb-17
+(`CONSTRUCTED`: a construct with a seam, named as such in every table).
 
 Writes `<out>/<tag>/<variant>.png` (axial, coronal, sagittal; mask red, manual outline green), the variant's CT and
 reference as NIfTI (var/ only: the data's license forbids committing them) and `<out>/<tag>/summary.json`.
@@ -138,6 +142,44 @@ def unchanged(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Ca
     return ct, reference
 
 
+def _body_centre_mm(voxels: np.ndarray, spacing) -> np.ndarray:
+    """In-plane (row, column) centre of the body (voxels above -500 HU) in mm from voxel (0, 0)."""
+    rows, columns = np.nonzero((voxels > -500).any(axis=0))
+    return np.array([rows.mean() * spacing[1], columns.mean() * spacing[0]])
+
+
+def stacked_below(ct: Volume, reference: np.ndarray, lower: Volume) -> Case:
+    """`lower` (another axial series, LPS, its slices all below that patient's liver) resampled linearly onto
+    `ct`'s pixels and slice spacing, bodies centred on each other, and put under `ct`'s first slice: a longer
+    series whose added slices hold no liver (the reference gets zeros there)."""
+    sk = ct.spacing[2]
+    n_added = int(round(lower.voxels.shape[0] * lower.spacing[2] / sk))
+    _, ny, nx = ct.voxels.shape
+    shift = _body_centre_mm(lower.voxels, lower.spacing) - _body_centre_mm(ct.voxels, ct.spacing)
+    z = np.minimum(np.arange(n_added) * sk / lower.spacing[2], lower.voxels.shape[0] - 1)  # no air after the last slice
+    y = (np.arange(ny) * ct.spacing[1] + shift[0]) / lower.spacing[1]
+    x = (np.arange(nx) * ct.spacing[0] + shift[1]) / lower.spacing[0]
+    grid = np.meshgrid(z, y, x, indexing="ij")
+    added = ndimage.map_coordinates(lower.voxels.astype(np.float32), grid, order=1, cval=-1000.0)
+    hu = np.concatenate([np.rint(added).astype(np.int16), ct.voxels.astype(np.int16)])
+    mask = np.concatenate([np.zeros(added.shape, bool), reference])
+    origin = tuple(float(v) for v in ct.index_to_world((0, 0, -n_added)))
+    return Volume(hu, ct.spacing, origin, ct.direction), mask  # type: ignore[arg-type]
+
+
+def totalseg_pelvis(data: Path) -> Volume:
+    """totalseg-a's slices from its pelvis up to 12 mm below its liver (TotalSegmentator's liver label, 5)."""
+    ct = load_lps(data / "ct/totalseg-a/example_ct.nii.gz")
+    labels = load_lps(data / "ct/totalseg-a/example_seg_fast_force_split.nii.gz").voxels
+    lowest_liver = int(np.nonzero((labels == 5).any(axis=(1, 2)))[0][0])
+    stop = lowest_liver - int(np.ceil(12.0 / ct.spacing[2]))
+    return replace(ct, voxels=np.ascontiguousarray(ct.voxels[:stop]))
+
+
+def abdomen_pelvis_field(ct: Volume, reference: np.ndarray, data: Path) -> Case:
+    return stacked_below(ct, reference, totalseg_pelvis(data))
+
+
 # name -> (what changes, how it is made)
 VARIANTS: Dict[str, Tuple[str, Variant]] = {
     "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field, liver-only protocol", unchanged),
@@ -153,6 +195,19 @@ VARIANTS: Dict[str, Tuple[str, Variant]] = {
 }
 
 
+# Made with another patient's CT as well (name -> (what changes, how, given the data folder)): constructs,
+# not acquisitions, for fields of view that no labelled CT here has.
+CONSTRUCTED: Dict[str, Tuple[str, Callable[[Volume, np.ndarray, Path], Case]]] = {
+    "field-abdomen-pelvis": ("abdomen-pelvis field (386 mm): totalseg-a's lower abdomen and pelvis (another patient) "
+                             "stitched below", abdomen_pelvis_field),
+}
+ALL_VARIANTS = [*VARIANTS, *CONSTRUCTED]
+
+
+def describe(name: str) -> str:
+    return (VARIANTS.get(name) or CONSTRUCTED[name])[0]
+
+
 def load_ircadb17(data: Path) -> Case:
     ct = load_lps(data / "ct/ircadb-17/PATIENT_DICOM")
     reference = load_lps(data / "ct/ircadb-17/MASKS_DICOM/liver").voxels > 0
@@ -161,25 +216,27 @@ def load_ircadb17(data: Path) -> Case:
     return ct, reference
 
 
-def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir: Path) -> Dict:
+def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir: Path,
+                    cli_args: Sequence[str] = ()) -> Dict:
     ct, reference = case
     ct_path, mask_path = out_dir / "cases" / f"{name}.nii.gz", out_dir / "cases" / f"{name}-mask.nii.gz"
     save_nifti(ct, ct_path)
     mask_path.unlink(missing_ok=True)
-    report = run_cli(model, models_dir, ct_path, mask_path)
+    report = run_cli(model, models_dir, ct_path, mask_path, cli_args)
     mask = reorient_to_lps(load_nifti(mask_path)).voxels > 0
     if mask.shape != reference.shape:
         raise RuntimeError(f"{name}: mask grid {mask.shape} differs from the CT's {reference.shape}")
     ml = ct.voxel_volume_ml()
     volume, reference_volume = float(mask.sum()) * ml, float(reference.sum()) * ml
     result = {
-        "variant": name, "change": VARIANTS[name][0], "grid": list(ct.dimensions),
+        "variant": name, "change": describe(name), "grid": list(ct.dimensions),
         "spacing_mm": [round(s, 3) for s in ct.spacing],
         "dice": round(dice_score(mask, reference), 4),
         "hd95_mm": round(hd95(mask, reference, tuple(reversed(ct.spacing))), 2),
         "volume_ml": round(volume, 1), "reference_ml": round(reference_volume, 1),
         "volume_error_percent": round(100.0 * (volume - reference_volume) / reference_volume, 1),
         "warnings": report.get("warnings", []),
+        "narrowed_field": report.get("narrowed_field"),
     }
     title = f"{model} ircadb-17 {name}: Dice {result['dice']:.3f}, {volume:.0f} / {reference_volume:.0f} mL"
     overlay_png(ct, mask, reference, out_dir / f"{name}.png", title)
@@ -200,13 +257,13 @@ def comparison_table(out: Path, tags: Sequence[str]) -> str:
     """Dice / volume error per variant (rows) and run (columns), from each tag's summary.json."""
     runs = {tag: {r["variant"]: r for r in json.loads((out / tag / "summary.json").read_text())["variants"]}
             for tag in tags}
-    names = [name for name in VARIANTS if any(name in rows for rows in runs.values())]
+    names = [name for name in ALL_VARIANTS if any(name in rows for rows in runs.values())]
     lines = ["| variant | " + " | ".join(f"{tag}: Dice / volume error" for tag in tags) + " |",
              "|---|" + "---|" * len(tags)]
     for name in names:
         cells = [f"{runs[t][name]['dice']:.3f} / {runs[t][name]['volume_error_percent']:+.1f} %" if name in runs[t]
                  else "-" for t in tags]
-        lines.append(f"| {name} ({VARIANTS[name][0]}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} ({describe(name)}) | " + " | ".join(cells) + " |")
     dice = {t: [runs[t][n]["dice"] for n in names if n in runs[t]] for t in tags}
     lines.append("| mean / worst Dice | " + " | ".join(f"{np.mean(d):.3f} / {min(d):.3f}" for d in dice.values()) + " |")
     return "\n".join(lines) + "\n"
@@ -218,7 +275,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models")
     parser.add_argument("--data", type=Path, default=REPO_ROOT / ".." / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "robustness")
-    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=ALL_VARIANTS, choices=ALL_VARIANTS)
+    parser.add_argument("--single-pass", action="store_true",
+                        help="pass --single-pass to rt-liver segment (no second pass on a long series' liver slices)")
     parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
     parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
@@ -236,16 +295,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     results: List[Dict] = []
     for name in args.variants:
         rng = np.random.default_rng(args.seed)
-        result = measure_variant(name, VARIANTS[name][1](ct, reference, rng), model, models_dir, out_dir)
+        case = (VARIANTS[name][1](ct, reference, rng) if name in VARIANTS
+                else CONSTRUCTED[name][1](ct, reference, args.data))
+        result = measure_variant(name, case, model, models_dir, out_dir, ["--single-pass"] if args.single_pass else [])
         print(json.dumps(result), flush=True)
         results.append(result)
     summary_path = out_dir / "summary.json"
     if summary_path.exists():  # a run of some variants replaces those rows and keeps the others
         done = {r["variant"] for r in results}
         kept = [r for r in json.loads(summary_path.read_text())["variants"]
-                if r["variant"] not in done and r["variant"] in VARIANTS]
-        results = sorted(kept + results, key=lambda r: list(VARIANTS).index(r["variant"]))
+                if r["variant"] not in done and r["variant"] in ALL_VARIANTS]
+        results = sorted(kept + results, key=lambda r: ALL_VARIANTS.index(r["variant"]))
     summary_path.write_text(json.dumps({"model": model, "models_dir": str(models_dir), "seed": args.seed,
+                                        "single_pass": args.single_pass,
                                         "variants": results}, indent=1) + "\n")
     print(markdown_table(model, results))
 

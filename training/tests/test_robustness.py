@@ -4,7 +4,8 @@ variant lies where the scanner would have put it, so the transformed reference s
 import numpy as np
 
 from rtliver_train.image_io import load_nifti
-from rtliver_train.robustness import VARIANTS, coarser_grid, cranio_caudal_field, in_plane_field, save_nifti
+from rtliver_train.robustness import (VARIANTS, coarser_grid, cranio_caudal_field, in_plane_field, save_nifti,
+                                     stacked_below)
 from rtliver_train.volume import Volume
 
 
@@ -52,6 +53,25 @@ def test_cropped_fields_of_view_keep_world_positions():
         assert reference[k0, j0, i0] and cropped.voxels[k, j, i] == ct.voxels[k0, j0, i0]
     upper, upper_mask = cranio_caudal_field("upper")(ct, reference, np.random.default_rng(0))
     assert 0.3 * reference.sum() < upper_mask.sum() < 0.7 * reference.sum()  # the lower liver is cut off
+
+
+def test_a_series_stacked_below_keeps_the_original_in_place_and_adds_no_liver():
+    ct, reference = oblique_ct()
+    # another "patient": 10 slices of 3 mm on an axis-aligned 2 mm grid, body (0 HU) off-centre
+    lower_hu = np.full((10, 30, 30), -1000, np.int16)
+    lower_hu[:, 5:25, 10:30] = 0
+    lower = Volume(lower_hu, (2.0, 2.0, 3.0), (0.0, 0.0, -50.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    longer, mask = stacked_below(ct, reference, lower)
+    added = 20  # 30 mm of slices at the CT's 1.5 mm
+    assert longer.voxels.shape == (ct.voxels.shape[0] + added, *ct.voxels.shape[1:]) == mask.shape
+    assert not mask[:added].any() and np.array_equal(mask[added:], reference)
+    assert np.array_equal(longer.voxels[added:], ct.voxels)
+    np.testing.assert_allclose(longer.index_to_world((3, 4, added)), ct.index_to_world((3, 4, 0)), atol=1e-9)
+    # the added slices hold the other series' body, centred on this one's (the CT's body is all of its pixels)
+    body = longer.voxels[:added] > -500
+    assert body.any() and np.all(body == body[0])
+    rows, columns = np.nonzero(body[0])
+    assert abs(rows.mean() - 19.5) < 1.0 and abs(columns.mean() - 23.5) < 1.0
 
 
 def test_every_variant_writes_a_nifti_that_reads_back_on_the_same_grid(tmp_path):
