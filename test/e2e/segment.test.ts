@@ -30,7 +30,7 @@ const requested = new Set<string>();
 
 beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
-  fixture = await startViewerFixture({ sharedCt: [REAL_CT] });
+  fixture = await startViewerFixture({ sharedCt: [REAL_CT], longSeries: true });
   browser = await launchChromium();
 });
 
@@ -302,6 +302,20 @@ describe(`Segment liver on ${REAL_CT} (../shared/data)`, () => {
       await page.close();
     }
   });
+});
+
+test('a 360 mm series is segmented a second time on the slices around the liver, as the CLI does, and the panel says so', async () => {
+  const page = await openStudy(fixture.longSeries!.studyInstanceUid);
+  try {
+    const result = await segmentOnce(page);
+    await page.waitForTimeout(500);
+    await saveScreenshot(page, 'e2e-segment-long-series');
+    expect(await page.getByTestId('rt-liver-narrowed-field').textContent()).toMatch(/^Long series \(360 mm head to feet\): segmented again on the \d+ mm around the liver\.$/);
+    expect(await page.getByTestId('rt-liver-timings').textContent()).toMatch(/first pass \d+ ms/);
+    await expectEqualsCli(page, result, fixture.longSeries!.folder, 'long-series');
+  } finally {
+    await page.close();
+  }
 });
 
 test('no request left the machine', () => {

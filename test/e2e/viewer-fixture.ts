@@ -40,6 +40,8 @@ export interface ViewerFixture {
   real?: FixtureStudy;
   /** The CT studies asked for in `sharedCt` that are present in ../shared/data, by folder name. */
   sharedCt: Record<string, FixtureStudy & { folder: string }>;
+  /** With `longSeries`: a generated phantom series 360 mm head to feet (a second pass segments it). */
+  longSeries?: FixtureStudy & { folder: string };
   close: () => Promise<void>;
 }
 
@@ -82,7 +84,7 @@ function mrFromCt(ctBytes: ArrayBuffer, seed: string): { name: string; bytes: Ar
   return { name: 'mr.dcm', bytes: writePart10(dataset, sop) };
 }
 
-export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?: string[] } = {}): Promise<ViewerFixture> {
+export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?: string[]; longSeries?: boolean } = {}): Promise<ViewerFixture> {
   buildPlugins();
   const work = mkdtempSync(join(tmpdir(), 'rt-liver-e2e-'));
   const storeDir = join(work, 'dicomweb');
@@ -122,6 +124,15 @@ export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?
   }
   if (real && options.sharedCt?.includes('crlm-ct-1004')) sharedCt['crlm-ct-1004'] = { ...real, folder: realFolder! };
 
+  let longSeries: ViewerFixture['longSeries'];
+  if (options.longSeries) {
+    const long = makeAbdomenPhantom({ seed: 'rt-liver-long-series', dimensions: [128, 128, 96], spacing: [2.8, 2.8, 3.75] });
+    const series = writeCtSeries(long.ct, { seed: 'rt-liver-long-series', patientName: 'Phantom^Long series', patientID: 'RT-LIVER-LONG', studyDescription: 'CT 360 mm head to feet' });
+    writeFiles(join(work, 'long'), series.files);
+    publishDicom(join(work, 'long'), storeDir);
+    longSeries = { studyInstanceUid: series.studyInstanceUID, patientName: 'Phantom^Long series', folder: join(work, 'long') };
+  }
+
   const server: Server = createViewerServer({ ...defaultPaths(REPO_ROOT), storeDir, pacs: options.pacs });
   const port = await listen(server, 0, '127.0.0.1');
   return {
@@ -132,6 +143,7 @@ export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?
     noCt: { studyInstanceUid: uidFromSeed('rt-liver-no-ct', 'study'), patientName: 'Bad input^No CT' },
     real,
     sharedCt,
+    longSeries,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
