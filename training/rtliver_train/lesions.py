@@ -35,9 +35,10 @@ def smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
     return field / (field.std() + 1e-6)
 
 
-def _one_blob(liver: np.ndarray, depth: np.ndarray, rng: np.random.Generator, spacing: np.ndarray) -> np.ndarray:
+def _one_blob(liver: np.ndarray, depth: np.ndarray, rng: np.random.Generator, spacing: np.ndarray,
+              radius_mm: Tuple[float, float] = RADIUS_MM) -> np.ndarray:
     """One deformed ellipsoid centred in the liver (`depth`: mm to its surface), not yet clipped to it."""
-    radius = float(np.exp(rng.uniform(*np.log(RADIUS_MM))))
+    radius = float(np.exp(rng.uniform(*np.log(radius_mm))))
     if rng.random() < SUBCAPSULAR_PROBABILITY:
         candidates = np.argwhere(liver & (depth <= max(0.6 * radius, spacing.max())))
     else:
@@ -113,16 +114,27 @@ def implant_lesions(image: np.ndarray, liver: np.ndarray, rng: np.random.Generat
     count = lesion_count(rng, probability)
     if count == 0 or not liver.any():
         return image, 0
+    image, _ = implant(image, liver, rng, spacing_ijk, count, lesion_hu)
+    return image, count
+
+
+def implant(image: np.ndarray, liver: np.ndarray, rng: np.random.Generator, spacing_ijk: Sequence[float], count: int,
+            intensity, radius_mm: Tuple[float, float] = RADIUS_MM) -> Tuple[np.ndarray, np.ndarray]:
+    """`count` lesions blended into the liver of a real CT, each of mean HU `intensity(rng, liver median HU)` and
+    a radius drawn log-uniformly from `radius_mm`; returns the image (float32 HU) and the lesions' mask (clipped
+    to the liver)."""
     spacing_zyx = tuple(reversed(spacing_ijk))
     depth = _depth(liver, spacing_zyx)
     out = image.astype(np.float32).copy()
+    lesions = np.zeros(liver.shape, bool)
     liver_hu = float(np.median(image[liver]))
     for _ in range(count):
-        blob = _one_blob(liver, depth, rng, np.asarray(spacing_zyx, float)) & liver
+        blob = _one_blob(liver, depth, rng, np.asarray(spacing_zyx, float), radius_mm) & liver
         if not blob.any():
             continue
-        value = lesion_hu(rng, liver_hu)
+        value = intensity(rng, liver_hu)
         alpha = np.clip(ndimage.gaussian_filter(blob.astype(np.float32), 0.8), 0, 1) * liver
         texture = smooth_noise(rng, image.shape, 1.0) * rng.uniform(3, 15)
         out = out * (1 - alpha) + (value + texture) * alpha
-    return out, count
+        lesions |= blob
+    return out, lesions

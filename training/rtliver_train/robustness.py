@@ -35,6 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from .image_io import load_nifti
+from .lesions import implant
 from .metrics import dice_score, hd95
 from .overlays import REPO_ROOT, load_lps, overlay_png, run_cli
 from .preprocess import reorient_to_lps
@@ -180,6 +181,23 @@ def abdomen_pelvis_field(ct: Volume, reference: np.ndarray, data: Path) -> Case:
     return stacked_below(ct, reference, totalseg_pelvis(data))
 
 
+# Lesions implanted for an evaluation: the reference (liver with its lesions, as LiTS and 3D-IRCADb label it) is
+# unchanged, and the lesions' own mask says how much of them the model keeps (LESION_MASKS, by variant name).
+LESION_MASKS: Dict[str, np.ndarray] = {}
+
+
+def implanted_lesions(name: str, count: int, below_liver_hu: Tuple[float, float],
+                      radius_mm: Tuple[float, float] = (5.0, 45.0)) -> Variant:
+    """`count` lesions of `radius_mm` (half of them reaching the capsule) blended into the liver, each
+    `below_liver_hu` darker than the liver's median (hypodense metastases in the portal venous phase)."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        intensity = lambda r, liver_hu: liver_hu - r.uniform(*below_liver_hu)  # noqa: E731
+        hu, lesions = implant(ct.voxels, reference, rng, ct.spacing, count, intensity, radius_mm)
+        LESION_MASKS[name] = lesions
+        return ct.with_voxels(np.rint(hu).astype(np.int16)), reference
+    return make
+
+
 # name -> (what changes, how it is made)
 VARIANTS: Dict[str, Tuple[str, Variant]] = {
     "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field, liver-only protocol", unchanged),
@@ -192,6 +210,10 @@ VARIANTS: Dict[str, Tuple[str, Variant]] = {
     "field-300mm": ("in-plane field 300 mm (sides cut)", in_plane_field(300.0)),
     "noise-25hu": ("low dose: +25 HU noise", added_noise(25.0)),
     "smooth-1mm": ("soft kernel: 1 mm blur", smoother_kernel(1.0)),
+    "lesions-hypodense": ("6 implanted lesions, 5-45 mm radius, 40-90 HU below the liver",
+                          implanted_lesions("lesions-hypodense", 6, (40, 90))),
+    "lesions-large": ("3 implanted lesions, 25-45 mm radius, 40-90 HU below the liver",
+                      implanted_lesions("lesions-large", 3, (40, 90), (25.0, 45.0))),
 }
 
 
@@ -238,6 +260,10 @@ def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir
         "warnings": report.get("warnings", []),
         "narrowed_field": report.get("narrowed_field"),
     }
+    if name in LESION_MASKS:  # the share of the implanted lesions' voxels inside the mask
+        lesions = LESION_MASKS[name]
+        result["lesion_ml"] = round(float(lesions.sum()) * ml, 1)
+        result["lesion_recall"] = round(float(mask[lesions].mean()), 3)
     title = f"{model} ircadb-17 {name}: Dice {result['dice']:.3f}, {volume:.0f} / {reference_volume:.0f} mL"
     overlay_png(ct, mask, reference, out_dir / f"{name}.png", title)
     return result

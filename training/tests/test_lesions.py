@@ -4,7 +4,7 @@ synthetic case unchanged, and visible in the image."""
 import numpy as np
 from scipy import ndimage
 
-from rtliver_train.lesions import add_lesion_labels, implant_lesions, lesion_blobs, lesion_hu
+from rtliver_train.lesions import add_lesion_labels, implant, implant_lesions, lesion_blobs, lesion_hu
 from rtliver_train.synth import synth_case
 from rtliver_train.synth_anatomy import AIR, BODY, BONE, LIVER, TUMOUR, Anatomy
 
@@ -45,6 +45,19 @@ def test_implanted_lesions_change_the_liver_only_and_are_visible():
     assert count >= 1
     assert np.array_equal(out[~liver], image[~liver])
     assert np.abs(out[liver] - 110.0).max() >= 20  # at least 20 HU from the parenchyma: a lesion a reader sees
+
+
+def test_implant_returns_the_lesions_mask_inside_the_liver_with_the_asked_size_and_darkness():
+    liver = box_liver()
+    image = np.where(liver, 110.0, -60.0).astype(np.float32)
+    out, lesions = implant(image, liver, np.random.default_rng(2), (3.0, 3.0, 2.0), 2,
+                           lambda rng, liver_hu: liver_hu - 60.0, radius_mm=(12.0, 14.0))
+    assert lesions.any() and not (lesions & ~liver).any()
+    assert np.array_equal(out[~liver], image[~liver])
+    # two blobs of 12-14 mm radius (axes 0.7-1.3x, edges wobbled, clipped to the liver) are far from 5 mm ones
+    assert 1.0 < lesions.sum() * 3.0 * 3.0 * 2.0 / 1000 < 2 * 4 / 3 * np.pi * (1.3 * 1.4 * 14) ** 3 / 1000
+    core = ndimage.binary_erosion(lesions, iterations=2)
+    assert abs(float(np.median(out[core])) - 50.0) < 20  # 60 HU below the liver, texture apart
 
 
 def test_lesion_intensities_span_hypodense_cystic_and_hyperdense():
