@@ -307,6 +307,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
     parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
+    parser.add_argument("--write-cases", type=Path, metavar="DIR",
+                        help="only write each variant's CT and reference as DIR/<variant>.nii.gz and "
+                             "DIR/<variant>-reference.nii.gz (no model run; for tests)")
     args = parser.parse_args(argv)
     if args.table:
         print(comparison_table(args.out, args.table))
@@ -323,9 +326,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         rng = np.random.default_rng(args.seed)
         case = (VARIANTS[name][1](ct, reference, rng) if name in VARIANTS
                 else CONSTRUCTED[name][1](ct, reference, args.data))
+        if args.write_cases:
+            save_nifti(case[0], args.write_cases / f"{name}.nii.gz")
+            save_nifti(replace(case[0], voxels=case[1].astype(np.uint8)), args.write_cases / f"{name}-reference.nii.gz",
+                       np.uint8)
+            continue
         result = measure_variant(name, case, model, models_dir, out_dir, ["--single-pass"] if args.single_pass else [])
         print(json.dumps(result), flush=True)
         results.append(result)
+    if args.write_cases:
+        return
     summary_path = out_dir / "summary.json"
     if summary_path.exists():  # a run of some variants replaces those rows and keeps the others
         done = {r["variant"] for r in results}
