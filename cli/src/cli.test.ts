@@ -12,6 +12,7 @@ import { makeAbdomenPhantom } from '../../synthetic/phantom';
 import { writeCtSeries } from '../../synthetic/ct-series-writer';
 import { readNifti, writeNifti } from '../../extension/src/core/nifti';
 import type { Volume } from '../../extension/src/core/volume';
+import type { SegmentReport } from './commands/segment';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -167,22 +168,29 @@ function slicesWithMask(mask: Volume): number[] {
   return slices;
 }
 
+/**
+ * A generated phantom of `dimensions` (3.5 mm pixels, 8 mm slices) segmented with `--mask`: the report and the
+ * mask read back.
+ */
+function segmentPhantom(name: string, dimensions: [number, number, number]): { report: SegmentReport; mask: Volume; input: string } {
+  const { ct } = makeAbdomenPhantom({ seed: `cli-${name}`, dimensions, spacing: [3.5, 3.5, 8] });
+  const input = join(work, `${name}.nii.gz`);
+  writeFileSync(input, new Uint8Array(writeNifti(ct, { gzip: true })));
+  const run = rtLiver(['segment', input, '--json', '-q', '--mask', join(work, `${name}-mask.nii.gz`)]);
+  expect(run.status).toBe(0);
+  return { report: JSON.parse(run.stdout), mask: readNifti(readFileSync(join(work, `${name}-mask.nii.gz`))), input };
+}
+
 describe('rt-liver segment on a long series: a second pass on the slices around the liver', () => {
   it('reports the kept slices, keeps the mask on the whole grid inside them, and --single-pass turns it off', () => {
     // 44 slices of 8 mm: 352 mm head to feet, longer than the 250 mm the model was trained on.
     const longDims: [number, number, number] = [96, 80, 44];
-    const { ct } = makeAbdomenPhantom({ seed: 'cli-long', dimensions: longDims, spacing: [3.5, 3.5, 8] });
-    const input = join(work, 'long.nii.gz');
-    writeFileSync(input, new Uint8Array(writeNifti(ct, { gzip: true })));
-    const narrowed = rtLiver(['segment', input, '--json', '-q', '--mask', join(work, 'long-mask.nii.gz')]);
-    expect(narrowed.status).toBe(0);
-    const report = JSON.parse(narrowed.stdout);
+    const { report, mask, input } = segmentPhantom('long', longDims);
     expect(report.narrowed_field).toMatchObject({ axis: 2, series_mm: 352 });
-    const [start, stop] = report.narrowed_field.slices;
-    expect(report.narrowed_field.kept_mm).toBe((stop - start) * 8);
+    const [start, stop] = report.narrowed_field!.slices;
+    expect(report.narrowed_field!.kept_mm).toBe((stop - start) * 8);
     expect(stop - start).toBeLessThanOrEqual(0.8 * 44);
     expect(report.timings_ms.first_pass).toBeGreaterThan(0);
-    const mask = readNifti(readFileSync(join(work, 'long-mask.nii.gz')));
     expect(mask.dimensions).toEqual(longDims);
     const slices = slicesWithMask(mask);
     expect(slices.length).toBeGreaterThan(0);
@@ -194,6 +202,35 @@ describe('rt-liver segment on a long series: a second pass on the slices around 
     const singleReport = JSON.parse(single.stdout);
     expect(singleReport.narrowed_field).toBeUndefined();
     expect(singleReport.timings_ms.first_pass).toBeUndefined();
+  }, 180_000);
+});
+
+describe('rt-liver segment on a wide field: the air around the body is left out', () => {
+  it('reports the box, returns the mask on the whole grid inside it, and --whole-field turns it off', () => {
+    // 160 x 160 pixels of 3.5 mm: a 560 mm field around the phantom's body (about 330 x 250 mm).
+    const wideDims: [number, number, number] = [160, 160, 24];
+    const { report, mask, input } = segmentPhantom('wide', wideDims);
+    const { start, stop } = report.body_box!;
+    expect(start[2]).toBe(0);
+    expect(stop[2]).toBe(24);
+    for (const axis of [0, 1]) {
+      expect((stop[axis] - start[axis]) * 3.5).toBeGreaterThanOrEqual(350);
+      expect(stop[axis] - start[axis]).toBeLessThanOrEqual(0.8 * 160);
+    }
+    expect(mask.dimensions).toEqual(wideDims);
+    let inside = 0;
+    let outside = 0;
+    for (let k = 0; k < 24; k++) for (let j = 0; j < 160; j++) for (let i = 0; i < 160; i++) {
+      if (!mask.voxels[i + j * 160 + k * 160 * 160]) continue;
+      if (i >= start[0] && i < stop[0] && j >= start[1] && j < stop[1]) inside++;
+      else outside++;
+    }
+    expect(inside).toBe(report.voxels);
+    expect(outside).toBe(0);
+
+    const whole = rtLiver(['segment', input, '--json', '-q', '--whole-field']);
+    expect(whole.status).toBe(0);
+    expect(JSON.parse(whole.stdout).body_box).toBeUndefined();
   }, 180_000);
 });
 

@@ -5,6 +5,7 @@ through `rt-liver segment` as a user would and scored against the manual mask ca
     python -m rtliver_train.robustness [--model student-30k] [--models-dir models] [--tag T] [--out var/robustness]
     python -m rtliver_train.robustness --table TAG [TAG ...]      # Dice / volume error side by side
     python -m rtliver_train.robustness --single-pass ...          # rt-liver segment --single-pass (long series)
+    python -m rtliver_train.robustness --whole-field ...          # rt-liver segment --whole-field (wide fields)
 
 Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190 mm cranio-caudal field of view,
 portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
@@ -118,6 +119,20 @@ def in_plane_field(width_mm: float) -> Variant:
     return make
 
 
+def wider_field(width_mm: float) -> Variant:
+    """A larger reconstruction field of view, centred: the same pixels with air (-1000 HU) around them, as a
+    scanner reconstructing a wider field at the same pixel size would show."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        _, ny, nx = ct.voxels.shape
+        wy, wx = (max(n, int(round(width_mm / s))) for n, s in ((ny, ct.spacing[1]), (nx, ct.spacing[0])))
+        y0, x0 = (wy - ny) // 2, (wx - nx) // 2
+        pad = ((0, 0), (y0, wy - ny - y0), (x0, wx - nx - x0))
+        hu = np.pad(ct.voxels, pad, constant_values=-1000)
+        origin = tuple(float(v) for v in ct.index_to_world((-x0, -y0, 0)))
+        return Volume(hu, ct.spacing, origin, ct.direction), np.pad(reference, pad)  # type: ignore[arg-type]
+    return make
+
+
 def added_noise(sigma_hu: float) -> Variant:
     """Lower dose: quantum noise of about `sigma_hu` HU with a little in-plane correlation (as a filtered
     back-projection gives), added inside the body only (air outside stays air)."""
@@ -208,6 +223,7 @@ VARIANTS: Dict[str, Tuple[str, Variant]] = {
     "field-upper": ("dome + 20 mm down to mid-liver", cranio_caudal_field("upper")),
     "field-lower": ("mid-liver down to tip - 30 mm", cranio_caudal_field("lower")),
     "field-300mm": ("in-plane field 300 mm (sides cut)", in_plane_field(300.0)),
+    "field-500mm": ("in-plane field 500 mm (air around)", wider_field(500.0)),
     "noise-25hu": ("low dose: +25 HU noise", added_noise(25.0)),
     "smooth-1mm": ("soft kernel: 1 mm blur", smoother_kernel(1.0)),
     "lesions-hypodense": ("6 implanted lesions, 5-45 mm radius, 40-90 HU below the liver",
@@ -304,6 +320,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--variants", nargs="*", default=ALL_VARIANTS, choices=ALL_VARIANTS)
     parser.add_argument("--single-pass", action="store_true",
                         help="pass --single-pass to rt-liver segment (no second pass on a long series' liver slices)")
+    parser.add_argument("--whole-field", action="store_true",
+                        help="pass --whole-field to rt-liver segment (no crop of the air around the body)")
     parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
     parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
@@ -331,7 +349,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             save_nifti(replace(case[0], voxels=case[1].astype(np.uint8)), args.write_cases / f"{name}-reference.nii.gz",
                        np.uint8)
             continue
-        result = measure_variant(name, case, model, models_dir, out_dir, ["--single-pass"] if args.single_pass else [])
+        cli_args = ["--single-pass"] * args.single_pass + ["--whole-field"] * args.whole_field
+        result = measure_variant(name, case, model, models_dir, out_dir, cli_args)
         print(json.dumps(result), flush=True)
         results.append(result)
     if args.write_cases:
@@ -343,7 +362,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 if r["variant"] not in done and r["variant"] in ALL_VARIANTS]
         results = sorted(kept + results, key=lambda r: ALL_VARIANTS.index(r["variant"]))
     summary_path.write_text(json.dumps({"model": model, "models_dir": str(models_dir), "seed": args.seed,
-                                        "single_pass": args.single_pass,
+                                        "single_pass": args.single_pass, "whole_field": args.whole_field,
                                         "variants": results}, indent=1) + "\n")
     print(markdown_table(model, results))
 

@@ -48,6 +48,8 @@ export interface SegmentOptions {
   store?: boolean;
   /** No second pass on the slices around the liver for a long series (core/model/field-of-view.ts). */
   singlePass?: boolean;
+  /** No crop of the air around the body of a wide field (core/model/field-of-view.ts). */
+  wholeField?: boolean;
   maxFrames?: number;
   maxVoxels?: number;
   maxDecompressedMb?: number;
@@ -78,6 +80,8 @@ export interface SegmentReport {
    * liver: which index axis, the slices [start, stop), and the head-feet length of the series and of them.
    */
   narrowed_field?: { axis: number; slices: [number, number]; series_mm: number; kept_mm: number };
+  /** Present when the model saw only the box around the body of a wide field: voxel index ranges [start, stop) per axis. */
+  body_box?: { start: Vec3; stop: Vec3 };
   outputs: {
     mask?: string;
     seg?: string;
@@ -275,6 +279,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     cpuClock: processCpuMs,
     disposeSessionAfterInference: true,
     narrowField: !options.singlePass,
+    cropToBody: !options.wholeField,
     onStage: (stage: Stage) => {
       if (stage === 'inference') peaks.after('preprocess');
       if (stage === 'postprocess') peaks.after('inference');
@@ -392,6 +397,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
       series_mm: round(result.narrowedField.seriesMm),
       kept_mm: round(result.narrowedField.keptMm),
     },
+    body_box: result.bodyBox && { start: result.bodyBox.start, stop: result.bodyBox.stop },
     outputs,
     warnings,
   };

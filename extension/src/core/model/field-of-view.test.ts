@@ -1,5 +1,5 @@
 import { indexToWorld, type Vec3, type Volume } from '../volume';
-import { cranioCaudalExtentMm, cropSlices, FIELD_OF_VIEW, mayNarrowField, narrowedField, placeSlices } from './field-of-view';
+import { BODY_FIELD, bodyBox, cranioCaudalExtentMm, cropBox, FIELD_OF_VIEW, mayNarrowField, narrowedField, placeBox, sliceBox } from './field-of-view';
 
 type Direction = [Vec3, Vec3, Vec3];
 const AXIAL: Direction = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
@@ -47,7 +47,7 @@ describe('narrowedField: the slices around the first pass liver of a long series
   });
 });
 
-describe('cropSlices and placeSlices', () => {
+describe('cropBox and placeBox', () => {
   const dimensions: Vec3 = [7, 5, 9];
   const ct: Volume<Int16Array> = {
     voxels: Int16Array.from({ length: 7 * 5 * 9 }, (_, n) => n - 100),
@@ -60,8 +60,8 @@ describe('cropSlices and placeSlices', () => {
 
   for (const axis of [0, 1, 2] as const) {
     it(`crops along index axis ${axis} with voxels and world positions kept, and puts a mask back where it came from`, () => {
-      const range = { axis, start: 1, stop: 4 };
-      const part = cropSlices(ct, range);
+      const range = sliceBox(dimensions, { axis, start: 1, stop: 4 });
+      const part = cropBox(ct, range);
       expect(part.voxels).toBeInstanceOf(Int16Array);
       expect(part.dimensions[axis]).toBe(3);
       const shift: Vec3 = [0, 0, 0];
@@ -73,7 +73,7 @@ describe('cropSlices and placeSlices', () => {
       }
 
       const mask: Volume<Uint8Array> = { ...part, voxels: new Uint8Array(part.voxels.length).fill(1) };
-      const whole = placeSlices(mask, ct, range);
+      const whole = placeBox(mask, ct, range);
       expect(whole.dimensions).toEqual(ct.dimensions);
       expect(whole.origin).toEqual(ct.origin);
       let inside = 0;
@@ -87,3 +87,47 @@ describe('cropSlices and placeSlices', () => {
     });
   }
 });
+
+describe('bodyBox: the air around the body of a wide field is left out', () => {
+  /** An axial CT of `fieldMm` square at 1 mm pixels, 4 slices, with a body of `bodyMm` (0 HU) centred at `centreMm`. */
+  function ctWithBody(fieldMm: number, bodyMm: [number, number], centreMm: [number, number] = [fieldMm / 2, fieldMm / 2]): Volume<Int16Array> {
+    const n = fieldMm;
+    const voxels = new Int16Array(n * n * 4).fill(-1000);
+    for (let k = 0; k < 4; k++) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
+      if (Math.abs(i + 0.5 - centreMm[0]) < bodyMm[0] / 2 && Math.abs(j + 0.5 - centreMm[1]) < bodyMm[1] / 2) voxels[i + j * n + k * n * n] = 0;
+    }
+    return { voxels, dimensions: [n, n, 4], spacing: [1, 1, 5], origin: [0, 0, 0], direction: AXIAL };
+  }
+
+  it('keeps the body and 10 mm around it in a 500 mm field, never the slices', () => {
+    const box = bodyBox(ctWithBody(500, [380, 360]));
+    expect(box).toEqual({ start: [60 - 10, 70 - 10, 0], stop: [440 + 10, 430 + 10, 4] });
+  });
+
+  it('keeps at least 350 mm, centred on the body, and crops only the axis where a fifth or more is air', () => {
+    // A 250 x 200 mm body: 350 mm kept along each axis.
+    expect(bodyBox(ctWithBody(500, [250, 200]))).toEqual({ start: [75, 75, 0], stop: [425, 425, 4] });
+    // A body off to one side: the 350 mm slide inwards rather than leave the field.
+    expect(bodyBox(ctWithBody(500, [200, 200], [110, 250]))).toEqual({ start: [0, 75, 0], stop: [350, 425, 4] });
+    // 440 mm body in a 500 mm field: 460 kept of 500 (8 % air), no crop along either axis.
+    expect(bodyBox(ctWithBody(500, [440, 440]))).toBeNull();
+    expect(BODY_FIELD.minFieldMm).toBe(350);
+  });
+
+  it('does not count the table, thin and as wide as the field, as body', () => {
+    const ct = ctWithBody(500, [300, 250], [250, 230]);
+    const withoutTable = bodyBox(ct);
+    // Two 4 mm shells of a couch top 30 mm under the body, 490 mm wide, in every slice.
+    for (let k = 0; k < 4; k++) for (const j of [385, 386, 387, 388, 420, 421, 422, 423]) for (let i = 5; i < 495; i++) ct.voxels[i + j * 500 + k * 500 * 500] = 200;
+    expect(withoutTable).not.toBeNull();
+    expect(bodyBox(ct)).toEqual(withoutTable);
+  });
+
+  it('leaves a 380 mm field, a blank image and a NaN image alone', () => {
+    expect(bodyBox(ctWithBody(380, [300, 260]))).toBeNull();
+    expect(bodyBox({ ...ctWithBody(100, [0, 0]), voxels: new Int16Array(100 * 100 * 4).fill(40) })).toBeNull();
+    const nan: Volume<Float32Array> = { voxels: new Float32Array(500 * 500 * 4).fill(Number.NaN), dimensions: [500, 500, 4], spacing: [1, 1, 5], origin: [0, 0, 0], direction: AXIAL };
+    expect(bodyBox(nan)).toBeNull();
+  });
+});
+

@@ -7,7 +7,7 @@ import { RtLiverError } from '../errors';
 import { geometryOf, type Volume, type VolumeGeometry } from '../volume';
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
-import { cropSlices, mayNarrowField, narrowedField, placeSlices, type NarrowedField } from './field-of-view';
+import { bodyBox, cropBox, mayNarrowField, narrowedField, placeBox, sliceBox, type Box, type NarrowedField } from './field-of-view';
 import { countNonFinite, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
 import { postprocess } from './postprocess';
 import { preprocess, type PreprocessedInput } from './preprocess';
@@ -41,6 +41,8 @@ export interface SegmentOptions {
    * the first pass found (field-of-view.ts). On by default; false gives the single pass.
    */
   narrowField?: boolean;
+  /** Leave out the air around the body of a wide reconstruction field (field-of-view.ts). On by default. */
+  cropToBody?: boolean;
 }
 
 export interface StageCpuTimes {
@@ -75,6 +77,11 @@ export interface SegmentationResult {
   warnings: string[];
   /** Set when the mask comes from a second pass on the slices around the liver (field-of-view.ts). */
   narrowedField?: NarrowedField;
+  /**
+   * Set when the model saw only the box around the body of a wide reconstruction field: the box on the input's
+   * grid (within the second pass's slices when there was one).
+   */
+  bodyBox?: Box;
 }
 
 /** Checks the bytes against the manifest, then opens a session on the requested backend. */
@@ -123,8 +130,10 @@ function checkVolume(volume: Volume): void {
 /** A volume resampled to the model's input, with what post-processing needs of the source (not its voxels). */
 export interface PreprocessedVolume {
   input: PreprocessedInput;
-  /** The source volume's grid: the mask is returned on it. */
+  /** The grid the model's input was resampled from: the source, or the box around its body. */
   source: VolumeGeometry;
+  /** The source volume's grid when only `box` of it was seen: the mask is returned on `whole`. */
+  whole?: { geometry: VolumeGeometry; box: Box };
   preprocessMs: number;
   cpuPreprocessMs: number;
   /** Voxels of the source that are NaN or infinite (float inputs only), and the source's voxel count. */
@@ -142,11 +151,14 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
   const cpuStart = cpu();
   options.onStage?.('preprocess');
   const t = performance.now();
-  const input = preprocess(volume, model.entry.input);
+  const box = options.cropToBody === false ? null : bodyBox(volume);
+  const seen = box ? cropBox(volume, box) : volume;
+  const input = preprocess(seen, model.entry.input);
   const nonFiniteVoxels = countNonFinite(volume.voxels);
   return {
     input,
-    source: geometryOf(volume),
+    source: geometryOf(seen),
+    whole: box ? { geometry: geometryOf(volume), box } : undefined,
     preprocessMs: performance.now() - t,
     cpuPreprocessMs: cpu() - cpuStart,
     nonFiniteVoxels,
@@ -178,15 +190,20 @@ export async function segmentPreprocessed(
     if (options.disposeSessionAfterInference) await model.session.dispose();
     return first;
   }
-  const second = await segmentOnce(preprocessVolume(cropSlices(volume, field), model, options), model, options);
+  const slices = sliceBox(volume.dimensions, field);
+  const second = await segmentOnce(preprocessVolume(cropBox(volume, slices), model, options), model, options);
   // A second pass that lost the liver altogether is not a better answer than the first.
   if (second.voxels === 0) return first;
   const warnings = [...inputWarnings(preprocessed.input.summary, preprocessed.nonFiniteVoxels, preprocessed.sourceVoxels), ...second.warnings];
   return {
     ...second,
-    mask: placeSlices(second.mask, preprocessed.source, field),
+    mask: placeBox(second.mask, geometryOf(volume), slices),
     warnings: [...new Set(warnings)],
     narrowedField: field,
+    bodyBox: second.bodyBox && {
+      start: [0, 1, 2].map((a) => slices.start[a] + second.bodyBox!.start[a]) as Box['start'],
+      stop: [0, 1, 2].map((a) => slices.start[a] + second.bodyBox!.stop[a]) as Box['stop'],
+    },
     timings_ms: { ...second.timings_ms, first_pass: first.timings_ms.total, total: first.timings_ms.total + second.timings_ms.total },
     cpu_ms: first.cpu_ms && second.cpu_ms ? sumCpu(first.cpu_ms, second.cpu_ms) : undefined,
   };
@@ -228,6 +245,8 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
     reorientation: input.reorientation,
     canonicalDims: input.canonicalGeometry.dimensions,
   });
+  // A pass that saw the box around the body returns its mask on the whole grid it was given.
+  const mask = preprocessed.whole ? placeBox(post.mask, preprocessed.whole.geometry, preprocessed.whole.box) : post.mask;
   const postprocessMs = performance.now() - t;
   const cpuDone = cpu();
   warnings.push(...post.warnings);
@@ -237,11 +256,12 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
   warnings.push(...resultWarnings(post.volumeMl, aboveDiaphragmMl));
 
   return {
-    mask: post.mask,
+    mask,
     volumeMl: post.volumeMl,
     voxels: post.voxels,
     backend: model.session.backend,
     model: model.entry.name,
+    bodyBox: preprocessed.whole?.box,
     timings_ms: {
       preprocess: preprocessed.preprocessMs,
       inference: inferenceMs,
