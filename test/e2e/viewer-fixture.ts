@@ -126,7 +126,7 @@ export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?
 
   let longSeries: ViewerFixture['longSeries'];
   if (options.longSeries) {
-    const long = makeAbdomenPhantom({ seed: 'rt-liver-long-series', dimensions: [128, 128, 96], spacing: [2.8, 2.8, 3.75] });
+    const long = makeAbdomenPhantom({ seed: 'rt-liver-long-series', dimensions: [96, 96, 48], spacing: [3.6, 3.6, 7.5] });
     const series = writeCtSeries(long.ct, { seed: 'rt-liver-long-series', patientName: 'Phantom^Long series', patientID: 'RT-LIVER-LONG', studyDescription: 'CT 360 mm head to feet' });
     writeFiles(join(work, 'long'), series.files);
     publishDicom(join(work, 'long'), storeDir);

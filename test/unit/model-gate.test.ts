@@ -83,8 +83,8 @@ async function segmentVariant(name: string): Promise<{ agreement: ReturnType<typ
     cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, PYTHONPATH: join(ROOT, 'training'), OPENBLAS_NUM_THREADS: '1' },
   });
   if (made.status !== 0) throw new Error(`robustness --write-cases failed (${made.status}): ${made.stderr}`);
-  const { mask, report } = await segment(join(work, `${name}.nii.gz`), `${name}-mask`);
-  const reference = binarize((await loadInput(join(work, `${name}-reference.nii.gz`))).volume);
+  const { mask, report } = await segment(join(work, `${name}.nii`), `${name}-mask`);
+  const reference = binarize((await loadInput(join(work, `${name}-reference.nii`))).volume);
   return { agreement: compareMasks(mask, reference), report };
 }
 
@@ -95,6 +95,7 @@ describeWithSharedData('model gate on ircadb-17 in other fields of view (trainin
       expect(report.narrowed_field).toBeDefined();
       expect(agreement.dice).toBeGreaterThanOrEqual(LONG_SERIES_DICE_FLOOR);
       expect(Math.abs(agreement.volume_difference_percent ?? Infinity)).toBeLessThanOrEqual(10);
+      expect(agreement.hd95_mm ?? Infinity).toBeLessThanOrEqual(15); // 11.5 mm measured, 22.8 without the second pass
     }, 600_000);
   });
 

@@ -326,8 +326,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
     parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
     parser.add_argument("--write-cases", type=Path, metavar="DIR",
-                        help="only write each variant's CT and reference as DIR/<variant>.nii.gz and "
-                             "DIR/<variant>-reference.nii.gz (no model run; for tests)")
+                        help="only write each variant's CT and reference as DIR/<variant>.nii and "
+                             "DIR/<variant>-reference.nii (uncompressed; no model run; for tests)")
     args = parser.parse_args(argv)
     if args.table:
         print(comparison_table(args.out, args.table))
@@ -345,8 +345,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         case = (VARIANTS[name][1](ct, reference, rng) if name in VARIANTS
                 else CONSTRUCTED[name][1](ct, reference, args.data))
         if args.write_cases:
-            save_nifti(case[0], args.write_cases / f"{name}.nii.gz")
-            save_nifti(replace(case[0], voxels=case[1].astype(np.uint8)), args.write_cases / f"{name}-reference.nii.gz",
+            save_nifti(case[0], args.write_cases / f"{name}.nii")
+            save_nifti(replace(case[0], voxels=case[1].astype(np.uint8)), args.write_cases / f"{name}-reference.nii",
                        np.uint8)
             continue
         cli_args = ["--single-pass"] * args.single_pass + ["--whole-field"] * args.whole_field
