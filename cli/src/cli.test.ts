@@ -234,6 +234,29 @@ describe('rt-liver segment on a wide field: the air around the body is left out'
   }, 180_000);
 });
 
+describe('rt-liver segment on a short series: the model sees it padded to its shortest field', () => {
+  it('reports the padding, counts only the series\' own voxels, warns that the liver goes on beyond it, and --unpadded turns it off', () => {
+    // 12 slices of 8 mm: a 96 mm slab through the liver, shorter than nearly every training field.
+    const slabDims: [number, number, number] = [96, 80, 12];
+    const { report, mask, input } = segmentPhantom('slab', slabDims);
+    expect(report.padded_field).toEqual({ series_mm: 96, seen_mm: 144 });
+    expect(mask.dimensions).toEqual(slabDims);
+    expect(Array.from(mask.voxels).filter((v) => v !== 0).length).toBe(report.voxels);
+    expect(report.volume_ml).toBeCloseTo((report.voxels * 3.5 * 3.5 * 8) / 1000, 3);
+    expect(report.warnings.some((w) => /^The series ends inside the liver at the (head|feet|head and at the feet) \(/.test(w))).toBe(true);
+
+    const human = rtLiver(['segment', input]);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain('Short series (96 mm head to feet): the model saw it with its end slices repeated to 144 mm.');
+
+    const unpadded = rtLiver(['segment', input, '--json', '-q', '--unpadded']);
+    expect(unpadded.status).toBe(0);
+    const unpaddedReport = JSON.parse(unpadded.stdout);
+    expect(unpaddedReport.padded_field).toBeUndefined();
+    expect(unpaddedReport.voxels).not.toBe(report.voxels);
+  }, 180_000);
+});
+
 describe('rt-liver bench', () => {
   it('reports per-stage medians per model and backend, with the ratio to onnxruntime-node', () => {
     const run = rtLiver(['bench', '--size', '48x40x16', '--runs', '2', '--backends', 'cpu', '--json']);

@@ -84,12 +84,13 @@ export function buildProgram(): Command {
     .option('--force', 'replace --mask and --out files that exist already')
     .option('--single-pass', 'segment a long series (over 250 mm head to feet) in one pass, without the second pass on the slices around the liver')
     .option('--whole-field', 'give the model the whole in-plane field, without leaving out the air around the body of a wide field')
+    .option('--unpadded', 'give the model a short series (under 140 mm head to feet) as it is, without repeating its end slices up to the shortest field it was trained on')
     .addOption(limitOptions()[0])
     .addOption(limitOptions()[1])
     .addOption(limitOptions()[2])
     .option('--json', 'print { volume_ml, backend, model, timings_ms, ... } as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
-    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean; store?: boolean; force?: boolean; singlePass?: boolean; wholeField?: boolean; maxFrames: number; maxVoxels: number; maxDecompressedMb: number }) => {
+    .action(async (input: string, options: { mask?: string; out?: string; model?: string; series?: string; backend: BackendChoice; threads?: number; modelsDir: string; json?: boolean; quiet?: boolean; store?: boolean; force?: boolean; singlePass?: boolean; wholeField?: boolean; unpadded?: boolean; maxFrames: number; maxVoxels: number; maxDecompressedMb: number }) => {
       // Commands load on demand: each pulls in different heavy modules (dcmjs, onnxruntime, ...).
       const { segmentCommand } = await import('./commands/segment');
       await segmentCommand(input, options);

@@ -30,7 +30,7 @@ const requested = new Set<string>();
 
 beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
-  fixture = await startViewerFixture({ sharedCt: [REAL_CT], longSeries: true });
+  fixture = await startViewerFixture({ sharedCt: [REAL_CT], fieldSeries: true });
   browser = await launchChromium();
 });
 
@@ -313,6 +313,19 @@ test('a 360 mm series is segmented a second time on the slices around the liver,
     expect(await page.getByTestId('rt-liver-narrowed-field').textContent()).toMatch(/^Long series \(360 mm head to feet\): segmented again on the \d+ mm around the liver\.$/);
     expect(await page.getByTestId('rt-liver-timings').textContent()).toMatch(/first pass \d+ ms/);
     await expectEqualsCli(page, result, fixture.longSeries!.folder, 'long-series');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a 105 mm series is given to the model with its end slices repeated, as the CLI does, and the panel says so', async () => {
+  const page = await openStudy(fixture.shortSeries!.studyInstanceUid);
+  try {
+    const result = await segmentOnce(page);
+    await page.waitForTimeout(500);
+    await saveScreenshot(page, 'e2e-segment-short-series');
+    expect(await page.getByTestId('rt-liver-padded-field').textContent()).toBe('Short series (105 mm head to feet): the model saw it with its end slices repeated to 143 mm.');
+    await expectEqualsCli(page, result, fixture.shortSeries!.folder, 'short-series');
   } finally {
     await page.close();
   }

@@ -40,8 +40,12 @@ export interface ViewerFixture {
   real?: FixtureStudy;
   /** The CT studies asked for in `sharedCt` that are present in ../shared/data, by folder name. */
   sharedCt: Record<string, FixtureStudy & { folder: string }>;
-  /** With `longSeries`: a generated phantom series 360 mm head to feet (a second pass segments it). */
+  /**
+   * With `fieldSeries`: generated phantom series 360 mm head to feet (a second pass segments it) and 105 mm
+   * (a slab: the model sees it padded).
+   */
   longSeries?: FixtureStudy & { folder: string };
+  shortSeries?: FixtureStudy & { folder: string };
   close: () => Promise<void>;
 }
 
@@ -84,7 +88,7 @@ function mrFromCt(ctBytes: ArrayBuffer, seed: string): { name: string; bytes: Ar
   return { name: 'mr.dcm', bytes: writePart10(dataset, sop) };
 }
 
-export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?: string[]; longSeries?: boolean } = {}): Promise<ViewerFixture> {
+export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?: string[]; fieldSeries?: boolean } = {}): Promise<ViewerFixture> {
   buildPlugins();
   const work = mkdtempSync(join(tmpdir(), 'rt-liver-e2e-'));
   const storeDir = join(work, 'dicomweb');
@@ -124,14 +128,17 @@ export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?
   }
   if (real && options.sharedCt?.includes('crlm-ct-1004')) sharedCt['crlm-ct-1004'] = { ...real, folder: realFolder! };
 
-  let longSeries: ViewerFixture['longSeries'];
-  if (options.longSeries) {
-    const long = makeAbdomenPhantom({ seed: 'rt-liver-long-series', dimensions: [96, 96, 48], spacing: [3.6, 3.6, 7.5] });
-    const series = writeCtSeries(long.ct, { seed: 'rt-liver-long-series', patientName: 'Phantom^Long series', patientID: 'RT-LIVER-LONG', studyDescription: 'CT 360 mm head to feet' });
-    writeFiles(join(work, 'long'), series.files);
-    publishDicom(join(work, 'long'), storeDir);
-    longSeries = { studyInstanceUid: series.studyInstanceUID, patientName: 'Phantom^Long series', folder: join(work, 'long') };
-  }
+  const phantomSeries = (name: string, slices: number, description: string) => {
+    const seed = `rt-liver-${name}-series`;
+    const { ct } = makeAbdomenPhantom({ seed, dimensions: [96, 96, slices], spacing: [3.6, 3.6, 7.5] });
+    const patientName = `Phantom^${name[0].toUpperCase()}${name.slice(1)} series`;
+    const series = writeCtSeries(ct, { seed, patientName, patientID: `RT-LIVER-${name.toUpperCase()}`, studyDescription: description });
+    writeFiles(join(work, name), series.files);
+    publishDicom(join(work, name), storeDir);
+    return { studyInstanceUid: series.studyInstanceUID, patientName, folder: join(work, name) };
+  };
+  const longSeries = options.fieldSeries ? phantomSeries('long', 48, 'CT 360 mm head to feet') : undefined;
+  const shortSeries = options.fieldSeries ? phantomSeries('short', 14, 'CT 105 mm head to feet') : undefined;
 
   const server: Server = createViewerServer({ ...defaultPaths(REPO_ROOT), storeDir, pacs: options.pacs });
   const port = await listen(server, 0, '127.0.0.1');
@@ -144,6 +151,7 @@ export async function startViewerFixture(options: { pacs?: PacsConfig; sharedCt?
     real,
     sharedCt,
     longSeries,
+    shortSeries,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

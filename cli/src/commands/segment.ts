@@ -18,7 +18,7 @@ import {
   type SegmentOptions as SegmentPipelineOptions,
   type Stage,
 } from '../../../extension/src/core/model/pipeline';
-import { mayNarrowField } from '../../../extension/src/core/model/field-of-view';
+import { describePaddedField, mayNarrowField } from '../../../extension/src/core/model/field-of-view';
 import { hasNoBody, inputWarnings, isBlank } from '../../../extension/src/core/model/guard-rails';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../../extension/src/core/volume';
 import { nodeSessionFactory } from '../backends';
@@ -50,6 +50,8 @@ export interface SegmentOptions {
   singlePass?: boolean;
   /** No crop of the air around the body of a wide field (core/model/field-of-view.ts). */
   wholeField?: boolean;
+  /** Give the model a short series as it is, not padded to its shortest field. */
+  unpadded?: boolean;
   maxFrames?: number;
   maxVoxels?: number;
   maxDecompressedMb?: number;
@@ -82,6 +84,8 @@ export interface SegmentReport {
   narrowed_field?: { axis: number; slices: [number, number]; series_mm: number; kept_mm: number };
   /** Present when the model saw only the box around the body of a wide field: voxel index ranges [start, stop) per axis. */
   body_box?: { start: Vec3; stop: Vec3 };
+  /** Head-feet length of the series and of what the model saw, when it was padded to the model's shortest field. */
+  padded_field?: { series_mm: number; seen_mm: number };
   outputs: {
     mask?: string;
     seg?: string;
@@ -197,6 +201,7 @@ function printHuman(report: SegmentReport): void {
     lines.push(`Long series (${field.series_mm} mm head to feet): segmented again on the ${field.kept_mm} mm around the liver ` +
       `(slices ${field.slices[0]}-${field.slices[1] - 1}; first pass ${t.first_pass} ms)`);
   }
+  if (report.padded_field) lines.push(describePaddedField({ seriesMm: report.padded_field.series_mm, seenMm: report.padded_field.seen_mm }));
   if (report.outputs.mask) lines.push(`Mask: ${report.outputs.mask}`);
   if (report.outputs.seg) lines.push(`DICOM SEG: ${report.outputs.seg}`);
   if (report.outputs.stored) lines.push(`Stored to the PACS at ${report.outputs.stored.pacs}: SOP Instance UID ${report.outputs.stored.sop_instance_uid}`);
@@ -280,6 +285,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
     disposeSessionAfterInference: true,
     narrowField: !options.singlePass,
     cropToBody: !options.wholeField,
+    padField: !options.unpadded,
     onStage: (stage: Stage) => {
       if (stage === 'inference') peaks.after('preprocess');
       if (stage === 'postprocess') peaks.after('inference');
@@ -398,6 +404,7 @@ export async function segmentCommand(inputPath: string, options: SegmentOptions)
       kept_mm: round(result.narrowedField.keptMm),
     },
     body_box: result.bodyBox && { start: result.bodyBox.start, stop: result.bodyBox.stop },
+    padded_field: result.paddedField && { series_mm: round(result.paddedField.seriesMm), seen_mm: round(result.paddedField.seenMm) },
     outputs,
     warnings,
   };

@@ -6,6 +6,7 @@
  * with a Cancel, and the result: volume in mL, warnings, timings, Download SEG and Store to PACS.
  * The segmentation itself lives in viewer/liver-segmentation.ts; this file only draws its state.
  */
+import { describePaddedField } from '../core/model/field-of-view';
 import { RUN_STAGES } from '../viewer/stages';
 import { type ControllerState, type LiverSegmentationController, STAGE_LABELS, liverSegmentation } from '../viewer/liver-segmentation';
 import { summariseFromCatalog } from './modelInfo';
@@ -189,6 +190,9 @@ function resultSection(state: ControllerState | undefined, controller: LiverSegm
     result.narrowedField
       ? h('div', { style: STYLE.small, 'data-testid': 'rt-liver-narrowed-field' },
         `Long series (${Math.round(result.narrowedField.seriesMm)} mm head to feet): segmented again on the ${Math.round(result.narrowedField.keptMm)} mm around the liver.`)
+      : undefined,
+    result.paddedField
+      ? h('div', { style: STYLE.small, 'data-testid': 'rt-liver-padded-field' }, describePaddedField(result.paddedField))
       : undefined,
   );
   const parts: HTMLElement[] = [element];

@@ -61,6 +61,8 @@ export interface ShownResult {
   pipeline: SegmentationResult['timings_ms'];
   /** Set when a long series was segmented again on the slices around the liver (core/model/field-of-view.ts). */
   narrowedField?: SegmentationResult['narrowedField'];
+  /** Set when a short series was given to the model with its end slices repeated (core/model/field-of-view.ts). */
+  paddedField?: SegmentationResult['paddedField'];
   clickToOverlayMs: number;
   /** performance.now() at the click and when the labelmap was on screen: the run's window, for measuring the page's long tasks. */
   runWindow: [number, number];
@@ -374,6 +376,7 @@ export class LiverSegmentationController {
           stageMs,
           pipeline: result.timings_ms,
           narrowedField: result.narrowedField,
+          paddedField: result.paddedField,
           clickToOverlayMs,
           runWindow: [clickedAt, clickedAt + clickToOverlayMs],
           studyInstanceUid: String(ct.displaySet.StudyInstanceUID ?? ''),

@@ -1,5 +1,8 @@
 import { indexToWorld, type Vec3, type Volume } from '../volume';
-import { BODY_FIELD, bodyBox, cranioCaudalExtentMm, cropBox, FIELD_OF_VIEW, mayNarrowField, narrowedField, placeBox, sliceBox } from './field-of-view';
+import {
+  BODY_FIELD, bodyBox, clearBeyondGrid, cranioCaudalExtentMm, cropBox, describePaddedField, endSliceAreasMm2, FIELD_OF_VIEW, mayNarrowField,
+  MODEL_FIELD, narrowedField, paddedBox, paddedField, placeBox, sliceBox,
+} from './field-of-view';
 
 type Direction = [Vec3, Vec3, Vec3];
 const AXIAL: Direction = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
@@ -44,6 +47,18 @@ describe('narrowedField: the slices around the first pass liver of a long series
     const full = maskVolume([6, 6, 60], [2, 2, 5], AXIAL, ([, , k]) => k >= 20 && k <= 50);
     expect(mayNarrowField(full)).toBe(true);
     expect(narrowedField(full)).toBeNull();
+  });
+
+  it('keeps at least the shortest model field, from real slices, when the first pass found little liver', () => {
+    // 500 mm series, liver in slices 50-51 only: 60 + 10 + 30 = 100 mm would be kept; 140 mm (28 slices) are.
+    const mask = maskVolume([6, 6, 100], [2, 2, 5], AXIAL, ([, , k]) => k === 50 || k === 51);
+    const field = narrowedField(mask)!;
+    expect(field.stop - field.start).toBe(MODEL_FIELD.minCranioCaudalMm / 5);
+    expect(field.start).toBeLessThanOrEqual(50 - 12);
+    expect(field.stop).toBeGreaterThanOrEqual(52 + 6);
+    // Near the series' end the slices come from the side that has them.
+    const low = narrowedField(maskVolume([6, 6, 100], [2, 2, 5], AXIAL, ([, , k]) => k === 1))!;
+    expect([low.start, low.stop]).toEqual([0, 28]);
   });
 });
 
@@ -128,6 +143,80 @@ describe('bodyBox: the air around the body of a wide field is left out', () => {
     expect(bodyBox({ ...ctWithBody(100, [0, 0]), voxels: new Int16Array(100 * 100 * 4).fill(40) })).toBeNull();
     const nan: Volume<Float32Array> = { voxels: new Float32Array(500 * 500 * 4).fill(Number.NaN), dimensions: [500, 500, 4], spacing: [1, 1, 5], origin: [0, 0, 0], direction: AXIAL };
     expect(bodyBox(nan)).toBeNull();
+  });
+});
+
+describe('paddedBox: a short series is given to the model padded to its shortest field', () => {
+  /** A CT with something in it (two values) on the given grid. */
+  const ctOn = (dimensions: Vec3, spacing: Vec3, direction: Direction = AXIAL): Volume<Int16Array> => {
+    const voxels = new Int16Array(dimensions[0] * dimensions[1] * dimensions[2]).fill(40);
+    voxels[0] = -1000;
+    return { voxels, dimensions, spacing, origin: [0, 0, 0], direction };
+  };
+
+  it('pads a 100 mm slab to 140 mm head to feet, evenly, and nothing across', () => {
+    expect(paddedBox(ctOn([300, 300, 20], [1, 1, 5]), null)).toEqual({ start: [0, 0, -4], stop: [300, 300, 24] });
+    expect(MODEL_FIELD.minCranioCaudalMm).toBe(140);
+    // Within a body box: the box's in-plane crop is kept.
+    const box = { start: [75, 60, 0] as Vec3, stop: [425, 410, 20] as Vec3 };
+    expect(paddedBox(ctOn([500, 500, 20], [1, 1, 5]), box)).toEqual({ start: [75, 60, -4], stop: [425, 410, 24] });
+  });
+
+  it('leaves a series of 140 mm or more, and a blank one, as they are', () => {
+    expect(paddedBox(ctOn([300, 300, 28], [1, 1, 5]), null)).toBeNull();
+    expect(paddedBox({ ...ctOn([300, 300, 20], [1, 1, 5]), voxels: new Int16Array(300 * 300 * 20) }, null)).toBeNull();
+    expect(paddedBox({ ...ctOn([30, 30, 20], [10, 10, 5]), voxels: new Float32Array(30 * 30 * 20).fill(Number.NaN) }, null)).toBeNull();
+  });
+
+  it('pads along whichever index axis runs head to feet, and adds at most twice what the series has', () => {
+    // Sagittal: index i runs head to feet (25 x 4 mm = 100 mm).
+    expect(paddedBox(ctOn([25, 40, 40], [4, 1, 1], SAGITTAL), null)).toEqual({ start: [-5, 0, 0], stop: [30, 40, 40] });
+    // 3 slices of 1 mm are not made into 140: at most 9.
+    expect(paddedBox(ctOn([40, 40, 3], [1, 1, 1]), null)).toEqual({ start: [0, 0, -3], stop: [40, 40, 6] });
+  });
+
+  it('copies a padded box with the end slices repeated, and drops what lies beyond the series on the way back', () => {
+    const ct: Volume<Int16Array> = {
+      voxels: Int16Array.from({ length: 4 * 3 * 2 }, (_, n) => n),
+      dimensions: [4, 3, 2],
+      spacing: [1, 1, 1],
+      origin: [0, 0, 0],
+      direction: AXIAL,
+    };
+    const box = { start: [0, 0, -2] as Vec3, stop: [4, 3, 4] as Vec3 };
+    const padded = cropBox(ct, box);
+    expect(padded.dimensions).toEqual([4, 3, 6]);
+    expect(padded.origin).toEqual([0, 0, -2]);
+    const slice = (k: number) => Array.from(padded.voxels.subarray(k * 12, (k + 1) * 12));
+    const first = Array.from(ct.voxels.subarray(0, 12));
+    const last = Array.from(ct.voxels.subarray(12, 24));
+    expect([0, 1, 2].map(slice)).toEqual([first, first, first]);
+    expect([3, 4, 5].map(slice)).toEqual([last, last, last]);
+
+    const mask: Volume<Uint8Array> = { ...padded, voxels: new Uint8Array(padded.voxels.length).fill(1) };
+    expect(clearBeyondGrid(mask, box, ct.dimensions)).toBe(24);
+    expect(Array.from(mask.voxels)).toEqual([...new Array(24).fill(0), ...new Array(24).fill(1), ...new Array(24).fill(0)]);
+    expect(placeBox(mask, ct, box).voxels).toEqual(new Uint8Array(24).fill(1));
+    // Beyond the grid across too (not made by paddedBox, but cropBox and clearBeyondGrid take any box).
+    const wide = { start: [-1, 0, 0] as Vec3, stop: [5, 3, 2] as Vec3 };
+    expect(Array.from(cropBox(ct, wide).voxels.subarray(0, 6))).toEqual([0, 0, 1, 2, 3, 3]);
+    expect(clearBeyondGrid({ ...cropBox(ct, wide), voxels: new Uint8Array(36).fill(1) }, wide, ct.dimensions)).toBe(24);
+  });
+
+  it('says what was padded, in mm', () => {
+    const field = paddedField(ctOn([380, 380, 20], [1, 1, 5]), { start: [0, 0, -4], stop: [380, 380, 24] });
+    expect(field).toEqual({ seriesMm: 100, seenMm: 140 });
+    expect(describePaddedField(field)).toBe('Short series (100 mm head to feet): the model saw it with its end slices repeated to 140 mm.');
+  });
+});
+
+describe('endSliceAreasMm2: how much liver the series ends in', () => {
+  it('measures the liver in the head-most and feet-most slices, whichever way the slices run', () => {
+    // 10 x 10 pixels of 2 x 3 mm; the liver fills 4 pixels of slice 0 and 10 of slice 4.
+    const liver = ([i, j, k]: Vec3) => (k === 0 && i < 2 && j < 2) || (k === 4 && j === 5);
+    expect(endSliceAreasMm2(maskVolume([10, 10, 5], [2, 3, 5], AXIAL, liver))).toEqual({ head: 60, feet: 24 });
+    expect(endSliceAreasMm2(maskVolume([10, 10, 5], [2, 3, 5], AXIAL_HEAD_FIRST, liver))).toEqual({ head: 24, feet: 60 });
+    expect(endSliceAreasMm2(maskVolume([10, 10, 5], [2, 3, 5], AXIAL, ([, , k]) => k === 2))).toEqual({ head: 0, feet: 0 });
   });
 });
 

@@ -8,6 +8,8 @@ import { voxelVolumeMl, type Vec3, type Volume } from '../volume';
 import {
   ABOVE_DIAPHRAGM_MIN_ML,
   countNonFinite,
+  cutLiverWarnings,
+  LIVER_CUT_MIN_MM2,
   hasNoBody,
   inputWarnings,
   isBlank,
@@ -180,4 +182,21 @@ test('the model-grid mask keeps the volume (nearest voxel centre)', () => {
   const ml = grid.reduce((sum, value) => sum + value, 0) * summary.voxelMm.reduce((product, size) => product * size, 1) / 1000;
   expect(Math.abs(ml / volumeMl(phantom.liver) - 1)).toBeLessThan(0.1);
   expect(summary.dims).toEqual([64, 64, 32] as Vec3); // the guard rails' half-resolution grid
+});
+
+describe('cutLiverWarnings: a series that ends inside the liver', () => {
+  it('says which end cuts the liver and that the volume is of the part shown', () => {
+    expect(cutLiverWarnings({ head: 0, feet: 13_000 }, 1273)).toEqual([
+      'The series ends inside the liver at the feet (130 cm² of liver in its bottom slice): part of the liver lies outside the series, ' +
+        'so 1.27 L is the volume of the part shown, not of the whole liver. For the whole liver, use a series that covers it from dome to tip.',
+    ]);
+    expect(cutLiverWarnings({ head: 18_900, feet: 1_800 }, 1445)[0]).toMatch(/^The series ends inside the liver at the head and at the feet \(189 and 18 cm² of liver in its first and last slices\)/);
+  });
+
+  it('stays silent for a dome or tip sliver under 5 cm², and for an empty mask', () => {
+    expect(LIVER_CUT_MIN_MM2).toBe(500);
+    expect(cutLiverWarnings({ head: 499, feet: 0 }, 1800)).toEqual([]);
+    expect(cutLiverWarnings({ head: 0, feet: 0 }, 1800)).toEqual([]);
+    expect(cutLiverWarnings({ head: 5000, feet: 0 }, 0)).toEqual([]);
+  });
 });

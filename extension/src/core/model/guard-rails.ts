@@ -352,3 +352,24 @@ export function resultWarnings(volumeMl: number, aboveDiaphragmMl: number | unde
   }
   return warnings;
 }
+
+const cm2 = (mm2: number) => (mm2 / 100).toFixed(0);
+
+/** Liver in a series' end slice (mm²) from which the series is taken to cut the liver: more than a dome's last sliver. */
+export const LIVER_CUT_MIN_MM2 = 500;
+
+/**
+ * A warning when the mask fills part of the series' first or last slice (head-feet): the series does not hold the
+ * whole liver (a slab, an abdomen series that starts below the dome), so its volume is not the liver's.
+ */
+export function cutLiverWarnings(endAreasMm2: { head: number; feet: number }, volumeMl: number): string[] {
+  const ends = (['head', 'feet'] as const).filter((end) => endAreasMm2[end] >= LIVER_CUT_MIN_MM2);
+  if (ends.length === 0 || volumeMl === 0) return [];
+  const [at, areas, slices] = ends.length === 2
+    ? ['at the head and at the feet', `${cm2(endAreasMm2.head)} and ${cm2(endAreasMm2.feet)} cm²`, 'its first and last slices']
+    : [`at the ${ends[0]}`, `${cm2(endAreasMm2[ends[0]])} cm²`, `its ${ends[0] === 'head' ? 'top' : 'bottom'} slice`];
+  return [
+    `The series ends inside the liver ${at} (${areas} of liver in ${slices}): part of the liver lies outside the series, ` +
+      `so ${litres(volumeMl)} is the volume of the part shown, not of the whole liver. For the whole liver, use a series that covers it from dome to tip.`,
+  ];
+}

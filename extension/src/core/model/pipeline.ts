@@ -4,11 +4,14 @@
  * Every stage is timed; the result names the backend that really ran (after any WebGPU fallback).
  */
 import { RtLiverError } from '../errors';
-import { geometryOf, type Volume, type VolumeGeometry } from '../volume';
+import { geometryOf, voxelVolumeMl, type Volume, type VolumeGeometry } from '../volume';
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
-import { bodyBox, cropBox, mayNarrowField, narrowedField, placeBox, sliceBox, type Box, type NarrowedField } from './field-of-view';
-import { countNonFinite, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
+import {
+  bodyBox, clearBeyondGrid, cropBox, endSliceAreasMm2, isPadded, mayNarrowField, narrowedField, paddedBox, paddedField, placeBox, sliceBox,
+  type Box, type NarrowedField, type PaddedField,
+} from './field-of-view';
+import { countNonFinite, cutLiverWarnings, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
 import { postprocess } from './postprocess';
 import { preprocess, type PreprocessedInput } from './preprocess';
 
@@ -43,6 +46,8 @@ export interface SegmentOptions {
   narrowField?: boolean;
   /** Leave out the air around the body of a wide reconstruction field (field-of-view.ts). On by default. */
   cropToBody?: boolean;
+  /** Give the model a short series padded to its shortest training field (field-of-view.ts). On by default. */
+  padField?: boolean;
 }
 
 export interface StageCpuTimes {
@@ -82,6 +87,8 @@ export interface SegmentationResult {
    * grid (within the second pass's slices when there was one).
    */
   bodyBox?: Box;
+  /** Set when the series was shorter than the model's shortest field and the model saw it padded. */
+  paddedField?: PaddedField;
 }
 
 /** Checks the bytes against the manifest, then opens a session on the requested backend. */
@@ -130,10 +137,13 @@ function checkVolume(volume: Volume): void {
 /** A volume resampled to the model's input, with what post-processing needs of the source (not its voxels). */
 export interface PreprocessedVolume {
   input: PreprocessedInput;
-  /** The grid the model's input was resampled from: the source, or the box around its body. */
+  /** The grid the model's input was resampled from: the source, or a box of it (around its body, or padded). */
   source: VolumeGeometry;
-  /** The source volume's grid when only `box` of it was seen: the mask is returned on `whole`. */
+  /** The source volume's grid when the model saw `box` of it: the mask is returned on `whole`. */
   whole?: { geometry: VolumeGeometry; box: Box };
+  /** The in-plane crop around the body, within the source's grid. */
+  bodyBox?: Box;
+  paddedField?: PaddedField;
   preprocessMs: number;
   cpuPreprocessMs: number;
   /** Voxels of the source that are NaN or infinite (float inputs only), and the source's voxel count. */
@@ -151,7 +161,8 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
   const cpuStart = cpu();
   options.onStage?.('preprocess');
   const t = performance.now();
-  const box = options.cropToBody === false ? null : bodyBox(volume);
+  const crop = options.cropToBody === false ? null : bodyBox(volume);
+  const box = (options.padField === false ? null : paddedBox(volume, crop)) ?? crop;
   const seen = box ? cropBox(volume, box) : volume;
   const input = preprocess(seen, model.entry.input);
   const nonFiniteVoxels = countNonFinite(volume.voxels);
@@ -159,6 +170,8 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
     input,
     source: geometryOf(seen),
     whole: box ? { geometry: geometryOf(volume), box } : undefined,
+    bodyBox: crop ?? undefined,
+    paddedField: box && isPadded(box, volume.dimensions) ? paddedField(volume, box) : undefined,
     preprocessMs: performance.now() - t,
     cpuPreprocessMs: cpu() - cpuStart,
     nonFiniteVoxels,
@@ -180,6 +193,18 @@ export async function segmentPreprocessed(
   preprocessed: PreprocessedVolume,
   model: PreparedModel,
   options: SegmentOptions = {},
+  volume?: Volume,
+): Promise<SegmentationResult> {
+  const result = await segmentInPasses(preprocessed, model, options, volume);
+  result.warnings.push(...cutLiverWarnings(endSliceAreasMm2(result.mask), result.volumeMl));
+  return result;
+}
+
+/** One pass, or two on a long series (field-of-view.ts). */
+async function segmentInPasses(
+  preprocessed: PreprocessedVolume,
+  model: PreparedModel,
+  options: SegmentOptions,
   volume?: Volume,
 ): Promise<SegmentationResult> {
   const mayNarrow = volume !== undefined && options.narrowField !== false && mayNarrowField(volume);
@@ -245,8 +270,14 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
     reorientation: input.reorientation,
     canonicalDims: input.canonicalGeometry.dimensions,
   });
-  // A pass that saw the box around the body returns its mask on the whole grid it was given.
-  const mask = preprocessed.whole ? placeBox(post.mask, preprocessed.whole.geometry, preprocessed.whole.box) : post.mask;
+  const whole = preprocessed.whole;
+  if (whole && isPadded(whole.box, whole.geometry.dimensions)) {
+    // The liver counted, and checked against the diaphragm, is the part inside the series.
+    post.voxels = clearBeyondGrid(post.mask, whole.box, whole.geometry.dimensions);
+    post.volumeMl = post.voxels * voxelVolumeMl(whole.geometry);
+  }
+  // A pass that saw a box of the series (around the body, or padded) returns its mask on the series' grid.
+  const mask = whole ? placeBox(post.mask, whole.geometry, whole.box) : post.mask;
   const postprocessMs = performance.now() - t;
   const cpuDone = cpu();
   warnings.push(...post.warnings);
@@ -261,7 +292,8 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
     voxels: post.voxels,
     backend: model.session.backend,
     model: model.entry.name,
-    bodyBox: preprocessed.whole?.box,
+    bodyBox: preprocessed.bodyBox,
+    paddedField: preprocessed.paddedField,
     timings_ms: {
       preprocess: preprocessed.preprocessMs,
       inference: inferenceMs,
