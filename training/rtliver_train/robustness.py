@@ -6,6 +6,7 @@ through `rt-liver segment` as a user would and scored against the manual mask ca
     python -m rtliver_train.robustness --table TAG [TAG ...]      # Dice / volume error side by side
     python -m rtliver_train.robustness --single-pass ...          # rt-liver segment --single-pass (long series)
     python -m rtliver_train.robustness --whole-field ...          # rt-liver segment --whole-field (wide fields)
+    python -m rtliver_train.robustness --unpadded ...             # rt-liver segment --unpadded (short series)
 
 Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190 mm cranio-caudal field of view,
 portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
@@ -322,6 +323,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="pass --single-pass to rt-liver segment (no second pass on a long series' liver slices)")
     parser.add_argument("--whole-field", action="store_true",
                         help="pass --whole-field to rt-liver segment (no crop of the air around the body)")
+    parser.add_argument("--unpadded", action="store_true",
+                        help="pass --unpadded to rt-liver segment (a short series not padded to the model's shortest field)")
     parser.add_argument("--tag", default="", help="folder name under --out (default: the model name)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the added noise")
     parser.add_argument("--table", nargs="+", metavar="TAG", help="only print the comparison of these runs' summaries")
@@ -349,7 +352,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             save_nifti(replace(case[0], voxels=case[1].astype(np.uint8)), args.write_cases / f"{name}-reference.nii",
                        np.uint8)
             continue
-        cli_args = ["--single-pass"] * args.single_pass + ["--whole-field"] * args.whole_field
+        cli_args = ["--single-pass"] * args.single_pass + ["--whole-field"] * args.whole_field + ["--unpadded"] * args.unpadded
         result = measure_variant(name, case, model, models_dir, out_dir, cli_args)
         print(json.dumps(result), flush=True)
         results.append(result)
@@ -363,6 +366,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         results = sorted(kept + results, key=lambda r: ALL_VARIANTS.index(r["variant"]))
     summary_path.write_text(json.dumps({"model": model, "models_dir": str(models_dir), "seed": args.seed,
                                         "single_pass": args.single_pass, "whole_field": args.whole_field,
+                                        "unpadded": args.unpadded,
                                         "variants": results}, indent=1) + "\n")
     print(markdown_table(model, results))
 
