@@ -18,7 +18,7 @@ const MODEL_CAUTIONS: string[] = (JSON.parse(readFileSync(join(REPO_ROOT, 'model
   .map((model) => `warning: Model "${model.name}": ${model.caution}`);
 
 /** Warnings of core/model/guard-rails.ts about the result's anatomy. */
-const GUARD_RAIL_WARNING = /^warning: (The liver volume is .*implausibly|No liver was found in this CT|The liver mask reaches above the diaphragm)/;
+const GUARD_RAIL_WARNING = /^warning: (The liver volume is .*implausibly|No liver was found in this CT|The liver mask reaches above the diaphragm|The series ends inside the liver)/;
 
 function unexpectedStderr(stderr: string): string {
   return stderr
