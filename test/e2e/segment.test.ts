@@ -322,8 +322,11 @@ test('a 105 mm series is given to the model with its end slices repeated, as the
   const page = await openStudy(fixture.shortSeries!.studyInstanceUid);
   try {
     const result = await segmentOnce(page);
+    await page.getByTestId('rt-liver-warnings').scrollIntoViewIfNeeded();
     await page.waitForTimeout(500);
     await saveScreenshot(page, 'e2e-segment-short-series');
+    // The phantom's liver fills both end slices: the panel says the volume is of the part shown.
+    expect(await page.getByTestId('rt-liver-warnings').textContent()).toContain('The series ends inside the liver at the head and at the feet');
     expect(await page.getByTestId('rt-liver-padded-field').textContent()).toBe('Short series (105 mm head to feet): the model saw it with its end slices repeated to 143 mm.');
     await expectEqualsCli(page, result, fixture.shortSeries!.folder, 'short-series');
   } finally {
