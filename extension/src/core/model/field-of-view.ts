@@ -163,6 +163,11 @@ export function endSliceAreasMm2(mask: Volume<Uint8Array>): { head: number; feet
   return towardsFeet ? { head: first, feet: last } : { head: last, feet: first };
 }
 
+/** `box` moved by `by` index steps (a box found on a crop, put on the grid the crop was taken from). */
+export function shiftBox(box: Box, by: Vec3): Box {
+  return { start: box.start.map((v, a) => v + by[a]) as Vec3, stop: box.stop.map((v, a) => v + by[a]) as Vec3 };
+}
+
 /** The whole grid with `range` along its axis. */
 export function sliceBox(dimensions: Vec3, range: SliceRange): Box {
   const box: Box = { start: [0, 0, 0], stop: [...dimensions] };
@@ -268,13 +273,13 @@ function boundingBox(image: Uint8Array, nu: number, nv: number): { u: [number, n
  * header and MODEL_FIELD); null when it needs no padding.
  */
 export function paddedBox(volume: Volume, box: Box | null): Box | null {
-  // A blank image stays as it is, so that the guard rails still see it blank.
-  if (holdsOneValue(volume.voxels)) return null;
   const { axis, mmPerSlice } = cranioCaudalAxis(volume);
   const padded: Box = box ? { start: [...box.start], stop: [...box.stop] } : { start: [0, 0, 0], stop: [...volume.dimensions] };
   const length = padded.stop[axis] - padded.start[axis];
   const wanted = Math.min(Math.ceil(MODEL_FIELD.minCranioCaudalMm / mmPerSlice), (1 + MODEL_FIELD.maxAddedShare) * length);
   if (!(wanted > length)) return null; // also when the spacing is 0 or not finite
+  // A blank image stays as it is, so that the guard rails still see it blank.
+  if (holdsOneValue(volume.voxels)) return null;
   const added = wanted - length;
   padded.start[axis] -= Math.floor(added / 2);
   padded.stop[axis] += added - Math.floor(added / 2);
@@ -294,7 +299,7 @@ export function isPadded(box: Box, dimensions: Vec3): boolean {
 }
 
 /** `box` clipped to the grid of `dimensions`. */
-export function clipBox(box: Box, dimensions: Vec3): Box {
+function clipBox(box: Box, dimensions: Vec3): Box {
   return {
     start: box.start.map((v) => Math.max(0, v)) as Vec3,
     stop: box.stop.map((v, a) => Math.min(dimensions[a], v)) as Vec3,

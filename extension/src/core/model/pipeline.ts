@@ -8,7 +8,7 @@ import { geometryOf, voxelVolumeMl, type Volume, type VolumeGeometry } from '../
 import { type BackendChoice, type InferenceSession, type SessionFactory } from './inference';
 import { type ModelEntry, verifyModelBytes } from './manifest';
 import {
-  bodyBox, clearBeyondGrid, cropBox, endSliceAreasMm2, isPadded, mayNarrowField, narrowedField, paddedBox, paddedField, placeBox, sliceBox,
+  bodyBox, clearBeyondGrid, cropBox, endSliceAreasMm2, isPadded, mayNarrowField, narrowedField, paddedBox, paddedField, placeBox, shiftBox, sliceBox,
   type Box, type NarrowedField, type PaddedField,
 } from './field-of-view';
 import { countNonFinite, cutLiverWarnings, inputWarnings, maskAboveDiaphragmMl, maskOnModelGrid, resultWarnings } from './guard-rails';
@@ -143,7 +143,6 @@ export interface PreprocessedVolume {
   whole?: { geometry: VolumeGeometry; box: Box };
   /** The in-plane crop around the body, within the source's grid. */
   bodyBox?: Box;
-  paddedField?: PaddedField;
   preprocessMs: number;
   cpuPreprocessMs: number;
   /** Voxels of the source that are NaN or infinite (float inputs only), and the source's voxel count. */
@@ -171,7 +170,6 @@ export function preprocessVolume(volume: Volume, model: PreparedModel, options: 
     source: geometryOf(seen),
     whole: box ? { geometry: geometryOf(volume), box } : undefined,
     bodyBox: crop ?? undefined,
-    paddedField: box && isPadded(box, volume.dimensions) ? paddedField(volume, box) : undefined,
     preprocessMs: performance.now() - t,
     cpuPreprocessMs: cpu() - cpuStart,
     nonFiniteVoxels,
@@ -225,10 +223,7 @@ async function segmentInPasses(
     mask: placeBox(second.mask, geometryOf(volume), slices),
     warnings: [...new Set(warnings)],
     narrowedField: field,
-    bodyBox: second.bodyBox && {
-      start: [0, 1, 2].map((a) => slices.start[a] + second.bodyBox!.start[a]) as Box['start'],
-      stop: [0, 1, 2].map((a) => slices.start[a] + second.bodyBox!.stop[a]) as Box['stop'],
-    },
+    bodyBox: second.bodyBox && shiftBox(second.bodyBox, slices.start),
     timings_ms: { ...second.timings_ms, first_pass: first.timings_ms.total, total: first.timings_ms.total + second.timings_ms.total },
     cpu_ms: first.cpu_ms && second.cpu_ms ? sumCpu(first.cpu_ms, second.cpu_ms) : undefined,
   };
@@ -271,7 +266,8 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
     canonicalDims: input.canonicalGeometry.dimensions,
   });
   const whole = preprocessed.whole;
-  if (whole && isPadded(whole.box, whole.geometry.dimensions)) {
+  const padded = whole && isPadded(whole.box, whole.geometry.dimensions) ? paddedField(whole.geometry, whole.box) : undefined;
+  if (whole && padded) {
     // The liver counted, and checked against the diaphragm, is the part inside the series.
     post.voxels = clearBeyondGrid(post.mask, whole.box, whole.geometry.dimensions);
     post.volumeMl = post.voxels * voxelVolumeMl(whole.geometry);
@@ -293,7 +289,7 @@ async function segmentOnce(preprocessed: PreprocessedVolume, model: PreparedMode
     backend: model.session.backend,
     model: model.entry.name,
     bodyBox: preprocessed.bodyBox,
-    paddedField: preprocessed.paddedField,
+    paddedField: padded,
     timings_ms: {
       preprocess: preprocessed.preprocessMs,
       inference: inferenceMs,
