@@ -41,6 +41,7 @@ from .synth_anatomy import (AIR, BLADDER, BODY, BONE, BOWEL, FAT, GALLBLADDER, H
 N_CLASSES = 19
 LesionDraw = Tuple[np.random.Generator, float]  # lesions' own generator, probability that a case has any
 LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, LESION_STREAM], apart from the case's
+FIELD_STREAM = 8  # likewise the narrow in-plane field of `--narrow_fields`
 # HU ranges per contrast phase: (low, high) of the class mean.
 PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
     "non-contrast": {LIVER: (45, 75), LIVER_VESSEL: (30, 50), VESSEL: (30, 50), SPLEEN: (35, 55), KIDNEY: (25, 40),
@@ -57,11 +58,16 @@ COMMON: Dict[int, Tuple[float, float]] = {
 LIVER_LIKE = (HEART, SPLEEN, KIDNEY, STOMACH, BOWEL, MUSCLE)
 
 
-def random_geometry(labels: np.ndarray, rng: np.random.Generator, order: int = 0, fill=AIR) -> np.ndarray:
+def random_geometry(labels: np.ndarray, rng: np.random.Generator, order: int = 0, fill=AIR,
+                    field_scale: Optional[float] = None) -> np.ndarray:
     """In-plane rotation (+-10 deg), scale (0.85-1.15) and a zoom-out of the field of view (up to 1.3x, air
-    outside), the same for every slice; labels by nearest neighbour, images linearly (order 1)."""
+    outside), the same for every slice; labels by nearest neighbour, images linearly (order 1). `field_scale`
+    (output field / input field) replaces the drawn scale and zoom; every draw is made either way, so the
+    rotation and shift are those of the same case without it."""
     angle = np.deg2rad(rng.uniform(-10, 10))
     scale = rng.uniform(0.85, 1.15) * rng.uniform(1.0, 1.3)  # output pixel -> input pixels
+    if field_scale is not None:
+        scale = field_scale
     c, s = np.cos(angle) * scale, np.sin(angle) * scale
     matrix = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
     centre = np.array(labels.shape, float) / 2
@@ -150,10 +156,12 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 
 
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
-               heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None) -> Tuple[np.ndarray, np.ndarray]:
+               heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None,
+               field_mm: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
     """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
     probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
-    same case as without them, lesions apart."""
+    same case as without them, lesions apart. `field_mm` sets the in-plane field (its width, left to right)
+    instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
@@ -164,7 +172,8 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
         completed = Anatomy(completed.id, add_lesion_labels(completed.labels, lesion_rng, anatomy.spacing, LIVER, TUMOUR,
                                                             probability), completed.spacing)
         tumour_hu = lambda liver_hu: lesion_hu(lesion_rng, liver_hu)  # noqa: E731
-    labels = random_geometry(completed.labels, rng)
+    field_scale = None if field_mm is None else field_mm / (anatomy.labels.shape[2] * anatomy.spacing[0])
+    labels = random_geometry(completed.labels, rng, field_scale=field_scale)
     liver = np.isin(labels, LIVER_CLASSES)
     low, high = random_z_range(liver, rng, sk)
     labels = labels[low:high]
@@ -251,6 +260,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--chest_probability", type=float, default=0.4, help="share of cases with a chest slab")
     parser.add_argument("--heart_beside_dome", action="store_true",
                         help="heart low, beside the liver dome, with pericardial fat (as patient CT shows it)")
+    parser.add_argument("--narrow_fields", type=float, nargs=2, metavar=("MIN_MM", "MAX_MM"),
+                        help="every case's in-plane field drawn from MIN_MM-MAX_MM (from a generator of its own, "
+                             "so every other draw is as without it) instead of the anatomy's field x 0.85-1.5")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
@@ -270,7 +282,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 continue
             rng = np.random.default_rng([args.seed, index, variant])
             hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome,
-                                  lesion_draw(args, index, variant))
+                                  lesion_draw(args, index, variant), narrow_field_draw(args, index, variant))
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)
@@ -288,6 +300,13 @@ def lesion_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[
     if args.lesion_probability <= 0:
         return None
     return np.random.default_rng([args.seed, index, variant, LESION_STREAM]), args.lesion_probability
+
+
+def narrow_field_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[float]:
+    if args.narrow_fields is None:
+        return None
+    low, high = args.narrow_fields
+    return float(np.random.default_rng([args.seed, index, variant, FIELD_STREAM]).uniform(low, high))
 
 
 def write_split(out: Path, val_id: str) -> Dict:

@@ -83,3 +83,30 @@ def test_a_grid_npz_case_evaluates_on_its_own_grid(tmp_path):
     image, truth = load_case(discover("grid-npz", tmp_path)[0])
     assert image.voxels.shape == truth.shape == (8, 16, 16) and image.spacing == (1.0, 1.0, 1.0)
     assert truth.sum() == mask.sum()
+
+
+def _small_anatomy():
+    from rtliver_train.synth_anatomy import AIR, BODY, BONE, LIVER, Anatomy
+    labels = np.full((48, 64, 64), AIR, np.int16)
+    labels[:, 8:56, 6:58] = BODY
+    labels[8:40, 14:46, 10:40] = LIVER
+    labels[:, 44:50, 28:36] = BONE
+    return Anatomy("ircadb-2", labels, (3.0, 3.0, 2.5))  # a 192 mm field
+
+
+def _liver_width(mask: np.ndarray) -> int:
+    columns = np.nonzero(mask.any(axis=(0, 1)))[0]
+    return int(columns[-1] - columns[0] + 1)
+
+
+def test_a_narrow_field_shows_the_liver_larger_and_cuts_the_body_sides():
+    """`--narrow_fields`: a 120 mm field of a 192 mm anatomy zooms in (the liver wider on the grid than at any
+    drawn scale, at most 1 / 0.85) and the body reaches both sides of the image, as a small-field
+    reconstruction shows it."""
+    from rtliver_train.synth import synth_case
+    anatomy = _small_anatomy()
+    plain_hu, plain_mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0)
+    hu, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, field_mm=120.0)
+    assert _liver_width(mask) >= 1.3 * _liver_width(plain_mask)
+    middle = hu[hu.shape[0] // 2].astype(np.float32)
+    assert middle[:, 0].max() > -500 and middle[:, -1].max() > -500  # body, not air, at both sides
