@@ -16,6 +16,7 @@ import {
   maskAboveDiaphragmMl,
   maskOnModelGrid,
   resultWarnings,
+  summarizeInput,
 } from './guard-rails';
 import { preprocess } from './preprocess';
 
@@ -136,6 +137,41 @@ test('bowel gas under the liver is not lung', () => {
   const withGas = preprocess(ct, MODEL_INPUT);
   const ml = maskAboveDiaphragmMl(withGas.summary, maskOnModelGrid(phantom.liver, withGas.reorientation, withGas.summary.dims));
   expect(ml).toBeLessThan(ABOVE_DIAPHRAGM_MIN_ML);
+});
+
+test('gas in the colon under the liver, joined to a lung base by a diaphragm thinner than a coarse voxel, is not lung', () => {
+  // A model-grid CT (64 x 64 x 32 voxels of 6 x 6 x 8 mm): lungs in the top slices, the liver under the right
+  // one, a 140 mL gas pocket under the liver, and beside the liver a strip where air alternates with
+  // partial-volume diaphragm (-300 HU) voxel by voxel from the pocket up to the lung's base. Averaged over
+  // 2 x 2 x 2 blocks that strip reads as air and joined the pocket to the lung (totalseg-a: 90 mL of a good
+  // mask called "in the chest"); a block is air for the lung map only when all of its voxels are.
+  const dims: Vec3 = [64, 64, 32];
+  const hu = new Float32Array(64 * 64 * 32).fill(-1000);
+  const fill = (target: Float32Array | Uint8Array, [nx, ny]: number[], i: number[], j: number[], k: number[], value: number) => {
+    for (let z = k[0]; z <= k[1]; z++) for (let y = j[0]; y <= j[1]; y++) for (let x = i[0]; x <= i[1]; x++) target[x + y * nx + z * nx * ny] = value;
+  };
+  fill(hu, dims, [4, 59], [8, 55], [0, 31], 40); // body
+  fill(hu, dims, [8, 26], [14, 48], [22, 31], -850); // right lung, its base at slice 22
+  fill(hu, dims, [38, 56], [14, 48], [22, 31], -850); // left lung
+  fill(hu, dims, [8, 31], [16, 47], [10, 21], 60); // liver, under the right lung
+  fill(hu, dims, [8, 17], [24, 35], [5, 8], -1000); // gas in the colon under the liver
+  for (let z = 5; z <= 23; z++) {
+    for (let y = 20; y <= 40; y++) {
+      hu[6 + y * 64 + z * 64 * 64] = -1000;
+      hu[7 + y * 64 + z * 64 * 64] = -300;
+    }
+  }
+  const coarse = summarizeInput(hu, dims, [6, 6, 8]);
+  expect(coarse.dims).toEqual([32, 32, 16]);
+  expect(coarse.lungMl).toBeGreaterThan(500); // the lungs are found
+  // The liver on the summary's grid (half the model grid): slices 5-10, under the lungs' bases at slice 11.
+  const liver = new Uint8Array(32 * 32 * 16);
+  fill(liver, coarse.dims, [4, 15], [8, 23], [5, 10], 1);
+  expect(maskAboveDiaphragmMl(coarse, liver)).toBeLessThan(ABOVE_DIAPHRAGM_MIN_ML);
+  // The same liver raised into the lungs' bases is still flagged: the check still sees these lungs.
+  const raised = new Uint8Array(liver.length);
+  fill(raised, coarse.dims, [4, 15], [8, 23], [7, 13], 1);
+  expect(maskAboveDiaphragmMl(coarse, raised)).toBeGreaterThan(ABOVE_DIAPHRAGM_MIN_ML);
 });
 
 test('a blank CT and a CT without a body are named as such', () => {

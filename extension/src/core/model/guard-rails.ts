@@ -9,7 +9,9 @@
  *   patient's feet-head axis), or, between the lungs, higher than both lungs' bases nearby, lie in the
  *   chest (see maskAboveDiaphragmMl). Lung is the air inside the body (HU < -500, within the body's
  *   outline on its axial slice) in connected regions that reach the top slice of the CT or hold
- *   300 mL or more, which bowel gas does not. Liver lies under the diaphragm's dome, so in any column
+ *   300 mL or more, which bowel gas does not. A coarse voxel is air for this only when all eight model
+ *   voxels it covers are: the diaphragm between a lung's base and gas in the colon under the liver is
+ *   thinner than a coarse voxel, and in their mean it reads as air, joining the gas to the lung. Liver lies under the diaphragm's dome, so in any column
  *   lung is above it, never below. Limits of the heuristic: the part of the heart below the lungs'
  *   bases beside it is not seen, and a CT without lung bases in its field of view gives no warning.
  *
@@ -59,7 +61,8 @@ export function countNonFinite(voxels: VoxelArray): number {
 /**
  * Summary of the resampled HU values (before windowing); NaN counts as air. Range, body and lungs
  * are taken on a grid of half the model's resolution (2 x 2 x 2 means, about
- * 6 x 6 x 8 mm for an abdomen): the lungs are large, and eight times fewer voxels keep the checks to
+ * 6 x 6 x 8 mm for an abdomen; for the lungs the blocks' maxima, so that a thin wall between two air
+ * spaces keeps them apart): the lungs are large, and eight times fewer voxels keep the checks to
  * a few milliseconds in a fresh process.
  */
 export function summarizeInput(hu: Float32Array, dims: Vec3, voxelMm: Vec3): InputSummary {
@@ -71,7 +74,7 @@ export function summarizeInput(hu: Float32Array, dims: Vec3, voxelMm: Vec3): Inp
   let body = 0;
   for (let row = 0; row < coarse.values.length; row += coarse.dims[0]) body += countAtLeast(coarse.values, row, coarse.dims[0], AIR_HU);
   const voxelMl = (coarseMm[0] * coarseMm[1] * coarseMm[2]) / 1000;
-  const lung = findLung(coarse.values, coarse.dims, voxelMl);
+  const lung = findLung(halfResolution(hu, dims, halfRowMax).values, coarse.dims, voxelMl);
   let lungVoxels = 0;
   for (let row = 0; row < lung.length; row += coarse.dims[0]) lungVoxels += countAtLeast(lung, row, coarse.dims[0], 1);
   return { dims: coarse.dims, voxelMm: coarseMm, min, max, bodyFraction: body / coarse.values.length, lung, lungMl: lungVoxels * voxelMl };
@@ -102,8 +105,13 @@ function countAtLeast(values: ArrayLike<number>, start: number, count: number, t
   return found;
 }
 
-/** Means of 2 x 2 x 2 blocks (an odd last index is dropped; the model grid's sizes are even). A block with a NaN is NaN. */
-function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3): { values: Float32Array; dims: Vec3 } {
+type HalfRow = (values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number) => void;
+
+/**
+ * Means (or, with halfRowMax, maxima) of 2 x 2 x 2 blocks (an odd last index is dropped; the model grid's
+ * sizes are even). A block with a NaN is NaN.
+ */
+function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3, halfRow: HalfRow = halfRowMean): { values: Float32Array; dims: Vec3 } {
   const dims: Vec3 = [Math.max(1, nx >> 1), Math.max(1, ny >> 1), Math.max(1, nz >> 1)];
   const [cx, cy, cz] = dims;
   const out = new Float32Array(cx * cy * cz);
@@ -117,10 +125,17 @@ function halfResolution(values: Float32Array, [nx, ny, nz]: Vec3): { values: Flo
 }
 
 /** One output row of halfResolution (small, so that V8 optimizes it early in a fresh process). */
-function halfRow(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number): void {
+function halfRowMean(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number): void {
   for (let i = 0; i < count; i++) {
     const p = source + 2 * i * dx;
     out[target + i] = (values[p] + values[p + dx] + values[p + dy] + values[p + dy + dx] + values[p + dz] + values[p + dz + dx] + values[p + dz + dy] + values[p + dz + dy + dx]) / 8;
+  }
+}
+
+function halfRowMax(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number): void {
+  for (let i = 0; i < count; i++) {
+    const p = source + 2 * i * dx;
+    out[target + i] = Math.max(values[p], values[p + dx], values[p + dy], values[p + dy + dx], values[p + dz], values[p + dz + dx], values[p + dz + dy], values[p + dz + dy + dx]);
   }
 }
 
