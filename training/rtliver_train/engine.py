@@ -33,6 +33,9 @@ from .models import PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice
 from .unlabeled import load_unlabeled_cases
 
 METHODS = ("none", "kd", "gtan")  # takd = two kd stages (distill.py)
+# What a frozen teacher's remembered outputs may hold per process: the logits of every case of a 300-case
+# 64 x 128 x 128 dataset (8.4 MB each) fit, and two runs side by side fit a 24 GB machine.
+TEACHER_MEMORY_BYTES = 3 << 30
 
 
 # ---- runtime -----------------------------------------------------------------------------------------------
@@ -133,25 +136,41 @@ class FrozenOutputs:
     """A frozen network's outputs (logits, features) for a batch, remembered per input when whole volumes are
     the training inputs (patch == grid): the same volumes then come back every few steps, and the teacher's
     forward, the dearest part of a KD or GTAN step on a CPU, is computed once per case instead of once per step.
-    With random crops inputs rarely repeat, so nothing is remembered."""
+    With random crops inputs rarely repeat, so nothing is remembered.
 
-    def __init__(self, network: UNet3d, remember: bool) -> None:
-        self.network, self.remember = network, remember
+    The memory is bounded: features are kept only when a loss reads them (`keep_features`; a full-resolution
+    feature map of the teacher is about 8 times its logits), and once `budget_bytes` are held, further inputs
+    are computed afresh each time. Unbounded, two KD runs side by side held 12.5 GB each after 160 of
+    296 cases and the machine killed one."""
+
+    def __init__(self, network: UNet3d, remember: bool, keep_features: bool = True,
+                 budget_bytes: int = TEACHER_MEMORY_BYTES) -> None:
+        self.network, self.remember, self.keep_features, self.budget_bytes = network, remember, keep_features, budget_bytes
         self.memory: Dict[bytes, Tuple[torch.Tensor, List[torch.Tensor]]] = {}
+        self.held_bytes = 0
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         if not self.remember:
-            return self.network.forward_with_features(x)
+            return self._forward(x)
         outputs = []
         for sample in x:  # per sample: batches are drawn in new combinations every step
             key = hashlib.blake2b(sample.detach().cpu().numpy().tobytes(), digest_size=16).digest()
-            if key not in self.memory:
-                self.memory[key] = self.network.forward_with_features(sample[None])
-            outputs.append(self.memory[key])
+            output = self.memory.get(key)
+            if output is None:
+                output = self._forward(sample[None])
+                size = sum(t.numel() * t.element_size() for t in (output[0], *output[1]))
+                if self.held_bytes + size <= self.budget_bytes:
+                    self.memory[key] = output
+                    self.held_bytes += size
+            outputs.append(output)
         logits = torch.cat([o[0] for o in outputs])
         features = [torch.cat([o[1][level] for o in outputs]) for level in range(len(outputs[0][1]))]
         return logits, features
+
+    def _forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        logits, features = self.network.forward_with_features(x)
+        return logits, (features if self.keep_features else [])
 
 
 def load_frozen(path: Optional[str], role: str, device: torch.device) -> UNet3d:
@@ -223,7 +242,7 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
 
             load_onnx_into(network, Path(config.init_onnx))
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
-        teacher_outputs = FrozenOutputs(teacher, whole_volumes) if teacher is not None else None
+        teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0) if teacher is not None else None
 
         def objective(module, x, y, labelled, progress):
             logits, features = module(x)
@@ -262,7 +281,7 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
         zero_inputs_beyond(network, first_width)
     pair = GtanPair(network, student_config.channels)
     ws = config.gtan_assistant_seg_weight
-    teacher_outputs = FrozenOutputs(teacher, whole_volumes)
+    teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0)
 
     def gtan_objective(module, x, y, labelled, progress):
         pair.assistant_channels = interpolate_channels(student_config.channels, widest, gtan_fraction(config, progress))

@@ -89,3 +89,24 @@ def test_remembered_teacher_outputs_equal_a_fresh_forward_and_are_computed_once_
     assert calls == [1, 1]  # one forward per distinct volume
     assert FrozenOutputs(teacher, remember=False)(batch)[0].shape == fresh_logits.shape
     assert calls == [1, 1, 2]  # without memory the whole batch goes to the network
+
+
+def test_remembered_teacher_outputs_stay_within_their_budget_and_keep_features_only_when_asked():
+    """Unbounded, the teacher's remembered outputs grew to 12.5 GB per run and the machine killed one. Past the
+    budget an input is computed afresh (same values, nothing kept); without keep_features only logits are kept."""
+    torch.manual_seed(0)
+    teacher = UNet3d(UNetConfig(channels=(4, 4, 8, 8))).eval()
+    volumes = [torch.from_numpy(tiny_case(seed).image)[None] for seed in range(3)]
+    with torch.no_grad():
+        one = teacher.forward_with_features(volumes[0][None])
+    logits_bytes = one[0].numel() * one[0].element_size()
+    memory = FrozenOutputs(teacher, remember=True, keep_features=False, budget_bytes=2 * logits_bytes)
+    for volume in volumes:
+        logits, features = memory(volume[None])
+        with torch.no_grad():
+            assert torch.allclose(logits, teacher.forward_with_features(volume[None])[0], atol=1e-5)
+        assert features == []
+    assert len(memory.memory) == 2 and memory.held_bytes == 2 * logits_bytes
+    with_features = FrozenOutputs(teacher, remember=True)
+    assert len(with_features(volumes[0][None])[1]) == len(one[1])
+    assert with_features.held_bytes > 3 * logits_bytes  # the feature maps are what made it grow
