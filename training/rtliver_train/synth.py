@@ -261,8 +261,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--heart_beside_dome", action="store_true",
                         help="heart low, beside the liver dome, with pericardial fat (as patient CT shows it)")
     parser.add_argument("--narrow_fields", type=float, nargs=2, metavar=("MIN_MM", "MAX_MM"),
-                        help="every synthetic case's in-plane field (not the totalseg-a copies') drawn from MIN_MM-MAX_MM (a generator of its own, "
-                             "so every other draw is as without it) instead of the anatomy's field x 0.85-1.5")
+                        help="every synthetic case's in-plane field (not the totalseg-a copies') drawn from "
+                             "MIN_MM-MAX_MM (a generator of its own, so every other draw is as without it) instead "
+                             "of the anatomy's field x 0.85-1.5")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
