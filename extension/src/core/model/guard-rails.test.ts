@@ -146,7 +146,7 @@ test('gas in the colon under the liver, joined to a lung base by a diaphragm thi
   // 2 x 2 x 2 blocks that strip reads as air and joined the pocket to the lung (totalseg-a: 90 mL of a good
   // mask called "in the chest"); a block is air for the lung map only when all of its voxels are.
   const dims: Vec3 = [64, 64, 32];
-  const hu = new Float32Array(64 * 64 * 32).fill(-1000);
+  const hu = new Float32Array(dims[0] * dims[1] * dims[2]).fill(-1000);
   const fill = (target: Float32Array | Uint8Array, [nx, ny]: number[], i: number[], j: number[], k: number[], value: number) => {
     for (let z = k[0]; z <= k[1]; z++) for (let y = j[0]; y <= j[1]; y++) for (let x = i[0]; x <= i[1]; x++) target[x + y * nx + z * nx * ny] = value;
   };
@@ -155,12 +155,8 @@ test('gas in the colon under the liver, joined to a lung base by a diaphragm thi
   fill(hu, dims, [38, 56], [14, 48], [22, 31], -850); // left lung
   fill(hu, dims, [8, 31], [16, 47], [10, 21], 60); // liver, under the right lung
   fill(hu, dims, [8, 17], [24, 35], [5, 8], -1000); // gas in the colon under the liver
-  for (let z = 5; z <= 23; z++) {
-    for (let y = 20; y <= 40; y++) {
-      hu[6 + y * 64 + z * 64 * 64] = -1000;
-      hu[7 + y * 64 + z * 64 * 64] = -300;
-    }
-  }
+  fill(hu, dims, [6, 6], [20, 40], [5, 23], -1000); // the strip beside the liver: air ...
+  fill(hu, dims, [7, 7], [20, 40], [5, 23], -300); // ... and partial-volume diaphragm
   const coarse = summarizeInput(hu, dims, [6, 6, 8]);
   expect(coarse.dims).toEqual([32, 32, 16]);
   expect(coarse.lungMl).toBeGreaterThan(500); // the lungs are found

@@ -11,8 +11,8 @@
  *   outline on its axial slice) in connected regions that reach the top slice of the CT or hold
  *   300 mL or more, which bowel gas does not. A coarse voxel is air for this only when all eight model
  *   voxels it covers are: the diaphragm between a lung's base and gas in the colon under the liver is
- *   thinner than a coarse voxel, and in their mean it reads as air, joining the gas to the lung. Liver lies under the diaphragm's dome, so in any column
- *   lung is above it, never below. Limits of the heuristic: the part of the heart below the lungs'
+ *   thinner than a coarse voxel, and in their mean it reads as air, joining the gas to the lung. Liver
+ *   lies under the diaphragm's dome, so in any column lung is above it, never below. Limits of the heuristic: the part of the heart below the lungs'
  *   bases beside it is not seen, and a CT without lung bases in its field of view gives no warning.
  *
  * All of it runs on the model grid (64 x 128 x 128 voxels in canonical LPS order) or half of it, a
@@ -132,6 +132,7 @@ function halfRowMean(values: Float32Array, out: Float32Array, source: number, ta
   }
 }
 
+/** halfRowMean with the blocks' maxima. */
 function halfRowMax(values: Float32Array, out: Float32Array, source: number, target: number, count: number, dx: number, dy: number, dz: number): void {
   for (let i = 0; i < count; i++) {
     const p = source + 2 * i * dx;
