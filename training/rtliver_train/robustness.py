@@ -214,6 +214,22 @@ def implanted_lesions(name: str, count: int, below_liver_hu: Tuple[float, float]
     return make
 
 
+def fatty_liver(darker_hu: float) -> Variant:
+    """Steatosis: the liver's parenchyma `darker_hu` darker, as fat in the hepatocytes makes it (common after
+    chemotherapy, so in patients planned for liver surgery), its vessels left as they are, so that they stand out
+    and the liver is darker than the spleen. Made with the reference mask (as the lesions are), blurred by 1 mm
+    so that the liver's edge keeps a partial-volume ramp; voxels brighter than the liver's median + 40 HU (the
+    vessels) are lowered less, down to not at all at + 100 HU."""
+    def make(ct: Volume, reference: np.ndarray, rng: np.random.Generator) -> Case:
+        hu = ct.voxels.astype(np.float32)
+        median = float(np.median(hu[reference]))
+        sigma = tuple(1.0 / s for s in reversed(ct.spacing))
+        inside = ndimage.gaussian_filter(reference.astype(np.float32), sigma)
+        parenchyma = np.clip((median + 100.0 - hu) / 60.0, 0.0, 1.0)
+        return ct.with_voxels(np.rint(hu - darker_hu * inside * parenchyma).astype(np.int16)), reference
+    return make
+
+
 # name -> (what changes, how it is made)
 VARIANTS: Dict[str, Tuple[str, Variant]] = {
     "original": ("as acquired: 0.74 mm x 512, 1.6 mm slices, 190 mm field, liver-only protocol", unchanged),
@@ -231,6 +247,8 @@ VARIANTS: Dict[str, Tuple[str, Variant]] = {
                           implanted_lesions("lesions-hypodense", 6, (40, 90))),
     "lesions-large": ("3 implanted lesions, 25-45 mm radius, 40-90 HU below the liver",
                       implanted_lesions("lesions-large", 3, (40, 90), (25.0, 45.0))),
+    "fatty-40hu": ("steatosis: liver parenchyma 40 HU darker (vessels unchanged)", fatty_liver(40.0)),
+    "fatty-70hu": ("severe steatosis: liver parenchyma 70 HU darker (vessels unchanged)", fatty_liver(70.0)),
 }
 
 

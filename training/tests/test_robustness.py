@@ -4,8 +4,8 @@ variant lies where the scanner would have put it, so the transformed reference s
 import numpy as np
 
 from rtliver_train.image_io import load_nifti
-from rtliver_train.robustness import (VARIANTS, coarser_grid, cranio_caudal_field, in_plane_field, save_nifti,
-                                     stacked_below)
+from rtliver_train.robustness import (VARIANTS, coarser_grid, cranio_caudal_field, fatty_liver, in_plane_field,
+                                     save_nifti, stacked_below)
 from rtliver_train.volume import Volume
 
 
@@ -86,3 +86,26 @@ def test_every_variant_writes_a_nifti_that_reads_back_on_the_same_grid(tmp_path)
         np.testing.assert_allclose(back.spacing, variant.spacing, atol=1e-5)
         np.testing.assert_allclose(np.asarray(back.direction), np.asarray(variant.direction), atol=1e-5)
         assert np.array_equal(back.voxels, variant.voxels.astype(np.int16)), name
+
+
+def test_a_fatty_liver_darkens_the_parenchyma_and_leaves_vessels_and_the_rest():
+    """Steatosis: the liver's inside 40 HU darker, a vessel 150 HU above it and everything 3 mm or more outside
+    the liver unchanged, and a ramp at the liver's edge rather than a step along the label."""
+    ct, reference = oblique_ct()
+    hu = ct.voxels.copy()
+    vessel = np.zeros_like(reference)
+    vessel[10:20, 18:21, 20:23] = True
+    hu[vessel] = 270
+    ct = ct.with_voxels(hu)
+    fatty, mask = fatty_liver(40.0)(ct, reference, np.random.default_rng(0))
+    assert np.array_equal(mask, reference)
+    change = ct.voxels.astype(np.int32) - fatty.voxels.astype(np.int32)
+    core = np.zeros_like(reference)
+    core[9:21, 13:27, 15:37] = True
+    assert np.all(change[core & ~vessel] >= 39)
+    assert np.all(change[vessel] == 0)
+    outside = np.ones_like(reference)
+    outside[3:27, 6:34, 8:44] = False
+    assert np.all(change[outside] == 0)
+    edge = change[15, 20, 10:15]  # across the liver's edge at column 12
+    assert 0 < edge[2] < 39
