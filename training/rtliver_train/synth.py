@@ -42,6 +42,8 @@ N_CLASSES = 19
 LesionDraw = Tuple[np.random.Generator, float]  # lesions' own generator, probability that a case has any
 LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, LESION_STREAM], apart from the case's
 FIELD_STREAM = 8  # likewise the narrow in-plane field of `--narrow_fields`
+FATTY_STREAM = 9  # likewise how much darker `--fatty_liver` makes the liver
+FATTY_LIVER_FLOOR_HU = -10.0  # severe steatosis without contrast reaches about -10 to 10 HU
 # HU ranges per contrast phase: (low, high) of the class mean.
 PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
     "non-contrast": {LIVER: (45, 75), LIVER_VESSEL: (30, 50), VESSEL: (30, 50), SPLEEN: (35, 55), KIDNEY: (25, 40),
@@ -127,12 +129,14 @@ def fill_body(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarr
 
 
 def render(labels: np.ndarray, rng: np.random.Generator, spacing,
-           tumour_hu: Optional[Callable[[float], float]] = None) -> np.ndarray:
+           tumour_hu: Optional[Callable[[float], float]] = None, liver_darker_hu: float = 0.0) -> np.ndarray:
     """HU image of a label map: per-class mean, smooth texture, bowel gas, blur, noise. `tumour_hu` (liver mean
-    -> tumour mean) replaces the tumour class's own draw."""
+    -> tumour mean) replaces the tumour class's own draw. `liver_darker_hu` lowers the liver's parenchyma (not its
+    vessels, tumours or the organs drawn like it) after every draw: a fatty liver, darker than the spleen."""
     means = class_means(rng)
     if tumour_hu is not None:
         means[TUMOUR] = tumour_hu(float(means[LIVER]))
+    means[LIVER] = max(means[LIVER] - liver_darker_hu, min(means[LIVER], FATTY_LIVER_FLOOR_HU))
     hu = means[labels]
     texture = smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
     amplitude = np.full(N_CLASSES, rng.uniform(3, 12), np.float32)
@@ -157,11 +161,12 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
                heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None,
-               field_mm: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+               field_mm: Optional[float] = None, liver_darker_hu: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
     """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
     probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
     same case as without them, lesions apart. `field_mm` sets the in-plane field (its width, left to right)
-    instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do."""
+    instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do.
+    `liver_darker_hu` makes a fatty liver (`render`)."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
@@ -178,7 +183,7 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
     low, high = random_z_range(liver, rng, sk)
     labels = labels[low:high]
     labels = fill_body(labels, rng, anatomy.spacing)
-    hu = render(labels, rng, anatomy.spacing, tumour_hu)
+    hu = render(labels, rng, anatomy.spacing, tumour_hu, liver_darker_hu)
     return to_grid(hu, np.isin(labels, LIVER_CLASSES))
 
 
@@ -264,6 +269,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="every synthetic case's in-plane field (not the totalseg-a copies') drawn from "
                              "MIN_MM-MAX_MM (a generator of its own, so every other draw is as without it) instead "
                              "of the anatomy's field x 0.85-1.5")
+    parser.add_argument("--fatty_liver", type=float, nargs=2, metavar=("MIN_HU", "MAX_HU"),
+                        help="every synthetic case's liver parenchyma (not the totalseg-a copies') made MIN_HU-MAX_HU "
+                             "darker than its contrast phase's draw (steatosis; a generator of its own, so every "
+                             "other draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
@@ -283,7 +292,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 continue
             rng = np.random.default_rng([args.seed, index, variant])
             hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome,
-                                  lesion_draw(args, index, variant), narrow_field_draw(args, index, variant))
+                                  lesion_draw(args, index, variant), narrow_field_draw(args, index, variant),
+                                  fatty_liver_draw(args, index, variant))
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)
@@ -308,6 +318,13 @@ def narrow_field_draw(args: argparse.Namespace, index: int, variant: int) -> Opt
         return None
     low, high = args.narrow_fields
     return float(np.random.default_rng([args.seed, index, variant, FIELD_STREAM]).uniform(low, high))
+
+
+def fatty_liver_draw(args: argparse.Namespace, index: int, variant: int) -> float:
+    if args.fatty_liver is None:
+        return 0.0
+    low, high = args.fatty_liver
+    return float(np.random.default_rng([args.seed, index, variant, FATTY_STREAM]).uniform(low, high))
 
 
 def write_split(out: Path, val_id: str) -> Dict:

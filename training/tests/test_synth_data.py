@@ -110,3 +110,20 @@ def test_a_narrow_field_shows_the_liver_larger_and_cuts_the_body_sides():
     assert _liver_width(mask) >= 1.3 * _liver_width(plain_mask)
     middle = hu[hu.shape[0] // 2].astype(np.float32)
     assert middle[:, 0].max() > -500 and middle[:, -1].max() > -500  # body, not air, at both sides
+
+
+def test_a_fatty_liver_is_darker_and_the_rest_of_the_case_unchanged():
+    """`--fatty_liver`: the same draws with the liver's parenchyma 60 HU darker: the liver's median drops by
+    about that much (blur and noise are the same draws), the mask and the image away from the liver do not
+    change."""
+    from scipy import ndimage
+    from rtliver_train.synth import synth_case
+    anatomy = _small_anatomy()
+    plain_hu, plain_mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0)
+    hu, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, liver_darker_hu=60.0)
+    np.testing.assert_array_equal(mask, plain_mask)
+    core = ndimage.binary_erosion(mask > 0, iterations=2)
+    drop = float(np.median(plain_hu[core].astype(np.float32)) - np.median(hu[core].astype(np.float32)))
+    assert 50.0 < drop < 65.0, drop
+    far = ~ndimage.binary_dilation(mask > 0, iterations=6)
+    np.testing.assert_allclose(hu[far].astype(np.float32), plain_hu[far].astype(np.float32), atol=1.0)
