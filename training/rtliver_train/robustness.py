@@ -12,8 +12,9 @@ Patient CT at other sites differs from ircadb-17 (1.6 mm slices, 512 matrix, 190
 portal venous phase) in slice thickness, matrix, noise, reconstruction kernel and how much of the body is in
 the series. Each variant below changes one of those, as a scanner would (thick slices are averages of thin ones,
 as a scanner's thicker reconstruction is; a cropped field of view is a crop; noise is added in HU), never using the
-label to make the image. The reference mask is transformed alongside (averaged and thresholded at 0.5 for thicker
-slices or a coarser matrix; cropped with the image). ircadb-17's anatomy is never in training (its masks are
+label to make the image, except where the change is to the liver itself (implanted lesions, a fatty liver). The
+reference mask is transformed alongside (averaged and thresholded at 0.5 for thicker slices or a coarser matrix;
+cropped with the image). ircadb-17's anatomy is never in training (its masks are
 refused as a synthetic anatomy), but it chose the shipped checkpoints, so these are stress tests of one patient,
 not a held-out test set: they show where the model breaks, not how good it is on average.
 
