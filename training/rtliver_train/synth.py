@@ -136,7 +136,8 @@ def render(labels: np.ndarray, rng: np.random.Generator, spacing,
     means = class_means(rng)
     if tumour_hu is not None:
         means[TUMOUR] = tumour_hu(float(means[LIVER]))
-    means[LIVER] = max(means[LIVER] - liver_darker_hu, min(means[LIVER], FATTY_LIVER_FLOOR_HU))
+    if liver_darker_hu > 0:
+        means[LIVER] = max(means[LIVER] - liver_darker_hu, FATTY_LIVER_FLOOR_HU)
     hu = means[labels]
     texture = smooth_noise(rng, labels.shape, rng.uniform(0.7, 2.0))
     amplitude = np.full(N_CLASSES, rng.uniform(3, 12), np.float32)
