@@ -314,18 +314,21 @@ def lesion_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[
     return np.random.default_rng([args.seed, index, variant, LESION_STREAM]), args.lesion_probability
 
 
-def narrow_field_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[float]:
-    if args.narrow_fields is None:
+def uniform_draw(bounds: Optional[Sequence[float]], seed: int, index: int, variant: int, stream: int) -> Optional[float]:
+    """A value in `bounds` (None when the option is off) from the case's generator for `stream`, apart from its
+    other draws."""
+    if bounds is None:
         return None
-    low, high = args.narrow_fields
-    return float(np.random.default_rng([args.seed, index, variant, FIELD_STREAM]).uniform(low, high))
+    low, high = bounds
+    return float(np.random.default_rng([seed, index, variant, stream]).uniform(low, high))
+
+
+def narrow_field_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[float]:
+    return uniform_draw(args.narrow_fields, args.seed, index, variant, FIELD_STREAM)
 
 
 def fatty_liver_draw(args: argparse.Namespace, index: int, variant: int) -> float:
-    if args.fatty_liver is None:
-        return 0.0
-    low, high = args.fatty_liver
-    return float(np.random.default_rng([args.seed, index, variant, FATTY_STREAM]).uniform(low, high))
+    return uniform_draw(args.fatty_liver, args.seed, index, variant, FATTY_STREAM) or 0.0
 
 
 def write_split(out: Path, val_id: str) -> Dict:

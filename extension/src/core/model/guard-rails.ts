@@ -12,8 +12,9 @@
  *   300 mL or more, which bowel gas does not. A coarse voxel is air for this only when all eight model
  *   voxels it covers are: the diaphragm between a lung's base and gas in the colon under the liver is
  *   thinner than a coarse voxel, and in their mean it reads as air, joining the gas to the lung. Liver
- *   lies under the diaphragm's dome, so in any column lung is above it, never below. Limits of the heuristic: the part of the heart below the lungs'
- *   bases beside it is not seen, and a CT without lung bases in its field of view gives no warning.
+ *   lies under the diaphragm's dome, so in any column lung is above it, never below. Limits of the
+ *   heuristic: the part of the heart below the lungs' bases beside it is not seen, and a CT without lung
+ *   bases in its field of view gives no warning.
  *
  * All of it runs on the model grid (64 x 128 x 128 voxels in canonical LPS order) or half of it, a
  * few milliseconds, from the resampled HU values before windowing; the CT's full-size voxels are read
