@@ -234,6 +234,13 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
     torch.manual_seed(config.seed)
     w, t, wf = config.kd_weight, config.kd_temperature, config.feature_kd_weight
     whole_volumes = tuple(config.patch) == tuple(config.grid)
+    if config.kd_samples not in ("all", "unlabeled"):
+        raise TrainingError(f"Unknown kd_samples '{config.kd_samples}'.", "Use all or unlabeled.")
+
+    def taught(labelled: torch.Tensor) -> Optional[torch.Tensor]:
+        """The samples distillation applies to: all, or (kd_samples=unlabeled) only those without a label, so a
+        labelled case the teacher gets wrong (a fatty liver, say) is learnt from its label alone."""
+        return None if config.kd_samples == "all" else 1 - labelled
 
     if config.method in ("none", "kd"):
         network = UNet3d(student_config).to(runtime.device)
@@ -251,11 +258,11 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
             loss = seg
             if teacher_outputs is not None:
                 teacher_logits, teacher_features = teacher_outputs(x)
-                kd = distillation_loss(logits, teacher_logits, t)
+                kd = distillation_loss(logits, teacher_logits, t, taught(labelled))
                 loss = loss + w * kd
                 logs["kd"] = kd.item()
                 if wf > 0:
-                    fkd = feature_distillation_loss(features, teacher_features)
+                    fkd = feature_distillation_loss(features, teacher_features, taught(labelled))
                     loss = loss + wf * fkd
                     logs["feature_kd"] = fkd.item()
             return loss, logs
@@ -288,14 +295,14 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
         teacher_logits, teacher_features = teacher_outputs(x)
         assistant_logits, assistant_features, student_logits, student_features = module(x)
         seg_a, seg_s = segmentation_loss(assistant_logits, y, labelled), segmentation_loss(student_logits, y, labelled)
-        kd_a = distillation_loss(assistant_logits, teacher_logits, t)  # teacher -> assistant
-        kd_s = distillation_loss(student_logits, assistant_logits, t)  # assistant (one step ahead) -> student
+        kd_a = distillation_loss(assistant_logits, teacher_logits, t, taught(labelled))  # teacher -> assistant
+        kd_s = distillation_loss(student_logits, assistant_logits, t, taught(labelled))  # assistant -> student
         loss = ws * seg_a + w * kd_a + seg_s + w * kd_s
         logs = {"seg": seg_s.item(), "kd": kd_s.item(), "assistant_seg": seg_a.item(), "assistant_kd": kd_a.item(),
                 "assistant_width": float(pair.assistant_channels[-1])}
         if wf > 0:
-            fkd = feature_distillation_loss(assistant_features, teacher_features) + \
-                feature_distillation_loss(student_features, assistant_features)
+            fkd = feature_distillation_loss(assistant_features, teacher_features, taught(labelled)) + \
+                feature_distillation_loss(student_features, assistant_features, taught(labelled))
             loss = loss + wf * fkd
             logs["feature_kd"] = fkd.item()
         return loss, logs
@@ -365,6 +372,9 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
           unlabeled_cases: Optional[Sequence[PreparedCase]] = None) -> Path:
     """Run (or resume) one stage; returns the checkpoint path. Cases may be passed in (tests); otherwise they
     are read from the configured dataset and split (and the unlabelled CTs from unlabeled_root)."""
+    if config.kd_samples == "unlabeled" and not config.unlabeled_fraction:
+        raise TrainingError("kd_samples=unlabeled but no unlabelled samples: the teacher would teach nothing.",
+                            "Set --unlabeled_root and --unlabeled_fraction > 0, or --kd_samples=all.")
     if config.unlabeled_fraction and config.method == "none":
         raise TrainingError("Unlabelled CTs need a teacher: method 'none' has no target for them.",
                             "Use --method=kd or gtan, or set --unlabeled_fraction=0.")

@@ -29,25 +29,31 @@ def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return per_voxel.flatten(1).mean(1)
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, labelled: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Dice + cross-entropy with equal weights (the usual nnU-Net choice), mean over the batch. `labelled` [N]
-    (1 or 0) drops the samples without a label from the sum (unlabelled CTs learn from the teacher only) while
-    still dividing by N, so the value stays a mean of per-sample values whatever the DDP split."""
-    per_sample = soft_dice_loss(logits, target) + cross_entropy_loss(logits, target)
-    if labelled is not None:
-        per_sample = per_sample * labelled.to(per_sample.dtype)
+def masked_mean(per_sample: torch.Tensor, keep: Optional[torch.Tensor]) -> torch.Tensor:
+    """Mean over the batch of per-sample values [N], the samples with keep = 0 counted as 0 but still divided by
+    N, so the value stays a mean of per-sample values whatever the DDP split."""
+    if keep is not None:
+        per_sample = per_sample * keep.to(per_sample.dtype)
     return per_sample.mean()
 
 
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, labelled: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Dice + cross-entropy with equal weights (the usual nnU-Net choice), mean over the batch. `labelled` [N]
+    (1 or 0) drops the samples without a label (unlabelled CTs learn from the teacher only)."""
+    return masked_mean(soft_dice_loss(logits, target) + cross_entropy_loss(logits, target), labelled)
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
+                      taught: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Voxel-wise KL(softmax(t / T) || softmax(s / T)) * T^2, mean over voxels then samples. The T^2 factor keeps
-    gradient magnitudes comparable across temperatures (Hinton et al. 2015). The teacher is not differentiated."""
+    gradient magnitudes comparable across temperatures (Hinton et al. 2015). The teacher is not differentiated.
+    `taught` [N] (1 or 0), if given, drops the samples the teacher should not teach."""
     t = temperature
     teacher = torch.softmax(teacher_logits.detach() / t, dim=1)
     log_student = torch.log_softmax(student_logits / t, dim=1)
     log_teacher = torch.log_softmax(teacher_logits.detach() / t, dim=1)
     per_voxel = (teacher * (log_teacher - log_student)).sum(dim=1)  # [N, D, H, W]
-    return per_voxel.flatten(1).mean(1).mean() * t * t
+    return masked_mean(per_voxel.flatten(1).mean(1), taught) * t * t
 
 
 def attention_map(features: torch.Tensor) -> torch.Tensor:
@@ -57,7 +63,8 @@ def attention_map(features: torch.Tensor) -> torch.Tensor:
     return F.normalize(attention, dim=1)
 
 
-def feature_distillation_loss(student_features: Sequence[torch.Tensor], teacher_features: Sequence[torch.Tensor]) -> torch.Tensor:
-    losses = [(attention_map(s) - attention_map(t.detach())).pow(2).sum(1).mean()
+def feature_distillation_loss(student_features: Sequence[torch.Tensor], teacher_features: Sequence[torch.Tensor],
+                              taught: Optional[torch.Tensor] = None) -> torch.Tensor:
+    losses = [masked_mean((attention_map(s) - attention_map(t.detach())).pow(2).sum(1), taught)
               for s, t in zip(student_features, teacher_features)]
     return torch.stack(losses).mean()

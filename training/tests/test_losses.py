@@ -63,6 +63,17 @@ def test_losses_are_means_of_per_sample_values():
     assert whole.item() == pytest.approx(halves.item(), rel=1e-6)
 
 
+def test_distillation_can_leave_samples_out_and_still_divides_by_the_batch():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(2, 2, 2, 3, 4), torch.randn(2, 2, 2, 3, 4)
+    first = distillation_loss(student[:1], teacher[:1], 2.0)
+    assert distillation_loss(student, teacher, 2.0, torch.tensor([1.0, 0.0])).item() == pytest.approx(first.item() / 2)
+    features_s, features_t = [torch.randn(2, 3, 2, 3, 4)], [torch.randn(2, 5, 2, 3, 4)]
+    first = feature_distillation_loss([features_s[0][:1]], [features_t[0][:1]])
+    taught = feature_distillation_loss(features_s, features_t, torch.tensor([1.0, 0.0]))
+    assert taught.item() == pytest.approx(first.item() / 2)
+
+
 def test_feature_distillation_ignores_channel_count():
     torch.manual_seed(0)
     wide = torch.randn(1, 16, 4, 4, 4)

@@ -10,7 +10,7 @@ import torch
 from layouts import phantom, save_nifti
 from rtliver_train.checkpoint import load_checkpoint, load_export_model
 from rtliver_train.datasets import PreparedCase
-from rtliver_train.engine import Runtime, sample_batch, train
+from rtliver_train.engine import Runtime, build_stage, sample_batch, train
 from rtliver_train.errors import TrainingError
 from rtliver_train.losses import segmentation_loss
 from rtliver_train.preprocess import MODEL_SHAPE
@@ -77,3 +77,34 @@ def test_unlabelled_cts_without_a_teacher_are_refused(tmp_path):
         train(config, [tiny_case(0)], [], unlabeled_cases=[unlabelled(tiny_case(1))])
     with pytest.raises(TrainingError, match="no unlabeled_root"):
         train(replace(config, method="kd", teacher_checkpoint="x.pt"), [tiny_case(0)], [])
+
+
+def test_kd_on_unlabelled_samples_only_leaves_the_labelled_ones_to_their_labels(tmp_path):
+    teachers = [train(tiny_config(tmp_path / f"t{seed}", channels=(6, 8, 10, 12), steps=2, seed=seed), [tiny_case(0)], [])
+                for seed in (0, 1)]
+    case = tiny_case(1)
+    x, y = torch.from_numpy(case.image)[None, None], torch.from_numpy(case.mask)[None]
+
+    def losses(kd_samples):
+        """The loss of one sample, labelled and then unlabelled, under each teacher (same student weights)."""
+        values = []
+        for teacher in teachers:
+            config = tiny_config(tmp_path / "s", method="kd", teacher_checkpoint=str(teacher), channels=(2, 4, 4, 6),
+                                 unlabeled_fraction=0.5, kd_samples=kd_samples, patch=SHAPE)
+            stage = build_stage(config, CPU)
+            values.append([stage.objective(stage.module, x, y, torch.tensor([flag]), 0.0)[0].item() for flag in (1.0, 0.0)])
+        return values
+
+    (labelled_a, unlabelled_a), (labelled_b, unlabelled_b) = losses("unlabeled")
+    assert labelled_a == labelled_b  # a labelled sample learns from its label alone, whoever the teacher is
+    assert unlabelled_a != unlabelled_b and unlabelled_a > 0  # an unlabelled one still learns from the teacher
+    (labelled_a, _), (labelled_b, _) = losses("all")
+    assert labelled_a != labelled_b  # the default: the teacher teaches every sample
+
+
+def test_kd_on_unlabelled_samples_needs_unlabelled_samples(tmp_path):
+    config = tiny_config(tmp_path, method="kd", teacher_checkpoint="x.pt", kd_samples="unlabeled")
+    with pytest.raises(TrainingError, match="teacher would teach nothing"):
+        train(config, [tiny_case(0)], [])
+    with pytest.raises(TrainingError, match="Unknown kd_samples"):
+        build_stage(replace(config, kd_samples="labelled"), CPU)
