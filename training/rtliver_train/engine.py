@@ -258,11 +258,12 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
             loss = seg
             if teacher_outputs is not None:
                 teacher_logits, teacher_features = teacher_outputs(x)
-                kd = distillation_loss(logits, teacher_logits, t, taught(labelled))
+                kd_mask = taught(labelled)
+                kd = distillation_loss(logits, teacher_logits, t, kd_mask)
                 loss = loss + w * kd
                 logs["kd"] = kd.item()
                 if wf > 0:
-                    fkd = feature_distillation_loss(features, teacher_features, taught(labelled))
+                    fkd = feature_distillation_loss(features, teacher_features, kd_mask)
                     loss = loss + wf * fkd
                     logs["feature_kd"] = fkd.item()
             return loss, logs
@@ -295,14 +296,15 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
         teacher_logits, teacher_features = teacher_outputs(x)
         assistant_logits, assistant_features, student_logits, student_features = module(x)
         seg_a, seg_s = segmentation_loss(assistant_logits, y, labelled), segmentation_loss(student_logits, y, labelled)
-        kd_a = distillation_loss(assistant_logits, teacher_logits, t, taught(labelled))  # teacher -> assistant
-        kd_s = distillation_loss(student_logits, assistant_logits, t, taught(labelled))  # assistant -> student
+        kd_mask = taught(labelled)
+        kd_a = distillation_loss(assistant_logits, teacher_logits, t, kd_mask)  # teacher -> assistant
+        kd_s = distillation_loss(student_logits, assistant_logits, t, kd_mask)  # assistant -> student
         loss = ws * seg_a + w * kd_a + seg_s + w * kd_s
         logs = {"seg": seg_s.item(), "kd": kd_s.item(), "assistant_seg": seg_a.item(), "assistant_kd": kd_a.item(),
                 "assistant_width": float(pair.assistant_channels[-1])}
         if wf > 0:
-            fkd = feature_distillation_loss(assistant_features, teacher_features, taught(labelled)) + \
-                feature_distillation_loss(student_features, assistant_features, taught(labelled))
+            fkd = feature_distillation_loss(assistant_features, teacher_features, kd_mask) + \
+                feature_distillation_loss(student_features, assistant_features, kd_mask)
             loss = loss + wf * fkd
             logs["feature_kd"] = fkd.item()
         return loss, logs
