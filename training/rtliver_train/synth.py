@@ -43,6 +43,11 @@ LesionDraw = Tuple[np.random.Generator, float]  # lesions' own generator, probab
 LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, LESION_STREAM], apart from the case's
 FIELD_STREAM = 8  # likewise the narrow in-plane field of `--narrow_fields`
 FATTY_STREAM = 9  # likewise how much darker `--fatty_liver` makes the liver
+SLAB_STREAM = 10  # likewise the slab of `--slab_fields`
+# The core gives a series shorter than this to the model with its end slices repeated (field-of-view.ts,
+# MODEL_FIELD): a synthetic slab is padded the same way, so the model learns what it will be shown.
+MIN_CRANIO_CAUDAL_MM = 140.0
+MAX_ADDED_SHARE = 2
 FATTY_LIVER_FLOOR_HU = -10.0  # severe steatosis without contrast reaches about -10 to 10 HU
 # HU ranges per contrast phase: (low, high) of the class mean.
 PHASES: Dict[str, Dict[int, Tuple[float, float]]] = {
@@ -95,6 +100,34 @@ def random_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tu
     start = bottom + int(rng.integers(0, height - keep + 1))
     low, high = max(0, start - int(rng.uniform(0, 30) / sk)), min(nz, start + keep + int(rng.uniform(0, 30) / sk))
     return low, high
+
+
+def slab_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tuple[int, int]:
+    """A slab that holds only the liver's upper part (from above the dome down to a cut through the liver) or only
+    its lower part (from a cut down to below its tip), 30-70 % of the liver's height: the fields of a scan planned
+    on a region, which the core pads but cannot complete (the whole-series draws of `random_z_range` rarely cut
+    this much)."""
+    nz = liver.shape[0]
+    rows = np.nonzero(liver.any(axis=(1, 2)))[0]
+    top, bottom = int(rows[-1]), int(rows[0])
+    keep = max(1, int(round((top - bottom + 1) * rng.uniform(0.3, 0.7))))
+    margin = int(rng.uniform(0, 40) / sk)
+    if rng.random() < 0.5:
+        return max(0, top + 1 - keep), min(nz, top + 1 + margin)
+    return max(0, bottom - margin), min(nz, bottom + keep)
+
+
+def pad_like_the_core(hu: np.ndarray, liver: np.ndarray, sk: float) -> Tuple[np.ndarray, np.ndarray]:
+    """A series shorter than MIN_CRANIO_CAUDAL_MM with its first and last slices repeated, evenly, as
+    `paddedBox` in field-of-view.ts does (at most MAX_ADDED_SHARE times its own slices). The liver of the
+    repeated slices stays labelled: the image shows it there (the core drops what the model marks in them)."""
+    length = hu.shape[0]
+    wanted = min(int(np.ceil(MIN_CRANIO_CAUDAL_MM / sk)), (1 + MAX_ADDED_SHARE) * length)
+    if wanted <= length:
+        return hu, liver
+    added = wanted - length
+    widths = ((added // 2, added - added // 2), (0, 0), (0, 0))
+    return np.pad(hu, widths, mode="edge"), np.pad(liver, widths, mode="edge")
 
 
 def class_means(rng: np.random.Generator) -> np.ndarray:
@@ -162,12 +195,14 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
                heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None,
-               field_mm: Optional[float] = None, liver_darker_hu: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+               field_mm: Optional[float] = None, liver_darker_hu: float = 0.0,
+               slab: Optional[np.random.Generator] = None) -> Tuple[np.ndarray, np.ndarray]:
     """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
     probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
     same case as without them, lesions apart. `field_mm` sets the in-plane field (its width, left to right)
     instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do.
-    `liver_darker_hu` makes a fatty liver (`render`)."""
+    `liver_darker_hu` makes a fatty liver (`render`). `slab` (a generator of its own) replaces the head-feet
+    field by `slab_z_range`'s, padded as the core pads short series."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
@@ -182,10 +217,15 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
     labels = random_geometry(completed.labels, rng, field_scale=field_scale)
     liver = np.isin(labels, LIVER_CLASSES)
     low, high = random_z_range(liver, rng, sk)
+    if slab is not None:
+        low, high = slab_z_range(liver, slab, sk)
     labels = labels[low:high]
     labels = fill_body(labels, rng, anatomy.spacing)
     hu = render(labels, rng, anatomy.spacing, tumour_hu, liver_darker_hu)
-    return to_grid(hu, np.isin(labels, LIVER_CLASSES))
+    liver = np.isin(labels, LIVER_CLASSES)
+    if slab is not None:
+        hu, liver = pad_like_the_core(hu, liver, sk)
+    return to_grid(hu, liver)
 
 
 def real_variant(ct: np.ndarray, seg: np.ndarray, rng: np.random.Generator, spacing,
@@ -274,6 +314,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="every synthetic case's liver parenchyma (not the totalseg-a copies') made MIN_HU-MAX_HU "
                              "darker than its contrast phase's draw (steatosis; a generator of its own, so every "
                              "other draw is as without it)")
+    parser.add_argument("--slab_fields", action="store_true",
+                        help="every synthetic case's head-feet field (not the totalseg-a copies') a slab holding only "
+                             "the liver's upper or lower 30-70 %%, padded as the core pads short series (a generator "
+                             "of its own, so every other draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
@@ -294,7 +338,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             rng = np.random.default_rng([args.seed, index, variant])
             hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome,
                                   lesion_draw(args, index, variant), narrow_field_draw(args, index, variant),
-                                  fatty_liver_draw(args, index, variant))
+                                  fatty_liver_draw(args, index, variant), slab_draw(args, index, variant))
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)
@@ -329,6 +373,10 @@ def narrow_field_draw(args: argparse.Namespace, index: int, variant: int) -> Opt
 
 def fatty_liver_draw(args: argparse.Namespace, index: int, variant: int) -> float:
     return uniform_draw(args.fatty_liver, args.seed, index, variant, FATTY_STREAM) or 0.0
+
+
+def slab_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[np.random.Generator]:
+    return np.random.default_rng([args.seed, index, variant, SLAB_STREAM]) if args.slab_fields else None
 
 
 def write_split(out: Path, val_id: str) -> Dict:

@@ -127,3 +127,51 @@ def test_a_fatty_liver_is_darker_and_the_rest_of_the_case_unchanged():
     assert 50.0 < drop < 65.0, drop
     far = ~ndimage.binary_dilation(mask > 0, iterations=6)
     np.testing.assert_allclose(hu[far].astype(np.float32), plain_hu[far].astype(np.float32), atol=1.0)
+
+
+def test_a_slab_holds_only_the_upper_or_the_lower_part_of_the_liver():
+    """`--slab_fields`: every draw keeps the liver's top or its bottom, never both, and 30-70 % of its height
+    (plus at most 40 mm of margin beyond the kept end); both kinds come up."""
+    from rtliver_train.synth import slab_z_range
+    liver = np.zeros((200, 4, 4), bool)
+    liver[50:150] = True  # rows 50..149, 100 rows at 1 mm
+    kinds = set()
+    for seed in range(40):
+        low, high = slab_z_range(liver, np.random.default_rng(seed), 1.0)
+        upper, lower = high >= 150, low <= 50
+        assert upper != lower, (low, high)
+        kinds.add("upper" if upper else "lower")
+        kept = min(high, 150) - max(low, 50)
+        assert 29 <= kept <= 71, (low, high)
+        assert (high - 150 if upper else 50 - low) <= 40
+    assert kinds == {"upper", "lower"}
+
+
+def test_a_short_slab_is_padded_as_the_core_pads_it():
+    """Like paddedBox in field-of-view.ts: up to 140 mm by repeating the end slices, evenly (the extra one at
+    the head), at most twice the series' own slices added; a series of 140 mm or more is left alone."""
+    from rtliver_train.synth import pad_like_the_core
+    hu = np.arange(30, dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
+    liver = np.zeros((30, 2, 2), bool)
+    liver[-1] = True
+    padded_hu, padded_liver = pad_like_the_core(hu, liver, 2.0)  # 60 mm -> 70 slices of 2 mm
+    assert padded_hu.shape[0] == 70
+    assert (padded_hu[:20] == 0).all() and (padded_hu[50:] == 29).all()
+    np.testing.assert_array_equal(padded_hu[20:50], hu)
+    assert padded_liver[50:].all() and not padded_liver[:49].any()
+    assert pad_like_the_core(hu, liver, 1.0)[0].shape[0] == 90  # 30 mm: capped at 3 x 30 slices
+    assert pad_like_the_core(hu, liver, 5.0)[0] is hu  # 150 mm
+
+
+def test_a_slab_case_cuts_the_liver_at_one_end_of_the_grid_and_keeps_every_other_draw():
+    """synth_case with a slab generator: the liver reaches the grid's first or last slice (the cut), and the
+    same case without it (same main generator) is unchanged by the option's existence."""
+    from rtliver_train.synth import synth_case
+    anatomy = _small_anatomy()
+    plain = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0)
+    again = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=None)
+    np.testing.assert_array_equal(plain[0], again[0])
+    for seed in range(3):
+        _, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=np.random.default_rng(seed))
+        rows = np.nonzero(mask.any(axis=(1, 2)))[0]
+        assert rows[0] == 0 or rows[-1] == mask.shape[0] - 1, rows
