@@ -102,17 +102,22 @@ def random_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tu
     return low, high
 
 
-def slab_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tuple[int, int]:
+SLAB_ENDS = ("both", "upper", "lower")
+SlabDraw = Tuple[np.random.Generator, str]  # the slab's own generator, which end(s) of the liver it may hold
+
+
+def slab_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float, ends: str = "both") -> Tuple[int, int]:
     """A slab that holds only the liver's upper part (from above the dome down to a cut through the liver) or only
     its lower part (from a cut down to below its tip), 30-70 % of the liver's height: the fields of a scan planned
     on a region, which the core pads but cannot complete (the whole-series draws of `random_z_range` rarely cut
-    this much)."""
+    this much). `ends`: "both" (either, evenly), "upper" or "lower" only; the draws are the same for all three."""
     nz = liver.shape[0]
     rows = np.nonzero(liver.any(axis=(1, 2)))[0]
     top, bottom = int(rows[-1]), int(rows[0])
     keep = max(1, int(round((top - bottom + 1) * rng.uniform(0.3, 0.7))))
     margin = int(rng.uniform(0, 40) / sk)
-    if rng.random() < 0.5:
+    upper = rng.random() < 0.5 if ends == "both" else ends == "upper"
+    if upper:
         return max(0, top + 1 - keep), min(nz, top + 1 + margin)
     return max(0, bottom - margin), min(nz, bottom + keep)
 
@@ -196,13 +201,13 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
                heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None,
                field_mm: Optional[float] = None, liver_darker_hu: float = 0.0,
-               slab: Optional[np.random.Generator] = None) -> Tuple[np.ndarray, np.ndarray]:
+               slab: Optional[SlabDraw] = None) -> Tuple[np.ndarray, np.ndarray]:
     """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
     probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
     same case as without them, lesions apart. `field_mm` sets the in-plane field (its width, left to right)
     instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do.
-    `liver_darker_hu` makes a fatty liver (`render`). `slab` (a generator of its own) replaces the head-feet
-    field by `slab_z_range`'s, padded as the core pads short series."""
+    `liver_darker_hu` makes a fatty liver (`render`). `slab` (a generator of its own and the ends) replaces the
+    head-feet field by `slab_z_range`'s, padded as the core pads short series."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
@@ -218,7 +223,7 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
     liver = np.isin(labels, LIVER_CLASSES)
     low, high = random_z_range(liver, rng, sk)
     if slab is not None:
-        low, high = slab_z_range(liver, slab, sk)
+        low, high = slab_z_range(liver, slab[0], sk, slab[1])
     labels = labels[low:high]
     labels = fill_body(labels, rng, anatomy.spacing)
     hu = render(labels, rng, anatomy.spacing, tumour_hu, liver_darker_hu)
@@ -314,9 +319,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="every synthetic case's liver parenchyma (not the totalseg-a copies') made MIN_HU-MAX_HU "
                              "darker than its contrast phase's draw (steatosis; a generator of its own, so every "
                              "other draw is as without it)")
-    parser.add_argument("--slab_fields", action="store_true",
+    parser.add_argument("--slab_fields", nargs="?", const="both", choices=SLAB_ENDS,
                         help="every synthetic case's head-feet field (not the totalseg-a copies') a slab holding only "
-                             "the liver's upper or lower 30-70 %%, padded as the core pads short series (a generator "
+                             "the liver's upper or lower 30-70 %% (both: either; upper, lower: that one), padded as the core pads short series (a generator "
                              "of its own, so every other draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
@@ -375,8 +380,10 @@ def fatty_liver_draw(args: argparse.Namespace, index: int, variant: int) -> floa
     return uniform_draw(args.fatty_liver, args.seed, index, variant, FATTY_STREAM) or 0.0
 
 
-def slab_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[np.random.Generator]:
-    return np.random.default_rng([args.seed, index, variant, SLAB_STREAM]) if args.slab_fields else None
+def slab_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[SlabDraw]:
+    if args.slab_fields is None:
+        return None
+    return np.random.default_rng([args.seed, index, variant, SLAB_STREAM]), args.slab_fields
 
 
 def write_split(out: Path, val_id: str) -> Dict:

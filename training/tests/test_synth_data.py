@@ -131,7 +131,7 @@ def test_a_fatty_liver_is_darker_and_the_rest_of_the_case_unchanged():
 
 def test_a_slab_holds_only_the_upper_or_the_lower_part_of_the_liver():
     """`--slab_fields`: every draw keeps the liver's top or its bottom, never both, and 30-70 % of its height
-    (plus at most 40 mm of margin beyond the kept end); both kinds come up."""
+    (plus at most 40 mm of margin beyond the kept end); both kinds come up, and only one with `ends`."""
     from rtliver_train.synth import slab_z_range
     liver = np.zeros((200, 4, 4), bool)
     liver[50:150] = True  # rows 50..149, 100 rows at 1 mm
@@ -145,6 +145,10 @@ def test_a_slab_holds_only_the_upper_or_the_lower_part_of_the_liver():
         assert 29 <= kept <= 71, (low, high)
         assert (high - 150 if upper else 50 - low) <= 40
     assert kinds == {"upper", "lower"}
+    for ends in ("upper", "lower"):
+        for seed in range(10):
+            low, high = slab_z_range(liver, np.random.default_rng(seed), 1.0, ends)
+            assert (high >= 150) == (ends == "upper") and (low <= 50) == (ends == "lower"), (ends, low, high)
 
 
 def test_a_short_slab_is_padded_as_the_core_pads_it():
@@ -172,6 +176,6 @@ def test_a_slab_case_cuts_the_liver_at_one_end_of_the_grid_and_keeps_every_other
     again = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=None)
     np.testing.assert_array_equal(plain[0], again[0])
     for seed in range(3):
-        _, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=np.random.default_rng(seed))
+        _, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=(np.random.default_rng(seed), "both"))
         rows = np.nonzero(mask.any(axis=(1, 2)))[0]
         assert rows[0] == 0 or rows[-1] == mask.shape[0] - 1, rows
