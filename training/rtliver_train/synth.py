@@ -8,15 +8,16 @@ Writes `<out>/cases/<id>.npz` (hu: float16 HU on the model grid [64, 128, 128], 
 `<out>/split.json` (train: synthetic + totalseg-a variants; val: ircadb-17, the real CT with a manual label,
 whose patient is excluded from the anatomies). Read with `--data_layout=grid-npz --data_root=<out>`.
 
-Each synthetic case: one real anatomy (synth_anatomy.py: a 3D-IRCADb-01 patient's masks completed with
-totalseg-a's organs, a heart and lungs), a random in-plane rotation/scale/shift and field of view (padding with
-air), a random cranio-caudal crop (whole series; abdomen from the dome; a slab that cuts the liver; with a
-chest slab above), then per-class CT intensities drawn from ranges for a random contrast phase (non-contrast,
-arterial, portal venous), where heart, spleen, kidneys, stomach, bowel and muscle each take the liver's own
-intensity with probability 0.35 (so only shape and context tell them apart), the unlabelled body split into
-smooth random blobs of fat, muscle and bowel-like tissue, subcutaneous fat from the body's distance transform,
-smooth within-class texture, blur (slice thickness) and noise. The volume is then resized to the model grid by
-the contract's own resampling (preprocess.py), exactly as a real CT is.
+Each synthetic case: one real anatomy (synth_anatomy.py: a 3D-IRCADb-01 patient's masks completed with totalseg-a's
+organs, a heart and lungs), a random in-plane rotation/scale/shift and field of view (padding with air), a random
+cranio-caudal crop (whole series; abdomen from the dome; a slab that cuts the liver; with a chest slab above; or,
+with `--slab_fields`, only the liver's upper or lower part, padded as the core pads it), then per-class CT
+intensities drawn from ranges for a random contrast phase (non-contrast, arterial, portal venous), where heart,
+spleen, kidneys, stomach, bowel and muscle each take the liver's own intensity with probability 0.35 (so only shape
+and context tell them apart), the unlabelled body split into smooth random blobs of fat, muscle and bowel-like
+tissue, subcutaneous fat from the body's distance transform, smooth within-class texture, blur (slice thickness)
+and noise. The volume is then resized to the model grid by the contract's own resampling (preprocess.py), exactly
+as a real CT is.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, L
 FIELD_STREAM = 8  # likewise the narrow in-plane field of `--narrow_fields`
 FATTY_STREAM = 9  # likewise how much darker `--fatty_liver` makes the liver
 SLAB_STREAM = 10  # likewise the slab of `--slab_fields`
+SLAB_ENDS = ("both", "upper", "lower")
+SlabDraw = Tuple[np.random.Generator, str]  # the slab's own generator, which end(s) of the liver it may hold
 # The core gives a series shorter than this to the model with its end slices repeated (field-of-view.ts,
 # MODEL_FIELD): a synthetic slab is padded the same way, so the model learns what it will be shown.
 MIN_CRANIO_CAUDAL_MM = 140.0
@@ -100,10 +103,6 @@ def random_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float) -> Tu
     start = bottom + int(rng.integers(0, height - keep + 1))
     low, high = max(0, start - int(rng.uniform(0, 30) / sk)), min(nz, start + keep + int(rng.uniform(0, 30) / sk))
     return low, high
-
-
-SLAB_ENDS = ("both", "upper", "lower")
-SlabDraw = Tuple[np.random.Generator, str]  # the slab's own generator, which end(s) of the liver it may hold
 
 
 def slab_z_range(liver: np.ndarray, rng: np.random.Generator, sk: float, ends: str = "both") -> Tuple[int, int]:
@@ -321,8 +320,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                              "other draw is as without it)")
     parser.add_argument("--slab_fields", nargs="?", const="both", choices=SLAB_ENDS,
                         help="every synthetic case's head-feet field (not the totalseg-a copies') a slab holding only "
-                             "the liver's upper or lower 30-70 %% (both: either; upper, lower: that one), padded as the core pads short series (a generator "
-                             "of its own, so every other draw is as without it)")
+                             "the liver's upper or lower 30-70 %% (both: either; upper, lower: that one), padded as "
+                             "the core pads short series (a generator of its own, so every other draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
