@@ -220,7 +220,7 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
     field_scale = None if field_mm is None else field_mm / (anatomy.labels.shape[2] * anatomy.spacing[0])
     labels = random_geometry(completed.labels, rng, field_scale=field_scale)
     liver = np.isin(labels, LIVER_CLASSES)
-    low, high = random_z_range(liver, rng, sk)
+    low, high = random_z_range(liver, rng, sk)  # drawn even when a slab replaces it: the later draws stay the same
     if slab is not None:
         low, high = slab_z_range(liver, slab[0], sk, slab[1])
     labels = labels[low:high]
