@@ -16,7 +16,8 @@ intensities drawn from ranges for a random contrast phase (non-contrast, arteria
 spleen, kidneys, stomach, bowel and muscle each take the liver's own intensity with probability 0.35 (so only shape
 and context tell them apart), the unlabelled body split into smooth random blobs of fat, muscle and bowel-like
 tissue, subcutaneous fat from the body's distance transform, smooth within-class texture, blur (slice thickness)
-and noise. The volume is then resized to the model grid by the contract's own resampling (preprocess.py), exactly
+and noise. With `--bowel_loops` the bowel is drawn as walled loops of fluid, faeces with gas, gas or oral contrast
+instead of one tissue. The volume is then resized to the model grid by the contract's own resampling (preprocess.py), exactly
 as a real CT is.
 """
 
@@ -45,6 +46,7 @@ LESION_STREAM = 7  # the lesions' generator is seeded [seed, anatomy, variant, L
 FIELD_STREAM = 8  # likewise the narrow in-plane field of `--narrow_fields`
 FATTY_STREAM = 9  # likewise how much darker `--fatty_liver` makes the liver
 SLAB_STREAM = 10  # likewise the slab of `--slab_fields`
+BOWEL_STREAM = 11  # likewise the loops and contents of `--bowel_loops`
 SLAB_ENDS = ("both", "upper", "lower")
 SlabDraw = Tuple[np.random.Generator, str]  # the slab's own generator, which end(s) of the liver it may hold
 # The core gives a series shorter than this to the model with its end slices repeated (field-of-view.ts,
@@ -66,6 +68,13 @@ COMMON: Dict[int, Tuple[float, float]] = {
     BOWEL: (-60, 80), MUSCLE: (30, 70), FAT: (-130, -70), BLADDER: (-5, 30), SOFT: (20, 70), BODY: (-100, 60),
 }
 LIVER_LIKE = (HEART, SPLEEN, KIDNEY, STOMACH, BOWEL, MUSCLE)
+# `--bowel_loops`: what a loop holds on abdominal CT, with its share of loops, and the wall around it. Contents
+# are never drawn at the liver's intensity: mottled faeces with gas, water-like fluid, gas, positive oral contrast
+# (in the cases given it, ORAL_CONTRAST_PROBABILITY).
+BOWEL_CONTENTS = {"fluid": 0.35, "faeces": 0.3, "gas": 0.15, "oral-contrast": 0.2}
+ORAL_CONTRAST_PROBABILITY = 0.4
+BOWEL_LOOP_MM = 30.0  # about a loop's calibre: one Voronoi cell of the bowel per (this)^3 of its volume
+BOWEL_WALL_HU = (40.0, 130.0)  # enhancing wall, one voxel (about 3 mm) thick on the working grid
 
 
 def random_geometry(labels: np.ndarray, rng: np.random.Generator, order: int = 0, fill=AIR,
@@ -165,11 +174,57 @@ def fill_body(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarr
     return labels
 
 
+def bowel_loops(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.ndarray:
+    """HU of the bowel class drawn as bowel (NaN elsewhere): the class split into loops (Voronoi cells of random
+    seeds, one per BOWEL_LOOP_MM cube), each filled with one of BOWEL_CONTENTS, and a wall where a loop meets
+    anything else. The plain draw paints the class as one tissue, at the liver's intensity in a third of the
+    cases, which is nothing like the colon at the liver's tip on patient CT."""
+    si, sj, sk = spacing
+    bowel = labels == BOWEL
+    image = np.full(labels.shape, np.nan, np.float32)
+    if not bowel.any():
+        return image
+    voxels = np.argwhere(bowel)
+    n_loops = max(1, int(round(len(voxels) * si * sj * sk / BOWEL_LOOP_MM ** 3)))
+    seeds = voxels[rng.choice(len(voxels), size=min(n_loops, len(voxels)), replace=False)]
+    seed_image = np.ones(labels.shape, bool)
+    seed_image[tuple(seeds.T)] = False
+    _, nearest = ndimage.distance_transform_edt(seed_image, sampling=(sk, sj, si), return_indices=True)
+    loop_of = np.full(labels.shape, -1, np.int64)
+    loop_of[bowel] = np.ravel_multi_index(tuple(n[bowel] for n in nearest), labels.shape)
+    wall = np.zeros(labels.shape, bool)
+    for axis in range(3):  # between 6-neighbours of two loops, one voxel (the lower loop's); at the border, bowel's
+        here, ahead = [slice(None)] * 3, [slice(None)] * 3
+        here[axis], ahead[axis] = slice(None, -1), slice(1, None)
+        a, b = loop_of[tuple(here)], loop_of[tuple(ahead)]
+        wall[tuple(here)] |= (a >= 0) & (a != b) & ((b < 0) | (a < b))
+        wall[tuple(ahead)] |= (b >= 0) & (a != b) & ((a < 0) | (b < a))
+    loops, loop_index = np.unique(loop_of[bowel], return_inverse=True)
+    share = dict(BOWEL_CONTENTS, **({} if rng.random() < ORAL_CONTRAST_PROBABILITY else {"oral-contrast": 0.0}))
+    share_sum = sum(share.values())
+    kind = rng.choice(list(share), size=len(loops), p=[v / share_sum for v in share.values()])[loop_index]
+    level = {"fluid": rng.uniform(-5, 30, len(loops)), "gas": rng.uniform(-980, -800, len(loops)),
+             "oral-contrast": rng.uniform(150, 500, len(loops)), "faeces": rng.uniform(-80, 20, len(loops))}
+    fine = smooth_noise(rng, labels.shape, 0.7)[bowel]
+    values = np.zeros(len(kind), np.float32)
+    for name, per_loop in level.items():
+        values[kind == name] = per_loop[loop_index[kind == name]]
+    faeces = kind == "faeces"  # mottled soft matter with bubbles of gas
+    values[faeces] += 25 * fine[faeces]
+    values[faeces & (fine > rng.uniform(0.3, 1.0))] = rng.uniform(-950, -500)
+    image[bowel] = values
+    image[wall] = rng.uniform(*BOWEL_WALL_HU)
+    return image
+
+
 def render(labels: np.ndarray, rng: np.random.Generator, spacing,
-           tumour_hu: Optional[Callable[[float], float]] = None, liver_darker_hu: float = 0.0) -> np.ndarray:
+           tumour_hu: Optional[Callable[[float], float]] = None, liver_darker_hu: float = 0.0,
+           bowel: Optional[np.random.Generator] = None) -> np.ndarray:
     """HU image of a label map: per-class mean, smooth texture, bowel gas, blur, noise. `tumour_hu` (liver mean
     -> tumour mean) replaces the tumour class's own draw. `liver_darker_hu` lowers the liver's parenchyma (not its
-    vessels, tumours or the organs drawn like it) after every draw: a fatty liver, darker than the spleen."""
+    vessels, tumours or the organs drawn like it) after every draw: a fatty liver, darker than the spleen.
+    `bowel` (a generator of its own) draws the bowel class as loops (`bowel_loops`) over the plain draw, before
+    the bias, blur and noise, so that every other draw stays the same."""
     means = class_means(rng)
     if tumour_hu is not None:
         means[TUMOUR] = tumour_hu(float(means[LIVER]))
@@ -184,6 +239,9 @@ def render(labels: np.ndarray, rng: np.random.Generator, spacing,
     if rng.random() < 0.6:  # gas pockets in bowel and stomach
         gas = (smooth_noise(rng, labels.shape, 1.5) > rng.uniform(1.0, 2.0)) & np.isin(labels, (BOWEL, STOMACH))
         hu[gas] = rng.uniform(-950, -600)
+    if bowel is not None:
+        loops = bowel_loops(labels, bowel, spacing)
+        hu = np.where(np.isnan(loops), hu, loops)
     hu += 20 * rng.uniform(0, 1) * smooth_noise(rng, labels.shape, (4, 20, 20))  # low-frequency bias
     si, sj, sk = spacing
     thickness = rng.uniform(1.0, 5.0)
@@ -200,13 +258,15 @@ def to_grid(hu: np.ndarray, liver: np.ndarray, shape=MODEL_SHAPE) -> Tuple[np.nd
 def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: float = 0.4,
                heart_beside_dome: bool = False, lesions: Optional[LesionDraw] = None,
                field_mm: Optional[float] = None, liver_darker_hu: float = 0.0,
-               slab: Optional[SlabDraw] = None) -> Tuple[np.ndarray, np.ndarray]:
+               slab: Optional[SlabDraw] = None,
+               bowel: Optional[np.random.Generator] = None) -> Tuple[np.ndarray, np.ndarray]:
     """One synthetic CT and its liver mask on the model grid. `lesions` (a generator of its own and a
     probability) adds lesions inside the liver without changing any other draw, so a case with lesions is the
     same case as without them, lesions apart. `field_mm` sets the in-plane field (its width, left to right)
     instead of the drawn scale: a narrow field cuts the body's sides, as small-field reconstructions do.
     `liver_darker_hu` makes a fatty liver (`render`). `slab` (a generator of its own and the ends) replaces the
-    head-feet field by `slab_z_range`'s, padded as the core pads short series."""
+    head-feet field by `slab_z_range`'s, padded as the core pads short series. `bowel` (a generator of its own)
+    draws the bowel as loops (`render`)."""
     sk = anatomy.spacing[2]
     chest = rng.uniform(20, 120) if rng.random() < chest_probability else 0.0
     heart = dict(heart_centre=(-0.3, 0.4), pericardial_fat=True) if heart_beside_dome else {}
@@ -225,7 +285,7 @@ def synth_case(anatomy: Anatomy, rng: np.random.Generator, chest_probability: fl
         low, high = slab_z_range(liver, slab[0], sk, slab[1])
     labels = labels[low:high]
     labels = fill_body(labels, rng, anatomy.spacing)
-    hu = render(labels, rng, anatomy.spacing, tumour_hu, liver_darker_hu)
+    hu = render(labels, rng, anatomy.spacing, tumour_hu, liver_darker_hu, bowel)
     liver = np.isin(labels, LIVER_CLASSES)
     if slab is not None:
         hu, liver = pad_like_the_core(hu, liver, sk)
@@ -322,6 +382,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="every synthetic case's head-feet field (not the totalseg-a copies') a slab holding only "
                              "the liver's upper or lower 30-70 %% (both: either; upper, lower: that one), padded as "
                              "the core pads short series (a generator of its own, so every other draw is as without it)")
+    parser.add_argument("--bowel_loops", action="store_true",
+                        help="every synthetic case's bowel (not the totalseg-a copies') drawn as loops holding "
+                             "fluid, faeces with gas, gas or oral contrast inside an enhancing wall, never at the "
+                             "liver's intensity, instead of one tissue (a generator of its own, so every other "
+                             "draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
@@ -342,7 +407,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             rng = np.random.default_rng([args.seed, index, variant])
             hu, mask = synth_case(anatomy, rng, args.chest_probability, args.heart_beside_dome,
                                   lesion_draw(args, index, variant), narrow_field_draw(args, index, variant),
-                                  fatty_liver_draw(args, index, variant), slab_draw(args, index, variant))
+                                  fatty_liver_draw(args, index, variant), slab_draw(args, index, variant),
+                                  bowel_draw(args, index, variant))
             if mask.sum() < 100:
                 continue  # a crop that lost the liver
             write_case(cases_dir, case_id, hu, mask)
@@ -383,6 +449,10 @@ def slab_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[Sl
     if args.slab_fields is None:
         return None
     return np.random.default_rng([args.seed, index, variant, SLAB_STREAM]), args.slab_fields
+
+
+def bowel_draw(args: argparse.Namespace, index: int, variant: int) -> Optional[np.random.Generator]:
+    return np.random.default_rng([args.seed, index, variant, BOWEL_STREAM]) if args.bowel_loops else None
 
 
 def write_split(out: Path, val_id: str) -> Dict:

@@ -179,3 +179,48 @@ def test_a_slab_case_cuts_the_liver_at_one_end_of_the_grid_and_keeps_every_other
         _, mask = synth_case(anatomy, np.random.default_rng([0, 1, 2]), 0.0, slab=(np.random.default_rng(seed), "both"))
         rows = np.nonzero(mask.any(axis=(1, 2)))[0]
         assert rows[0] == 0 or rows[-1] == mask.shape[0] - 1, rows
+
+
+def _abdomen_with_bowel():
+    from rtliver_train.synth_anatomy import AIR, BOWEL, FAT, LIVER
+    labels = np.full((40, 64, 64), AIR, np.int16)
+    labels[:, 4:60, 4:60] = FAT
+    labels[4:36, 8:30, 8:30] = LIVER
+    labels[4:36, 34:58, 30:58] = BOWEL  # 32 x 24 x 28 voxels of 2.5 x 3 x 3 mm: about 20 loops of 30 mm
+    return labels, (3.0, 3.0, 2.5)
+
+
+def test_bowel_loops_are_walled_cells_whose_contents_are_not_the_livers_intensity():
+    """`--bowel_loops`: the bowel class split into several loops, a wall between them (not only at the class's
+    border), and what fills them below any liver's mean (45 HU at the least) or oral contrast (150 HU on);
+    nothing drawn outside the class."""
+    from rtliver_train.synth import BOWEL_WALL_HU, bowel_loops
+    from rtliver_train.synth_anatomy import BOWEL
+    labels, spacing = _abdomen_with_bowel()
+    bowel = labels == BOWEL
+    for seed in range(5):
+        image = bowel_loops(labels, np.random.default_rng(seed), spacing)
+        assert np.isnan(image[~bowel]).all() and np.isfinite(image[bowel]).all()
+        in_wall_range = image[bowel & (image >= BOWEL_WALL_HU[0]) & (image <= BOWEL_WALL_HU[1])]
+        values, counts = np.unique(in_wall_range, return_counts=True)
+        wall_value = values[counts.argmax()]  # one value for the whole wall; faeces' values vary voxel to voxel
+        core = bowel.copy()
+        core[[4, 35]], core[:, [34, 57]], core[:, :, [30, 57]] = False, False, False  # inside the class's border
+        inner_walls = core & (image == wall_value)
+        assert inner_walls.sum() > 200, inner_walls.sum()  # walls between loops, inside the block
+        contents = image[core & ~inner_walls]
+        assert ((contents < 45) | (contents >= 150)).mean() > 0.95
+
+
+def test_bowel_loops_change_the_image_near_the_bowel_only():
+    """The option's draws come from their own generator: with it, the same case differs only in and next to
+    the bowel (blur), and the liver and everything away from the bowel are the same to the noise's last draw."""
+    from scipy import ndimage
+    from rtliver_train.synth import render
+    from rtliver_train.synth_anatomy import BOWEL
+    labels, spacing = _abdomen_with_bowel()
+    plain = render(labels, np.random.default_rng(7), spacing)
+    loops = render(labels, np.random.default_rng(7), spacing, bowel=np.random.default_rng(1))
+    near = ndimage.binary_dilation(labels == BOWEL, iterations=4)
+    np.testing.assert_allclose(loops[~near], plain[~near], atol=1.0)
+    assert np.abs(loops[labels == BOWEL] - plain[labels == BOWEL]).mean() > 30
