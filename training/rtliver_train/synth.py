@@ -17,8 +17,8 @@ spleen, kidneys, stomach, bowel and muscle each take the liver's own intensity w
 and context tell them apart), the unlabelled body split into smooth random blobs of fat, muscle and bowel-like
 tissue, subcutaneous fat from the body's distance transform, smooth within-class texture, blur (slice thickness)
 and noise. With `--bowel_loops` the bowel is drawn as walled loops of fluid, faeces with gas, gas or oral contrast
-instead of one tissue. The volume is then resized to the model grid by the contract's own resampling (preprocess.py), exactly
-as a real CT is.
+instead of one tissue. The volume is then resized to the model grid by the contract's own resampling
+(preprocess.py), exactly as a real CT is.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ COMMON: Dict[int, Tuple[float, float]] = {
     BOWEL: (-60, 80), MUSCLE: (30, 70), FAT: (-130, -70), BLADDER: (-5, 30), SOFT: (20, 70), BODY: (-100, 60),
 }
 LIVER_LIKE = (HEART, SPLEEN, KIDNEY, STOMACH, BOWEL, MUSCLE)
-# `--bowel_loops`: what a loop holds on abdominal CT, with its share of loops, and the wall around it. Contents
-# are never drawn at the liver's intensity: mottled faeces with gas, water-like fluid, gas, positive oral contrast
-# (in the cases given it, ORAL_CONTRAST_PROBABILITY).
+# `--bowel_loops`: what a loop holds on abdominal CT, with its share of loops, and the wall around it. The contents
+# lie away from the liver's intensity (water-like fluid, gas, positive oral contrast in the cases given it,
+# ORAL_CONTRAST_PROBABILITY; mottled faeces, a few % of whose voxels reach it); only the thin wall enhances like
+# soft tissue.
 BOWEL_CONTENTS = {"fluid": 0.35, "faeces": 0.3, "gas": 0.15, "oral-contrast": 0.2}
 ORAL_CONTRAST_PROBABILITY = 0.4
 BOWEL_LOOP_MM = 30.0  # about a loop's calibre: one Voronoi cell of the bowel per (this)^3 of its volume
@@ -384,9 +385,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                              "the core pads short series (a generator of its own, so every other draw is as without it)")
     parser.add_argument("--bowel_loops", action="store_true",
                         help="every synthetic case's bowel (not the totalseg-a copies') drawn as loops holding "
-                             "fluid, faeces with gas, gas or oral contrast inside an enhancing wall, never at the "
-                             "liver's intensity, instead of one tissue (a generator of its own, so every other "
-                             "draw is as without it)")
+                             "fluid, faeces with gas, gas or oral contrast inside a thin enhancing wall, contents "
+                             "away from the liver's intensity, instead of one tissue (a generator of its own, so "
+                             "every other draw is as without it)")
     parser.add_argument("--lesion_probability", type=float, default=0.0,
                         help="share of cases given synthetic liver lesions (lesions.py; drawn from a generator of "
                              "their own, so every other draw is as without them)")
