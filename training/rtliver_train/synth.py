@@ -200,17 +200,17 @@ def bowel_loops(labels: np.ndarray, rng: np.random.Generator, spacing) -> np.nda
         a, b = loop_of[tuple(here)], loop_of[tuple(ahead)]
         wall[tuple(here)] |= (a >= 0) & (a != b) & ((b < 0) | (a < b))
         wall[tuple(ahead)] |= (b >= 0) & (a != b) & ((a < 0) | (b < a))
-    loops, loop_index = np.unique(loop_of[bowel], return_inverse=True)
+    _, loop_index = np.unique(loop_of[bowel], return_inverse=True)
+    n_found = int(loop_index.max()) + 1  # every seed keeps its own voxel
     share = dict(BOWEL_CONTENTS, **({} if rng.random() < ORAL_CONTRAST_PROBABILITY else {"oral-contrast": 0.0}))
     share_sum = sum(share.values())
-    kind = rng.choice(list(share), size=len(loops), p=[v / share_sum for v in share.values()])[loop_index]
-    level = {"fluid": rng.uniform(-5, 30, len(loops)), "gas": rng.uniform(-980, -800, len(loops)),
-             "oral-contrast": rng.uniform(150, 500, len(loops)), "faeces": rng.uniform(-80, 20, len(loops))}
+    kind = rng.choice(list(share), size=n_found, p=[v / share_sum for v in share.values()])
+    level = {"fluid": rng.uniform(-5, 30, n_found), "gas": rng.uniform(-980, -800, n_found),
+             "oral-contrast": rng.uniform(150, 500, n_found), "faeces": rng.uniform(-80, 20, n_found)}
+    loop_level = np.select([kind == name for name in level], list(level.values()))
     fine = smooth_noise(rng, labels.shape, 0.7)[bowel]
-    values = np.zeros(len(kind), np.float32)
-    for name, per_loop in level.items():
-        values[kind == name] = per_loop[loop_index[kind == name]]
-    faeces = kind == "faeces"  # mottled soft matter with bubbles of gas
+    values = loop_level[loop_index].astype(np.float32)  # per bowel voxel, its loop's level
+    faeces = kind[loop_index] == "faeces"  # mottled soft matter with bubbles of gas
     values[faeces] += 25 * fine[faeces]
     values[faeces & (fine > rng.uniform(0.3, 1.0))] = rng.uniform(-950, -500)
     image[bowel] = values
