@@ -62,8 +62,8 @@ def load_state_into(model: UNet3d, state: Dict[str, torch.Tensor], model_args: D
     saved = UNetConfig.from_dict(model_args)
     if saved != model.config:
         raise TrainingError(
-            f"Checkpoint {path} holds a network with channels {list(saved.channels)}, but this run builds "
-            f"{list(model.config.channels)}.",
+            f"Checkpoint {path} holds a network with channels {list(saved.channels)} and {saved.norm} normalisation, "
+            f"but this run builds {list(model.config.channels)} with {model.config.norm}.",
             "Resume with the same architecture, or start a new run directory.",
         )
     model.load_state_dict(state)

@@ -32,6 +32,10 @@ class RunConfig:
     preset: str = "student-30k"  # teacher | student-100k | student-30k | assistant-takd
     channels: Optional[Tuple[int, int, int, int]] = None  # overrides the preset
     init_onnx: Optional[str] = None  # start from the weights of an exported model (fine-tuning); ignored on resume
+    # instance | fixed: InstanceNorm, or constant statistics pooled over norm_statistics_cases training inputs at
+    # the start (models.fix_normalisation_statistics), so the mask no longer depends on what else the field holds
+    norm: str = "instance"
+    norm_statistics_cases: int = 32
     # method: none (labels only) | kd | takd | gtan
     method: str = "none"
     teacher_checkpoint: Optional[str] = None  # a checkpoint (.pt) or an exported model (.onnx)

@@ -29,7 +29,8 @@ from .datasets import PreparedCase, discover, prepare_cases, select_split
 from .errors import TrainingError
 from .losses import distillation_loss, feature_distillation_loss, segmentation_loss
 from .metrics import dice_score
-from .models import PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, interpolate_channels, zero_inputs_beyond
+from .models import (NORMS, PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, fix_normalisation_statistics,
+                     interpolate_channels, zero_inputs_beyond)
 from .unlabeled import load_unlabeled_cases
 
 METHODS = ("none", "kd", "gtan")  # takd = two kd stages (distill.py)
@@ -227,9 +228,27 @@ class Stage:
     description: str
 
 
-def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
+def statistics_inputs(config: RunConfig, cases: Sequence[PreparedCase]) -> List[torch.Tensor]:
+    """Whole model-grid images, evenly spread over `cases`, for `fix_normalisation_statistics`."""
+    if not cases:
+        raise TrainingError("norm=fixed needs training images to take its statistics from, and there are none.",
+                            "Check the dataset and split, or use --norm=instance.")
+    count = min(len(cases), max(1, config.norm_statistics_cases))
+    picks = np.unique(np.linspace(0, len(cases) - 1, count).round().astype(int))
+    return [torch.from_numpy(cases[i].image)[None, None] for i in picks]
+
+
+def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[PreparedCase] = ()) -> Stage:
+    """The networks and objective of one run; `statistics_cases` are the images a norm=fixed student takes its
+    normalisation statistics from (after its initial weights are in place)."""
     if config.method not in METHODS:
         raise TrainingError(f"Unknown method '{config.method}'.", "Use none, kd, takd or gtan.")
+    if config.norm not in NORMS:
+        raise TrainingError(f"Unknown norm '{config.norm}'.", f"Use one of: {', '.join(NORMS)}.")
+    if config.norm == "fixed" and config.method not in ("none", "kd"):
+        raise TrainingError(f"norm=fixed is for a single network (method none or kd), not {config.method}: "
+                            "the slices of a slimmable network would need statistics of their own.",
+                            "Use --norm=instance with takd or gtan.")
     student_config = network_config(config)
     torch.manual_seed(config.seed)
     w, t, wf = config.kd_weight, config.kd_temperature, config.feature_kd_weight
@@ -248,6 +267,8 @@ def build_stage(config: RunConfig, runtime: Runtime) -> Stage:
             from .onnx_weights import load_onnx_into
 
             load_onnx_into(network, Path(config.init_onnx))
+        if config.norm == "fixed":
+            network = fix_normalisation_statistics(network, [x.to(runtime.device) for x in statistics_inputs(config, statistics_cases)])
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
         teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0) if teacher is not None else None
 
@@ -400,7 +421,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
             if not config.unlabeled_root:
                 raise TrainingError("unlabeled_fraction > 0 but no unlabeled_root.", "Set --unlabeled_root=FOLDER.")
             unlabeled_cases = load_unlabeled_cases(Path(config.unlabeled_root), config.grid, config.hu_window)
-    stage = build_stage(config, runtime)
+    stage = build_stage(config, runtime, [*train_cases, *unlabeled_cases])
     network = stage.network
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, best_val, elapsed_before = 0, None, 0.0

@@ -23,7 +23,7 @@ import torch
 from .checkpoint import load_export_model
 from .contract import HU_WINDOW, MODEL_SHAPE
 from .model_card import write_card
-from .models import PRESETS, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters
+from .models import PRESETS, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters, fold_fixed_normalisation
 
 OPSET = 17
 INPUT_NAME = "ct"
@@ -35,9 +35,16 @@ MODELS_DIR = REPO_ROOT / "models"
 PARITY_DIR = REPO_ROOT / "test" / "fixtures" / "model-parity"
 
 
+# What the manifest says of each kind (models.py): informational, the runtime needs no change for either.
+NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
+                 "fixed": "fixed statistics from training images, folded into the convolutions"}
+
+
 def export_onnx(model: UNet3d, path: Path) -> None:
     """Trace `model` (eval mode, CPU, float32) into an ONNX file with dynamic spatial axes."""
     model = model.eval().cpu().float()
+    if model.config.norm == "fixed":
+        model = fold_fixed_normalisation(model)
     dummy = torch.zeros(1, 1, *INPUT_GRID[:1], 32, 32)
     spatial = {2: "D", 3: "H", 4: "W"}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +135,7 @@ def manifest_entry(model: UNet3d, name: str, onnx_path: Path, *, placeholder: bo
         **({"caution": caution} if caution else {}),
         "parameters": count_parameters(model),
         "flops": float(f"{count_flops(config, INPUT_GRID):.4g}"),
-        "architecture": {"family": "rt-liver UNet3d", "channels": list(config.channels)},
+        "architecture": {"family": "rt-liver UNet3d", "channels": list(config.channels), "normalisation": NORMALISATION[config.norm]},
         "input": {"name": INPUT_NAME, "shape": [1, 1, *INPUT_GRID], "sizeDivisor": SIZE_DIVISOR,
                   "orientation": "LPS", "huWindow": list(HU_WINDOW), "resampling": "trilinear-half-pixel"},
         "output": {"name": OUTPUT_NAME, "channels": ["background", "liver"], "activation": "softmax"},

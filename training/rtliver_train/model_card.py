@@ -26,6 +26,7 @@ def render_card(entry: Dict[str, Any], notes: str = "") -> str:
         "## Model",
         f"- File: `{entry['file']}` (sha256 `{entry['sha256']}`)",
         f"- Architecture: rt-liver 3-D U-Net, channels per level {entry.get('architecture', {}).get('channels')}, "
+        f"normalisation: {entry.get('architecture', {}).get('normalisation', 'InstanceNorm')}, "
         f"{entry['parameters']:,} parameters, {entry['flops'] / 1e9:.1f} GFLOPs per {list(entry['input']['shape'][2:])} volume",
         f"- Input `{entry['input']['name']}` {entry['input']['shape']} (LPS, trilinear half-pixel resize, HU window "
         f"{entry['input']['huWindow']} to [-1, 1]); output `{entry['output']['name']}` [1, 2, D, H, W] "

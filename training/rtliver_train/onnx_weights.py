@@ -28,6 +28,10 @@ def onnx_state_dict(path: Path) -> Tuple[Dict[str, torch.Tensor], UNetConfig]:
     producers = {out: node for node in model.graph.node for out in node.output}
     state: Dict[str, torch.Tensor] = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
                                       if not k.startswith("onnx::")}
+    if "encoders.0.first.conv.bias" in state:  # export folds a norm="fixed" network's normalisation (models.py)
+        raise TrainingError(f"{path} holds a network with its normalisation folded into its convolutions (norm=fixed); "
+                            "reading its weights back is not supported.",
+                            "Start from a model with InstanceNorm; --norm=fixed then fixes its statistics again.")
     channels = tuple(int(state[f"encoders.{level}.first.conv.weight"].shape[0]) for level in range(4))
     # the decoder convs: level from the output-channel count (distinct per level for every preset)
     halves: Dict[int, Dict[str, np.ndarray]] = {}

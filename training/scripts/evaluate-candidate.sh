@@ -6,7 +6,8 @@
 #
 #   bash training/scripts/evaluate-candidate.sh RUN_DIR TAG [MODEL_NAME]
 #
-# RUN_DIR: a distill/train_teacher output folder (its best.pt is exported); TAG: names the candidate folder
+# RUN_DIR: a distill/train_teacher output folder (its final step, ckpt.pt, is exported: candidates and controls
+# are compared at the same step, training/README.md); TAG: names the candidate folder
 # var/candidates/TAG and the result folders var/overlays/TAG and var/robustness/TAG; MODEL_NAME: the manifest
 # name (default student-30k, marked default). About 5 minutes on this 2-core machine. Look at every PNG.
 set -euo pipefail
@@ -19,7 +20,7 @@ P=/usr/bin/python3
 OUT=var/candidates/$TAG
 
 mkdir -p "$OUT"
-$P -m rtliver_train.export --checkpoint "$RUN/best.pt" --name "$NAME" --out "$OUT" --default \
+$P -m rtliver_train.export --checkpoint "$RUN/ckpt.pt" --name "$NAME" --out "$OUT" --default \
   --teacher-name teacher-1.26m >/dev/null
 $P -m rtliver_train.overlays --model "$NAME" --models-dir "$OUT" --tag "$TAG"
 $P -m rtliver_train.robustness --model "$NAME" --models-dir "$OUT" --tag "$TAG" | tail -n 14
