@@ -33,7 +33,7 @@ on its receptive field.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -152,11 +152,15 @@ class FixedStatisticsNorm3d(nn.Module):
         self.register_buffer("var", torch.ones(channels))
         self.eps = 1e-5
 
+    def scale_and_shift(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The constant per-channel affine this normalisation amounts to: y = x * scale + shift."""
+        scale = self.weight * torch.rsqrt(self.var + self.eps)
+        return scale, self.bias - self.mean * scale
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
-        scale = self.weight[:c] * torch.rsqrt(self.var[:c] + self.eps)
-        shift = self.bias[:c] - self.mean[:c] * scale
-        return x * scale.view(1, c, 1, 1, 1) + shift.view(1, c, 1, 1, 1)
+        scale, shift = self.scale_and_shift()
+        return x * scale[:c].view(1, c, 1, 1, 1) + shift[:c].view(1, c, 1, 1, 1)
 
 
 class ConvNormAct(nn.Module):
@@ -265,8 +269,7 @@ def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]
         for hook in hooks:
             hook.remove()
         network.train(was_training)
-    fixed = UNet3d(UNetConfig(channels=network.config.channels, in_channels=network.config.in_channels,
-                              out_channels=network.config.out_channels, norm="fixed"))
+    fixed = UNet3d(replace(network.config, norm="fixed"))
     fixed.load_state_dict(network.state_dict(), strict=False)  # everything but the new statistics
     fixed.set_active_channels(network.active_channels)
     modules = dict(fixed.named_modules())
@@ -343,10 +346,9 @@ def fold_fixed_normalisation(model: UNet3d) -> UNet3d:
     folded = copy.deepcopy(model).eval()
     for module in folded.modules():
         if isinstance(module, ConvNormAct):
-            norm, conv = module.norm, module.conv
-            scale = norm.weight * torch.rsqrt(norm.var + norm.eps)
-            conv.weight.mul_(scale.view(-1, 1, 1, 1, 1))
-            conv.bias = nn.Parameter(norm.bias - norm.mean * scale)
+            scale, shift = module.norm.scale_and_shift()
+            module.conv.weight.mul_(scale.view(-1, 1, 1, 1, 1))
+            module.conv.bias = nn.Parameter(shift)
             module.norm = nn.Identity()
     return folded
 
@@ -354,9 +356,7 @@ def fold_fixed_normalisation(model: UNet3d) -> UNet3d:
 def extract_slice(model: UNet3d, channels: Sequence[int]) -> UNet3d:
     """A standalone UNet3d of width `channels` holding a copy of `model`'s first channels (the slimmable slice).
     Its output equals `model` run with set_active_channels(channels)."""
-    config = UNetConfig(channels=tuple(channels), in_channels=model.config.in_channels,
-                        out_channels=model.config.out_channels, norm=model.config.norm)
-    small = UNet3d(config)
+    small = UNet3d(replace(model.config, channels=tuple(channels)))
     big_state = model.state_dict()
     sliced = {}
     for name, small_tensor in small.state_dict().items():
