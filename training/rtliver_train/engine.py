@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -238,9 +238,12 @@ def statistics_inputs(config: RunConfig, cases: Sequence[PreparedCase]) -> List[
     return [torch.from_numpy(cases[i].image)[None, None] for i in picks]
 
 
-def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[PreparedCase] = ()) -> Stage:
+def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[PreparedCase] = (),
+                statistics_from_checkpoint: bool = False) -> Stage:
     """The networks and objective of one run; `statistics_cases` are the images a norm=fixed student takes its
-    normalisation statistics from (after its initial weights are in place)."""
+    normalisation statistics from (after its initial weights are in place). A resumed run passes
+    `statistics_from_checkpoint`: the checkpoint it loads next holds the statistics the run started with, so they
+    are not measured again."""
     if config.method not in METHODS:
         raise TrainingError(f"Unknown method '{config.method}'.", "Use none, kd, takd or gtan.")
     if config.norm not in NORMS:
@@ -267,7 +270,9 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
             from .onnx_weights import load_onnx_into
 
             load_onnx_into(network, Path(config.init_onnx))
-        if config.norm == "fixed":
+        if config.norm == "fixed" and statistics_from_checkpoint:
+            network = UNet3d(replace(student_config, norm="fixed")).to(runtime.device)
+        elif config.norm == "fixed":
             network = fix_normalisation_statistics(network, [x.to(runtime.device) for x in statistics_inputs(config, statistics_cases)])
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
         teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0) if teacher is not None else None
@@ -421,12 +426,13 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
             if not config.unlabeled_root:
                 raise TrainingError("unlabeled_fraction > 0 but no unlabeled_root.", "Set --unlabeled_root=FOLDER.")
             unlabeled_cases = load_unlabeled_cases(Path(config.unlabeled_root), config.grid, config.hu_window)
-    stage = build_stage(config, runtime, [*train_cases, *unlabeled_cases])
+    resuming = config.resume and checkpoint_path.exists()
+    stage = build_stage(config, runtime, [*train_cases, *unlabeled_cases], statistics_from_checkpoint=resuming)
     network = stage.network
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, best_val, elapsed_before = 0, None, 0.0
 
-    if config.resume and checkpoint_path.exists():
+    if resuming:
         checkpoint = load_checkpoint(checkpoint_path)
         load_state_into(network, checkpoint["model"], checkpoint["model_args"], checkpoint_path)
         optimizer.load_state_dict(checkpoint["optimizer"])

@@ -131,3 +131,19 @@ def test_reading_a_folded_export_back_is_refused_with_a_clear_error(tmp_path):
     export_onnx(fix_normalisation_statistics(trained_looking(), [torch.rand(1, 1, 16, 16, 16)]), path)
     with pytest.raises(TrainingError, match="folded"):
         load_onnx_model(path)
+
+
+def test_a_resumed_run_keeps_the_statistics_it_started_with_without_measuring_them_again(tmp_path, monkeypatch):
+    from rtliver_train import engine
+
+    cases = [tiny_case(seed) for seed in range(3)]
+    straight = engine.train(tiny_config(tmp_path / "straight", norm="fixed", steps=4), cases, [])
+    engine.train(tiny_config(tmp_path / "resumed", norm="fixed", steps=2), cases, [])
+
+    def measured_again(*_args, **_kwargs):
+        raise AssertionError("a resumed run measured its normalisation statistics again")
+
+    monkeypatch.setattr(engine, "fix_normalisation_statistics", measured_again)
+    resumed = engine.train(tiny_config(tmp_path / "resumed", norm="fixed", steps=4, resume=True), cases, [])
+    for (name, a), b in zip(load_model(straight)[0].state_dict().items(), load_model(resumed)[0].state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
