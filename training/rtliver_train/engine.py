@@ -239,11 +239,11 @@ def statistics_inputs(config: RunConfig, cases: Sequence[PreparedCase]) -> List[
 
 
 def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[PreparedCase] = (),
-                statistics_from_checkpoint: bool = False) -> Stage:
+                resuming: bool = False) -> Stage:
     """The networks and objective of one run; `statistics_cases` are the images a norm=fixed student takes its
-    normalisation statistics from (after its initial weights are in place). A resumed run passes
-    `statistics_from_checkpoint`: the checkpoint it loads next holds the statistics the run started with, so they
-    are not measured again."""
+    normalisation statistics from (after its initial weights are in place). A `resuming` run's student is built
+    as its checkpoint holds it: the checkpoint loaded next brings its weights and statistics, so neither the
+    initial weights are read nor the statistics measured again."""
     if config.method not in METHODS:
         raise TrainingError(f"Unknown method '{config.method}'.", "Use none, kd, takd or gtan.")
     if config.norm not in NORMS:
@@ -265,14 +265,12 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         return None if config.kd_samples == "all" else 1 - labelled
 
     if config.method in ("none", "kd"):
-        network = UNet3d(student_config).to(runtime.device)
-        if config.init_onnx:
+        network = UNet3d(replace(student_config, norm=config.norm) if resuming else student_config).to(runtime.device)
+        if config.init_onnx and not resuming:
             from .onnx_weights import load_onnx_into
 
             load_onnx_into(network, Path(config.init_onnx))
-        if config.norm == "fixed" and statistics_from_checkpoint:
-            network = UNet3d(replace(student_config, norm="fixed")).to(runtime.device)
-        elif config.norm == "fixed":
+        if config.norm == "fixed" and not resuming:
             network = fix_normalisation_statistics(network, [x.to(runtime.device) for x in statistics_inputs(config, statistics_cases)])
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
         teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0) if teacher is not None else None
@@ -427,7 +425,7 @@ def train(config: RunConfig, train_cases: Optional[Sequence[PreparedCase]] = Non
                 raise TrainingError("unlabeled_fraction > 0 but no unlabeled_root.", "Set --unlabeled_root=FOLDER.")
             unlabeled_cases = load_unlabeled_cases(Path(config.unlabeled_root), config.grid, config.hu_window)
     resuming = config.resume and checkpoint_path.exists()
-    stage = build_stage(config, runtime, [*train_cases, *unlabeled_cases], statistics_from_checkpoint=resuming)
+    stage = build_stage(config, runtime, [*train_cases, *unlabeled_cases], resuming=resuming)
     network = stage.network
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, best_val, elapsed_before = 0, None, 0.0
