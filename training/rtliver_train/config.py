@@ -32,8 +32,9 @@ class RunConfig:
     preset: str = "student-30k"  # teacher | student-100k | student-30k | assistant-takd
     channels: Optional[Tuple[int, int, int, int]] = None  # overrides the preset
     init_onnx: Optional[str] = None  # start from the weights of an exported model (fine-tuning); ignored on resume
-    # instance | fixed: InstanceNorm, or constant statistics pooled over norm_statistics_cases training inputs at
-    # the start (models.fix_normalisation_statistics), so the mask no longer depends on what else the field holds
+    # instance | fixed | mean-only: InstanceNorm, or constant statistics pooled over norm_statistics_cases training
+    # inputs at the start (models.fix_normalisation_statistics), so the mask no longer depends on what else the
+    # field holds, or each input's own means with a constant scale (per-series re-centring kept)
     norm: str = "instance"
     norm_statistics_cases: int = 32
     # method: none (labels only) | kd | takd | gtan

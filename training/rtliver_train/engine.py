@@ -29,8 +29,8 @@ from .datasets import PreparedCase, discover, prepare_cases, select_split
 from .errors import TrainingError
 from .losses import distillation_loss, feature_distillation_loss, segmentation_loss
 from .metrics import dice_score
-from .models import (NORMS, PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice, fix_normalisation_statistics,
-                     interpolate_channels, zero_inputs_beyond)
+from .models import (CONSTANT_STATISTICS_NORMS, NORMS, PRESETS, UNet3d, UNetConfig, count_parameters, extract_slice,
+                     fix_normalisation_statistics, interpolate_channels, zero_inputs_beyond)
 from .unlabeled import load_unlabeled_cases
 
 METHODS = ("none", "kd", "gtan")  # takd = two kd stages (distill.py)
@@ -231,7 +231,7 @@ class Stage:
 def statistics_inputs(config: RunConfig, cases: Sequence[PreparedCase]) -> List[torch.Tensor]:
     """Whole model-grid images, evenly spread over `cases`, for `fix_normalisation_statistics`."""
     if not cases:
-        raise TrainingError("norm=fixed needs training images to take its statistics from, and there are none.",
+        raise TrainingError(f"norm={config.norm} needs training images to take its statistics from, and there are none.",
                             "Check the dataset and split, or use --norm=instance.")
     count = min(len(cases), max(1, config.norm_statistics_cases))
     picks = np.unique(np.linspace(0, len(cases) - 1, count).round().astype(int))
@@ -248,8 +248,8 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         raise TrainingError(f"Unknown method '{config.method}'.", "Use none, kd, takd or gtan.")
     if config.norm not in NORMS:
         raise TrainingError(f"Unknown norm '{config.norm}'.", f"Use one of: {', '.join(NORMS)}.")
-    if config.norm == "fixed" and config.method not in ("none", "kd"):
-        raise TrainingError(f"norm=fixed is for a single network (method none or kd), not {config.method}: "
+    if config.norm in CONSTANT_STATISTICS_NORMS and config.method not in ("none", "kd"):
+        raise TrainingError(f"norm={config.norm} is for a single network (method none or kd), not {config.method}: "
                             "the slices of a slimmable network would need statistics of their own.",
                             "Use --norm=instance with takd or gtan.")
     student_config = network_config(config)
@@ -270,8 +270,9 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
             from .onnx_weights import load_onnx_into
 
             load_onnx_into(network, Path(config.init_onnx))
-        if config.norm == "fixed" and not resuming:
-            network = fix_normalisation_statistics(network, [x.to(runtime.device) for x in statistics_inputs(config, statistics_cases)])
+        if config.norm in CONSTANT_STATISTICS_NORMS and not resuming:
+            inputs = [x.to(runtime.device) for x in statistics_inputs(config, statistics_cases)]
+            network = fix_normalisation_statistics(network, inputs, config.norm)
         teacher = load_frozen(config.teacher_checkpoint, "teacher", runtime.device) if config.method == "kd" else None
         teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0) if teacher is not None else None
 

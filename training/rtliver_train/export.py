@@ -37,7 +37,8 @@ PARITY_DIR = REPO_ROOT / "test" / "fixtures" / "model-parity"
 
 # What the manifest says of each kind (models.py): informational, the runtime needs no change for either.
 NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
-                 "fixed": "fixed statistics from training images, folded into the convolutions"}
+                 "fixed": "fixed statistics from training images, folded into the convolutions",
+                 "mean-only": "each input's own channel means, with a fixed scale from training images"}
 
 
 def export_onnx(model: UNet3d, path: Path) -> None:

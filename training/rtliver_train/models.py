@@ -27,7 +27,11 @@ ended at the liver's middle and at -2.3 % with the real anatomy above in view; a
 a 300 mm field -7.3 %. With `norm="fixed"` every normalisation uses constant statistics instead
 (`FixedStatisticsNorm3d`, set once from training inputs by `fix_normalisation_statistics`, as a BatchNorm at
 inference or torchvision's FrozenBatchNorm2d), and the network becomes local: a voxel's output depends only
-on its receptive field.
+on its receptive field. Fixed statistics also lose what InstanceNorm gave for free: a darker (fatty) liver is
+re-centred per series. `norm="mean-only"` keeps that half: each input's own channel means are subtracted, but
+the scale is a constant (`MeanOnlyInstanceNorm3d`; mean-only normalisation, Salimans & Kingma, "Weight
+Normalization", NeurIPS 2016), because the variance is what a field with little liver in it shrinks, and
+dividing by it amplifies tissue that is only partly liver-like (the body wall, the colon at the liver's tip).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from .contract import MODEL_SHAPE
 LEVELS = 4  # resolution levels: full, 1/2, 1/4, 1/8 -> input sizes must be multiples of 8
 SIZE_DIVISOR = 2 ** (LEVELS - 1)
 NEGATIVE_SLOPE = 0.01
-NORMS = ("instance", "fixed")
+NORMS = ("instance", "fixed", "mean-only")
+CONSTANT_STATISTICS_NORMS = ("fixed", "mean-only")  # set from training inputs by fix_normalisation_statistics
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class UNetConfig:
     channels: Tuple[int, int, int, int]
     in_channels: int = 1
     out_channels: int = 2
-    norm: str = "instance"  # instance | fixed (module docstring)
+    norm: str = "instance"  # instance | fixed | mean-only (module docstring)
 
     def __post_init__(self) -> None:
         if len(self.channels) != LEVELS or any(int(c) < 1 for c in self.channels):
@@ -163,13 +168,39 @@ class FixedStatisticsNorm3d(nn.Module):
         return x * scale[:c].view(1, c, 1, 1, 1) + shift[:c].view(1, c, 1, 1, 1)
 
 
+class MeanOnlyInstanceNorm3d(nn.Module):
+    """Each input's own per-channel mean subtracted (as InstanceNorm), then divided by a constant per-channel
+    standard deviation (buffer `var`, the mean within-input variance over training inputs, set by
+    `fix_normalisation_statistics`), then the affine scale and shift of the InstanceNorm it replaces."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("var", torch.ones(channels))
+        self.eps = 1e-5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        # Mean over W, then H, then D: the same three ReduceMeans as the exported InstanceNorm (onnx_norm.py),
+        # so float32 sums stay short on a million voxels and every runtime computes the same.
+        mean = x.mean(dim=4, keepdim=True).mean(dim=3, keepdim=True).mean(dim=2, keepdim=True)
+        scale, shift = self.weight * torch.rsqrt(self.var + self.eps), self.bias
+        if c != scale.shape[0]:  # a slice; a whole network traces to constants, without Slice or Reshape
+            scale, shift = scale[:c], shift[:c]
+        return (x - mean) * scale[None, :, None, None, None] + shift[None, :, None, None, None]
+
+
+NORM_MODULES = {"instance": SlimmableInstanceNorm3d, "fixed": FixedStatisticsNorm3d, "mean-only": MeanOnlyInstanceNorm3d}
+
+
 class ConvNormAct(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False, norm: str = "instance") -> None:
         super().__init__()
         conv_class = ConcatInputConv3d if concat_input else SlimmableConv3d
         # No bias: the normalisation subtracts each channel's mean, so a bias would only receive rounding noise.
         self.conv = conv_class(in_channels, out_channels, 3, bias=False)
-        self.norm = SlimmableInstanceNorm3d(out_channels) if norm == "instance" else FixedStatisticsNorm3d(out_channels)
+        self.norm = NORM_MODULES[norm](out_channels)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # one tensor, or (skip, up) for a decoder
         return F.leaky_relu(self.norm(self.conv(*inputs)), NEGATIVE_SLOPE)
@@ -243,11 +274,16 @@ def build_model(config: UNetConfig) -> UNet3d:
 
 
 @torch.no_grad()
-def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]) -> UNet3d:
-    """The same network with every InstanceNorm replaced by a `FixedStatisticsNorm3d` whose statistics are each
-    channel's mean and variance pooled over `inputs` ([1, 1, D, H, W] each; pooled as over one concatenated
-    volume: the mean of the means, the mean of var + mean^2 minus the squared mean). On inputs like those, the
-    new network computes what the old one did on average; it no longer changes with what the field holds."""
+def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor], norm: str = "fixed") -> UNet3d:
+    """The same network with every InstanceNorm replaced by a `FixedStatisticsNorm3d` (norm="fixed") whose
+    statistics are each channel's mean and variance pooled over `inputs` ([1, 1, D, H, W] each; pooled as over
+    one concatenated volume: the mean of the means, the mean of var + mean^2 minus the squared mean), or by a
+    `MeanOnlyInstanceNorm3d` (norm="mean-only") whose constant variance is the mean of the inputs' own
+    variances (each input still subtracts its own mean). On inputs like those, the new network computes what
+    the old one did on average; its output no longer changes with what the field holds (fixed), or only through
+    each channel's mean (mean-only)."""
+    if norm not in CONSTANT_STATISTICS_NORMS:
+        raise ValueError(f"norm must be one of {CONSTANT_STATISTICS_NORMS}, got {norm!r}")
     if network.config.norm != "instance":
         raise ValueError(f"the network's normalisation is already {network.config.norm!r}")
     if not inputs:
@@ -269,16 +305,19 @@ def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]
         for hook in hooks:
             hook.remove()
         network.train(was_training)
-    fixed = UNet3d(replace(network.config, norm="fixed"))
+    fixed = UNet3d(replace(network.config, norm=norm))
     fixed.load_state_dict(network.state_dict(), strict=False)  # everything but the new statistics
     fixed.set_active_channels(network.active_channels)
     modules = dict(fixed.named_modules())
     for name, stats in recorded.items():
         means = torch.stack([m for m, _ in stats])
         mean = means.mean(0)
-        var = torch.stack([v + m ** 2 for m, v in stats]).mean(0) - mean ** 2
         c = mean.shape[0]
-        modules[name].mean[:c] = mean.float()
+        if norm == "fixed":
+            var = torch.stack([v + m ** 2 for m, v in stats]).mean(0) - mean ** 2
+            modules[name].mean[:c] = mean.float()
+        else:  # each input subtracts its own mean: only the spread about it matters
+            var = torch.stack([v for _, v in stats]).mean(0)
         modules[name].var[:c] = var.clamp_min(0).float()
     return fixed.to(next(network.parameters()).device).train(was_training)
 

@@ -32,6 +32,10 @@ def onnx_state_dict(path: Path) -> Tuple[Dict[str, torch.Tensor], UNetConfig]:
         raise TrainingError(f"{path} holds a network with its normalisation folded into its convolutions (norm=fixed); "
                             "reading its weights back is not supported.",
                             "Start from a model with InstanceNorm; --norm=fixed then fixes its statistics again.")
+    if "encoders.0.first.norm.weight" not in state:  # a norm="mean-only" export: its scale is one folded constant
+        raise TrainingError(f"{path} holds a network whose normalisation scale is folded into constants "
+                            "(norm=mean-only); reading its weights back is not supported.",
+                            "Start from a model with InstanceNorm; --norm=mean-only then fixes its scale again.")
     channels = tuple(int(state[f"encoders.{level}.first.conv.weight"].shape[0]) for level in range(4))
     # the decoder convs: level from the output-channel count (distinct per level for every preset)
     halves: Dict[int, Dict[str, np.ndarray]] = {}
