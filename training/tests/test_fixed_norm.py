@@ -35,6 +35,19 @@ def trained_looking(seed=0, channels=CHANNELS):
     return model.eval()
 
 
+def run_in_onnxruntime_node(path, x, tmp_path):
+    """The logits onnxruntime-node (the CLI's runtime) computes from the exported graph at `path` on `x`."""
+    x.numpy().astype("<f4").tofile(tmp_path / "x.bin")
+    shape = ", ".join(str(n) for n in x.shape)
+    script = (f"const ort = require('onnxruntime-node'); const fs = require('fs');"
+              f"(async () => {{ const s = await ort.InferenceSession.create('{path}');"
+              f"const x = new Float32Array(fs.readFileSync('{tmp_path / 'x.bin'}').buffer.slice(0));"
+              f"const r = await s.run({{ ct: new ort.Tensor('float32', x, [{shape}]) }});"
+              f"fs.writeFileSync('{tmp_path / 'y.bin'}', Buffer.from(r.logits.data.buffer)); }})();")
+    subprocess.run(["node", "-e", script], check=True, cwd=REPO_ROOT)
+    return np.fromfile(tmp_path / "y.bin", dtype="<f4").reshape(1, 2, *x.shape[2:])
+
+
 def test_statistics_of_one_input_reproduce_instance_norm_on_that_input():
     model = trained_looking()
     x = torch.rand(1, 1, 16, 16, 16)
@@ -88,16 +101,8 @@ def test_folding_into_the_convolutions_is_the_same_function_and_exports_without_
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert ops <= {"Conv", "LeakyRelu", "MaxPool", "Resize", "Add", "Constant"}, ops
     # onnxruntime-node (the CLI's runtime) runs the exported graph to the same output
-    x.numpy().astype("<f4").tofile(tmp_path / "x.bin")
-    script = (f"const ort = require('onnxruntime-node'); const fs = require('fs');"
-              f"(async () => {{ const s = await ort.InferenceSession.create('{path}');"
-              f"const x = new Float32Array(fs.readFileSync('{tmp_path / 'x.bin'}').buffer.slice(0));"
-              f"const r = await s.run({{ ct: new ort.Tensor('float32', x, [1, 1, 16, 16, 16]) }});"
-              f"fs.writeFileSync('{tmp_path / 'y.bin'}', Buffer.from(r.logits.data.buffer)); }})();")
-    subprocess.run(["node", "-e", script], check=True, cwd=REPO_ROOT)
-    out = np.fromfile(tmp_path / "y.bin", dtype="<f4").reshape(1, 2, 16, 16, 16)
     with torch.no_grad():
-        np.testing.assert_allclose(out, fixed(x).numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(run_in_onnxruntime_node(path, x, tmp_path), fixed(x).numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_a_fixed_network_round_trips_through_a_checkpoint(tmp_path):
@@ -184,13 +189,5 @@ def test_a_mean_only_network_exports_without_instance_normalization_and_runs_the
     check_onnx(path)
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert "InstanceNormalization" not in ops and "ReduceMean" in ops, ops
-    x.numpy().astype("<f4").tofile(tmp_path / "x.bin")
-    script = (f"const ort = require('onnxruntime-node'); const fs = require('fs');"
-              f"(async () => {{ const s = await ort.InferenceSession.create('{path}');"
-              f"const x = new Float32Array(fs.readFileSync('{tmp_path / 'x.bin'}').buffer.slice(0));"
-              f"const r = await s.run({{ ct: new ort.Tensor('float32', x, [1, 1, 16, 16, 16]) }});"
-              f"fs.writeFileSync('{tmp_path / 'y.bin'}', Buffer.from(r.logits.data.buffer)); }})();")
-    subprocess.run(["node", "-e", script], check=True, cwd=REPO_ROOT)
-    out = np.fromfile(tmp_path / "y.bin", dtype="<f4").reshape(1, 2, 16, 16, 16)
     with torch.no_grad():
-        np.testing.assert_allclose(out, centred(x).numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(run_in_onnxruntime_node(path, x, tmp_path), centred(x).numpy(), rtol=1e-4, atol=1e-4)
