@@ -32,6 +32,8 @@ re-centred per series. `norm="mean-only"` keeps that half: each input's own chan
 the scale is a constant (`MeanOnlyInstanceNorm3d`; mean-only normalisation, Salimans & Kingma, "Weight
 Normalization", NeurIPS 2016), because the variance is what a field with little liver in it shrinks, and
 dividing by it amplifies tissue that is only partly liver-like (the body wall, the colon at the liver's tip).
+Measured, it trades one field error for another: a lower slab's over-segmentation shrinks, but a field holding
+more liver (an upper slab, a narrow in-plane field) under-segments more (training/results/robustness.md).
 """
 
 from __future__ import annotations
