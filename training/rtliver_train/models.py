@@ -307,10 +307,10 @@ def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]
         for hook in hooks:
             hook.remove()
         network.train(was_training)
-    fixed = UNet3d(replace(network.config, norm=norm))
-    fixed.load_state_dict(network.state_dict(), strict=False)  # everything but the new statistics
-    fixed.set_active_channels(network.active_channels)
-    modules = dict(fixed.named_modules())
+    replaced = UNet3d(replace(network.config, norm=norm))
+    replaced.load_state_dict(network.state_dict(), strict=False)  # everything but the new statistics
+    replaced.set_active_channels(network.active_channels)
+    modules = dict(replaced.named_modules())
     for name, stats in recorded.items():
         means = torch.stack([m for m, _ in stats])
         mean = means.mean(0)
@@ -321,7 +321,7 @@ def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]
         else:  # each input subtracts its own mean: only the spread about it matters
             var = torch.stack([v for _, v in stats]).mean(0)
         modules[name].var[:c] = var.clamp_min(0).float()
-    return fixed.to(next(network.parameters()).device).train(was_training)
+    return replaced.to(next(network.parameters()).device).train(was_training)
 
 
 def zero_inputs_beyond(model: UNet3d, channels: Sequence[int]) -> None:
