@@ -34,9 +34,12 @@ class RunConfig:
     init_onnx: Optional[str] = None  # start from the weights of an exported model (fine-tuning); ignored on resume
     # instance | fixed | mean-only: InstanceNorm, or constant statistics pooled over norm_statistics_cases training
     # inputs at the start (models.fix_normalisation_statistics), so the mask no longer depends on what else the
-    # field holds, or each input's own means with a constant scale (per-series re-centring kept)
+    # field holds, or each input's own means with a constant scale (per-series re-centring kept); regional:
+    # each voxel's statistics over the region around it (models.RegionalInstanceNorm3d), reached from an
+    # InstanceNorm network's function over the first regional_ramp of the steps (0: regional from the start)
     norm: str = "instance"
     norm_statistics_cases: int = 32
+    regional_ramp: float = 0.3
     # method: none (labels only) | kd | takd | gtan
     method: str = "none"
     teacher_checkpoint: Optional[str] = None  # a checkpoint (.pt) or an exported model (.onnx)

@@ -23,7 +23,8 @@ import torch
 from .checkpoint import load_export_model
 from .contract import HU_WINDOW, MODEL_SHAPE
 from .model_card import write_card
-from .models import PRESETS, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters, fold_fixed_normalisation
+from .models import (PRESETS, REGIONAL_BLOCK, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters, fold_fixed_normalisation,
+                     set_locality)
 
 OPSET = 17
 INPUT_NAME = "ct"
@@ -38,7 +39,9 @@ PARITY_DIR = REPO_ROOT / "test" / "fixtures" / "model-parity"
 # What the manifest says of each kind (models.py): informational, the runtime needs no change for either.
 NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
                  "fixed": "fixed statistics from training images, folded into the convolutions",
-                 "mean-only": "each input's own channel means, with a fixed scale from training images"}
+                 "mean-only": "each input's own channel means, with a fixed scale from training images",
+                 "regional": "each voxel's statistics over the 16-voxel blocks around it, blended trilinearly"}
+NORMALISATION_METADATA_KEY = "rtliver.normalisation"  # read back by onnx_weights, which loads InstanceNorm networks only
 
 
 def export_onnx(model: UNet3d, path: Path) -> None:
@@ -46,6 +49,7 @@ def export_onnx(model: UNet3d, path: Path) -> None:
     model = model.eval().cpu().float()
     if model.config.norm == "fixed":
         model = fold_fixed_normalisation(model)
+    set_locality(model, 1.0)  # a norm=regional network's own function, not a training run's blend
     dummy = torch.zeros(1, 1, *INPUT_GRID[:1], 32, 32)
     spatial = {2: "D", 3: "H", 4: "W"}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +64,9 @@ def export_onnx(model: UNet3d, path: Path) -> None:
     from .onnx_norm import decompose_instance_norm
 
     # The same normalisation on every runtime (onnx_norm.py says why).
-    onnx.save(decompose_instance_norm(onnx.load(str(path))), str(path))
+    graph_model = decompose_instance_norm(onnx.load(str(path)))
+    onnx.helper.set_model_props(graph_model, {NORMALISATION_METADATA_KEY: model.config.norm})
+    onnx.save(graph_model, str(path))
     check_onnx(path)
 
 
@@ -137,7 +143,7 @@ def manifest_entry(model: UNet3d, name: str, onnx_path: Path, *, placeholder: bo
         "parameters": count_parameters(model),
         "flops": float(f"{count_flops(config, INPUT_GRID):.4g}"),
         "architecture": {"family": "rt-liver UNet3d", "channels": list(config.channels), "normalisation": NORMALISATION[config.norm]},
-        "input": {"name": INPUT_NAME, "shape": [1, 1, *INPUT_GRID], "sizeDivisor": SIZE_DIVISOR,
+        "input": {"name": INPUT_NAME, "shape": [1, 1, *INPUT_GRID], "sizeDivisor": REGIONAL_BLOCK if config.norm == "regional" else SIZE_DIVISOR,
                   "orientation": "LPS", "huWindow": list(HU_WINDOW), "resampling": "trilinear-half-pixel"},
         "output": {"name": OUTPUT_NAME, "channels": ["background", "liver"], "activation": "softmax"},
         "training": training,

@@ -34,11 +34,14 @@ Normalization", NeurIPS 2016), because the variance is what a field with little 
 dividing by it amplifies tissue that is only partly liver-like (the body wall, the colon at the liver's tip).
 Measured, it trades one field error for another: a lower slab's over-segmentation shrinks, but a field holding
 more liver (an upper slab, a narrow in-plane field) under-segments more (training/results/robustness.md).
+`norm="regional"` keeps both statistics but takes them per region, over the blocks around each voxel
+(`RegionalInstanceNorm3d`): re-centred per region, blind to what lies far away.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -51,7 +54,7 @@ from .contract import MODEL_SHAPE
 LEVELS = 4  # resolution levels: full, 1/2, 1/4, 1/8 -> input sizes must be multiples of 8
 SIZE_DIVISOR = 2 ** (LEVELS - 1)
 NEGATIVE_SLOPE = 0.01
-NORMS = ("instance", "fixed", "mean-only")
+NORMS = ("instance", "fixed", "mean-only", "regional")
 CONSTANT_STATISTICS_NORMS = ("fixed", "mean-only")  # set from training inputs by fix_normalisation_statistics
 
 
@@ -62,7 +65,7 @@ class UNetConfig:
     channels: Tuple[int, int, int, int]
     in_channels: int = 1
     out_channels: int = 2
-    norm: str = "instance"  # instance | fixed | mean-only (module docstring)
+    norm: str = "instance"  # instance | fixed | mean-only | regional (module docstring)
 
     def __post_init__(self) -> None:
         if len(self.channels) != LEVELS or any(int(c) < 1 for c in self.channels):
@@ -193,26 +196,83 @@ class MeanOnlyInstanceNorm3d(nn.Module):
         return (x - mean) * scale[None, :, None, None, None] + shift[None, :, None, None, None]
 
 
-NORM_MODULES = {"instance": SlimmableInstanceNorm3d, "fixed": FixedStatisticsNorm3d, "mean-only": MeanOnlyInstanceNorm3d}
+REGIONAL_BLOCK = 16  # full-resolution voxels per side of the blocks RegionalInstanceNorm3d averages over
+
+
+def regional_average(x: torch.Tensor, halvings: int) -> torch.Tensor:
+    """Each voxel's trilinear blend of the means of the blocks of 2^halvings voxels per side around it.
+
+    Halving with half-pixel trilinear Resize averages each 2x2x2 block exactly (even sizes), and Resize is in
+    the WebGPU-safe operator set, where a grouped or pooling 3-D operator may not be (FINDINGS.md)."""
+    y = x
+    for _ in range(halvings):
+        y = F.interpolate(y, scale_factor=0.5, mode="trilinear", align_corners=False)
+    return F.interpolate(y, size=x.shape[2:], mode="trilinear", align_corners=False)
+
+
+class RegionalInstanceNorm3d(nn.Module):
+    """InstanceNorm whose mean and variance are each voxel's *regional* statistics: those of the blocks of
+    REGIONAL_BLOCK full-resolution voxels per side around it (48 mm at the usual 3 mm grid spacing), blended
+    trilinearly, so that what the field holds far away (the part of the patient a slab lacks, the sides a narrow
+    field cuts) does not move the normalisation; then the affine scale and shift of the InstanceNorm it
+    replaces (same parameter names, so an InstanceNorm network's weights carry over).
+
+    `locality` in [0, 1] blends the whole input's statistics (0: InstanceNorm) with the regional ones (1), so a
+    run can start from an InstanceNorm network's function and move to regional statistics gradually (engine);
+    it is not part of the state and is 1 unless a training run sets it."""
+
+    def __init__(self, channels: int, level: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.halvings = max(1, int(math.log2(REGIONAL_BLOCK)) - level)
+        self.locality = 1.0
+        self.eps = 1e-5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, block = x.shape[1], 2 ** self.halvings
+        if any(int(n) % block for n in x.shape[2:]):
+            raise ValueError(f"regional normalisation needs sizes divisible by {block} at this level, got "
+                             f"{list(x.shape[2:])}: a network input's D, H, W must be multiples of {REGIONAL_BLOCK}")
+        mean, square = regional_average(x, self.halvings), regional_average(x * x, self.halvings)
+        if self.locality < 1.0:
+            a = self.locality
+            mean = a * mean + (1 - a) * x.mean(dim=(2, 3, 4), keepdim=True)
+            square = a * square + (1 - a) * (x * x).mean(dim=(2, 3, 4), keepdim=True)
+        var = F.relu(square - mean * mean)  # >= 0 but for rounding (a blend of block moments: Jensen); Relu is WebGPU-safe
+        weight, bias = self.weight, self.bias
+        if c != weight.shape[0]:
+            weight, bias = weight[:c], bias[:c]
+        return (x - mean) / torch.sqrt(var + self.eps) * weight[None, :, None, None, None] + bias[None, :, None, None, None]
+
+
+NORM_MODULES = {"instance": SlimmableInstanceNorm3d, "fixed": FixedStatisticsNorm3d, "mean-only": MeanOnlyInstanceNorm3d,
+                "regional": RegionalInstanceNorm3d}
+
+
+def make_norm(norm: str, channels: int, level: int) -> nn.Module:
+    return RegionalInstanceNorm3d(channels, level) if norm == "regional" else NORM_MODULES[norm](channels)
 
 
 class ConvNormAct(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False, norm: str = "instance") -> None:
+    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False, norm: str = "instance",
+                 level: int = 0) -> None:
         super().__init__()
         conv_class = ConcatInputConv3d if concat_input else SlimmableConv3d
         # No bias: the normalisation subtracts each channel's mean, so a bias would only receive rounding noise.
         self.conv = conv_class(in_channels, out_channels, 3, bias=False)
-        self.norm = NORM_MODULES[norm](out_channels)
+        self.norm = make_norm(norm, out_channels, level)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # one tensor, or (skip, up) for a decoder
         return F.leaky_relu(self.norm(self.conv(*inputs)), NEGATIVE_SLOPE)
 
 
 class DoubleConv(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False, norm: str = "instance") -> None:
+    def __init__(self, in_channels: int, out_channels: int, concat_input: bool = False, norm: str = "instance",
+                 level: int = 0) -> None:
         super().__init__()
-        self.first = ConvNormAct(in_channels, out_channels, concat_input, norm)
-        self.second = ConvNormAct(out_channels, out_channels, norm=norm)
+        self.first = ConvNormAct(in_channels, out_channels, concat_input, norm, level)
+        self.second = ConvNormAct(out_channels, out_channels, norm=norm, level=level)
 
     def set_width(self, out_channels: int) -> None:
         self.first.conv.active_out = out_channels
@@ -231,11 +291,12 @@ class UNet3d(nn.Module):
         self.config = config
         c = config.channels
         self.encoders = nn.ModuleList(
-            [DoubleConv(config.in_channels if level == 0 else c[level - 1], c[level], norm=config.norm) for level in range(LEVELS)]
+            [DoubleConv(config.in_channels if level == 0 else c[level - 1], c[level], norm=config.norm, level=level)
+             for level in range(LEVELS)]
         )
         # Decoder level l (l = 2, 1, 0) receives level l+1 and the skip of level l.
         self.projections = nn.ModuleList([SlimmableConv3d(c[level + 1], c[level], 1) for level in range(LEVELS - 1)])
-        self.decoders = nn.ModuleList([DoubleConv(2 * c[level], c[level], concat_input=True, norm=config.norm)
+        self.decoders = nn.ModuleList([DoubleConv(2 * c[level], c[level], concat_input=True, norm=config.norm, level=level)
                                        for level in range(LEVELS - 1)])
         self.head = SlimmableConv3d(c[0], config.out_channels, 1)
         self.active_channels: Tuple[int, ...] = c
@@ -322,6 +383,26 @@ def fix_normalisation_statistics(network: UNet3d, inputs: Sequence[torch.Tensor]
             var = torch.stack([v for _, v in stats]).mean(0)
         modules[name].var[:c] = var.clamp_min(0).float()
     return replaced.to(next(network.parameters()).device).train(was_training)
+
+
+def with_regional_normalisation(network: UNet3d) -> UNet3d:
+    """The same network with every InstanceNorm's statistics taken per region (`RegionalInstanceNorm3d`): the
+    affine weights carry over, nothing is measured."""
+    if network.config.norm != "instance":
+        raise ValueError(f"the network's normalisation is already {network.config.norm!r}")
+    regional = UNet3d(replace(network.config, norm="regional"))
+    regional.load_state_dict(network.state_dict())
+    regional.set_active_channels(network.active_channels)
+    return regional.to(next(network.parameters()).device).train(network.training)
+
+
+def set_locality(network: nn.Module, locality: float) -> None:
+    """Blend every regional normalisation's statistics: 0 = the whole input's (InstanceNorm), 1 = regional."""
+    if not 0.0 <= locality <= 1.0:
+        raise ValueError(f"locality must lie in [0, 1], got {locality}")
+    for module in network.modules():
+        if isinstance(module, RegionalInstanceNorm3d):
+            module.locality = float(locality)
 
 
 def zero_inputs_beyond(model: UNet3d, channels: Sequence[int]) -> None:

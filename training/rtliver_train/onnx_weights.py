@@ -24,6 +24,10 @@ def onnx_state_dict(path: Path) -> Tuple[Dict[str, torch.Tensor], UNetConfig]:
     from onnx import numpy_helper
 
     model = onnx.load(str(path))
+    norm = {p.key: p.value for p in model.metadata_props}.get("rtliver.normalisation", "instance")
+    if norm not in ("instance", "fixed", "mean-only"):  # the last two are recognised by their weights below
+        raise TrainingError(f"{path} holds a network with norm={norm}; reading its weights back is not supported.",
+                            f"Start from a model with InstanceNorm; --norm={norm} then converts it again.")
     tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     producers = {out: node for node in model.graph.node for out in node.output}
     state: Dict[str, torch.Tensor] = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
