@@ -35,7 +35,9 @@ dividing by it amplifies tissue that is only partly liver-like (the body wall, t
 Measured, it trades one field error for another: a lower slab's over-segmentation shrinks, but a field holding
 more liver (an upper slab, a narrow in-plane field) under-segments more (training/results/robustness.md).
 `norm="regional"` keeps both statistics but takes them per region, over the blocks around each voxel
-(`RegionalInstanceNorm3d`): re-centred per region, blind to what lies far away.
+(`RegionalInstanceNorm3d`): re-centred per region, blind to what lies far away. Measured, it empties the
+interior of large organs (a channel that marks the liver is near-constant over it, and regional statistics
+subtract it there): kept as a documented dead end, off by default.
 """
 
 from __future__ import annotations
