@@ -23,8 +23,8 @@ import torch
 from .checkpoint import load_export_model
 from .contract import HU_WINDOW, MODEL_SHAPE
 from .model_card import write_card
-from .models import (PRESETS, REGIONAL_BLOCK, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters, fold_fixed_normalisation,
-                     set_locality)
+from .models import (PRESETS, REGIONAL_BLOCK, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters,
+                     fold_fixed_normalisation, set_locality)
 
 OPSET = 17
 INPUT_NAME = "ct"
@@ -36,7 +36,7 @@ MODELS_DIR = REPO_ROOT / "models"
 PARITY_DIR = REPO_ROOT / "test" / "fixtures" / "model-parity"
 
 
-# What the manifest says of each kind (models.py): informational, the runtime needs no change for either.
+# What the manifest says of each kind (models.py): informational, the runtime needs no change for any of them.
 NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
                  "fixed": "fixed statistics from training images, folded into the convolutions",
                  "mean-only": "each input's own channel means, with a fixed scale from training images",
@@ -143,7 +143,8 @@ def manifest_entry(model: UNet3d, name: str, onnx_path: Path, *, placeholder: bo
         "parameters": count_parameters(model),
         "flops": float(f"{count_flops(config, INPUT_GRID):.4g}"),
         "architecture": {"family": "rt-liver UNet3d", "channels": list(config.channels), "normalisation": NORMALISATION[config.norm]},
-        "input": {"name": INPUT_NAME, "shape": [1, 1, *INPUT_GRID], "sizeDivisor": REGIONAL_BLOCK if config.norm == "regional" else SIZE_DIVISOR,
+        "input": {"name": INPUT_NAME, "shape": [1, 1, *INPUT_GRID],
+                  "sizeDivisor": REGIONAL_BLOCK if config.norm == "regional" else SIZE_DIVISOR,
                   "orientation": "LPS", "huWindow": list(HU_WINDOW), "resampling": "trilinear-half-pixel"},
         "output": {"name": OUTPUT_NAME, "channels": ["background", "liver"], "activation": "softmax"},
         "training": training,

@@ -248,11 +248,11 @@ class RegionalInstanceNorm3d(nn.Module):
         return (x - mean) / torch.sqrt(var + self.eps) * weight[None, :, None, None, None] + bias[None, :, None, None, None]
 
 
-NORM_MODULES = {"instance": SlimmableInstanceNorm3d, "fixed": FixedStatisticsNorm3d, "mean-only": MeanOnlyInstanceNorm3d,
-                "regional": RegionalInstanceNorm3d}
+NORM_MODULES = {"instance": SlimmableInstanceNorm3d, "fixed": FixedStatisticsNorm3d, "mean-only": MeanOnlyInstanceNorm3d}
 
 
 def make_norm(norm: str, channels: int, level: int) -> nn.Module:
+    """The normalisation `norm` for `channels` at resolution `level` (only the regional one depends on it)."""
     return RegionalInstanceNorm3d(channels, level) if norm == "regional" else NORM_MODULES[norm](channels)
 
 
