@@ -32,8 +32,8 @@ re-centred per series. `norm="mean-only"` keeps that half: each input's own chan
 the scale is a constant (`MeanOnlyInstanceNorm3d`; mean-only normalisation, Salimans & Kingma, "Weight
 Normalization", NeurIPS 2016), because the variance is what a field with little liver in it shrinks, and
 dividing by it amplifies tissue that is only partly liver-like (the body wall, the colon at the liver's tip).
-Measured, it trades one field error for another: a lower slab's over-segmentation shrinks, but a field holding
-more liver (an upper slab, a narrow in-plane field) under-segments more (training/results/robustness.md).
+Measured, it does not pay: a lower slab's over-segmentation shrinks by less than the seeds' spread, and a field
+holding more liver (an upper slab, a narrow in-plane field) under-segments more (training/results/robustness.md).
 `norm="regional"` keeps both statistics but takes them per region, over the blocks around each voxel
 (`RegionalInstanceNorm3d`): re-centred per region, blind to what lies far away. Measured, it empties the
 interior of large organs (a channel that marks the liver is near-constant over it, and regional statistics
