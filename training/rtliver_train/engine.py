@@ -253,6 +253,9 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         raise TrainingError(f"norm={config.norm} is for a single network (method none or kd), not {config.method}: "
                             "the slices of a slimmable network would need statistics of their own.",
                             "Use --norm=instance with takd or gtan.")
+    if not 0 <= config.regional_ramp <= 1:
+        raise TrainingError(f"regional_ramp {config.regional_ramp} is outside [0, 1].",
+                            "It is the share of the steps over which regional statistics replace the whole input's.")
     student_config = network_config(config)
     torch.manual_seed(config.seed)
     w, t, wf = config.kd_weight, config.kd_temperature, config.feature_kd_weight

@@ -95,6 +95,8 @@ def test_a_regional_run_ramps_from_the_whole_inputs_statistics_and_resumes_where
     assert build_stage(config, CPU, cases).network.config.norm == "regional"
     with pytest.raises(TrainingError, match="single network"):
         build_stage(tiny_config(tmp_path, norm="regional", method="gtan", teacher_checkpoint="t.pt"), CPU, cases)
+    with pytest.raises(TrainingError, match="regional_ramp"):
+        build_stage(tiny_config(tmp_path, norm="regional", regional_ramp=1.5), CPU, cases)
     straight = engine.train(tiny_config(tmp_path / "straight", norm="regional", steps=4), cases, [])
     engine.train(tiny_config(tmp_path / "resumed", norm="regional", steps=2), cases, [])
     resumed = engine.train(tiny_config(tmp_path / "resumed", norm="regional", steps=4, resume=True), cases, [])
