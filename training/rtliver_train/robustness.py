@@ -275,7 +275,8 @@ def load_ircadb17(data: Path) -> Case:
 
 
 def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir: Path,
-                    cli_args: Sequence[str] = ()) -> Dict:
+                    cli_args: Sequence[str] = (), patient: str = "ircadb-17") -> Dict:
+    """One version of `patient`'s CT through `rt-liver segment`, scored against its reference; writes an overlay."""
     ct, reference = case
     ct_path, mask_path = out_dir / "cases" / f"{name}.nii.gz", out_dir / "cases" / f"{name}-mask.nii.gz"
     save_nifti(ct, ct_path)
@@ -300,7 +301,7 @@ def measure_variant(name: str, case: Case, model: str, models_dir: Path, out_dir
         lesions = LESION_MASKS[name]
         result["lesion_ml"] = round(float(lesions.sum()) * ml, 1)
         result["lesion_recall"] = round(float(mask[lesions].mean()), 3)
-    title = f"{model} ircadb-17 {name}: Dice {result['dice']:.3f}, {volume:.0f} / {reference_volume:.0f} mL"
+    title = f"{model} {patient} {name}: Dice {result['dice']:.3f}, {volume:.0f} / {reference_volume:.0f} mL"
     overlay_png(ct, mask, reference, out_dir / f"{name}.png", title)
     return result
 
