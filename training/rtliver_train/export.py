@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_export_model
-from .contract import HU_WINDOW, MODEL_SHAPE
+from .contract import HU_WINDOW, MODEL_SHAPE, NORMALISATION_METADATA_KEY
 from .model_card import write_card
 from .models import (PRESETS, REGIONAL_BLOCK, SIZE_DIVISOR, UNet3d, UNetConfig, count_flops, count_parameters,
                      fold_fixed_normalisation, set_locality)
@@ -41,7 +41,6 @@ NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
                  "fixed": "fixed statistics from training images, folded into the convolutions",
                  "mean-only": "each input's own channel means, with a fixed scale from training images",
                  "regional": "each voxel's statistics over the 16-voxel blocks around it, blended trilinearly"}
-NORMALISATION_METADATA_KEY = "rtliver.normalisation"  # read back by onnx_weights, which loads InstanceNorm networks only
 
 
 def export_onnx(model: UNet3d, path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Dict, Tuple
 import numpy as np
 import torch
 
+from .contract import NORMALISATION_METADATA_KEY
 from .errors import TrainingError
 from .models import UNet3d, UNetConfig
 
@@ -24,7 +25,7 @@ def onnx_state_dict(path: Path) -> Tuple[Dict[str, torch.Tensor], UNetConfig]:
     from onnx import numpy_helper
 
     model = onnx.load(str(path))
-    norm = {p.key: p.value for p in model.metadata_props}.get("rtliver.normalisation", "instance")
+    norm = {p.key: p.value for p in model.metadata_props}.get(NORMALISATION_METADATA_KEY, "instance")
     if norm not in ("instance", "fixed", "mean-only"):  # the last two are recognised by their weights below
         raise TrainingError(f"{path} holds a network with norm={norm}; reading its weights back is not supported.",
                             f"Start from a model with InstanceNorm; --norm={norm} then converts it again.")

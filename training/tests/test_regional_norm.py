@@ -9,7 +9,8 @@ import torch
 from rtliver_train.checkpoint import load_model
 from rtliver_train.engine import Runtime, build_stage, regional_locality
 from rtliver_train.errors import TrainingError
-from rtliver_train.export import NORMALISATION_METADATA_KEY, export_onnx
+from rtliver_train.contract import NORMALISATION_METADATA_KEY
+from rtliver_train.export import export_onnx
 from rtliver_train.models import RegionalInstanceNorm3d, set_locality, with_regional_normalisation
 from test_fixed_norm import run_in_onnxruntime_node, trained_looking
 from tiny import tiny_case, tiny_config
