@@ -136,6 +136,18 @@ describe('inputs', () => {
     expect(existsSync(mask)).toBe(false);
   }, 120_000);
 
+  it('CT numbers stored without their rescale intercept (air at 0) are refused, with nothing written', () => {
+    const voxels = Int16Array.from(phantom.ct.voxels, (hu) => hu + 1024);
+    const unscaled = join(work, 'unscaled.nii.gz');
+    writeFileSync(unscaled, new Uint8Array(writeNifti({ ...phantom.ct, voxels }, { gzip: true })));
+    const mask = join(work, 'unscaled-mask.nii.gz');
+    expectRefused(
+      rtLiver([unscaled, '--mask', mask, '-q']),
+      /unscaled\.nii\.gz: The CT's values are not Hounsfield units: its darkest region reads -?\d+(\.\d)? HU, where air reads about -1000 HU.*rescale intercept.*\. Convert it with its rescale slope and intercept applied/,
+    );
+    expect(existsSync(mask)).toBe(false);
+  }, 120_000);
+
   it('NaN voxels are reported in the --json warnings', () => {
     const values = Float32Array.from(phantom.ct.voxels);
     for (let n = 0; n < 500; n++) values[n * 37] = Number.NaN;

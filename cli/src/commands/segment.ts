@@ -19,7 +19,7 @@ import {
   type Stage,
 } from '../../../extension/src/core/model/pipeline';
 import { describePaddedField, mayNarrowField } from '../../../extension/src/core/model/field-of-view';
-import { hasNoBody, inputWarnings, isBlank } from '../../../extension/src/core/model/guard-rails';
+import { hasNoBody, inputWarnings, isBlank, isNotHounsfield } from '../../../extension/src/core/model/guard-rails';
 import { geometryOf, type Vec3, type Volume, type VolumeGeometry } from '../../../extension/src/core/volume';
 import { nodeSessionFactory } from '../backends';
 import { isNiftiPath, loadInput, type LoadedInput, type LoadInputOptions } from '../io';
@@ -232,15 +232,21 @@ async function loadDetached(path: string, options: LoadInputOptions): Promise<{ 
 }
 
 /**
- * A blank CT (one value everywhere) or one without a body would still give a "liver" (11 L of it):
- * the command stops instead, before inference, with nothing written. (The viewer shows the same
- * finding as a warning of the result: see core/model/guard-rails.ts.)
+ * A blank CT (one value everywhere) or one without a body would still give a "liver" (11 L of it), and
+ * one whose values are not Hounsfield units a wrong one: the command stops instead, before inference,
+ * with nothing written. (The viewer shows the same findings as warnings of the result: see
+ * core/model/guard-rails.ts.)
  */
 function refuseBlankInput(preprocessed: PreprocessedVolume, inputPath: string): void {
   const { summary } = preprocessed.input;
-  if (!isBlank(summary) && !hasNoBody(summary)) return;
+  const notHounsfield = isNotHounsfield(summary);
+  if (!isBlank(summary) && !hasNoBody(summary) && !notHounsfield) return;
   const [finding] = inputWarnings(summary, 0, preprocessed.sourceVoxels);
-  throw new RtLiverError('INPUT_BLANK', `${inputPath}: ${finding.replace(/ The mask means nothing\.$| There is no image to segment: the mask means nothing\.$/, '')}`, 'Check that this is the CT series you meant (in Hounsfield units); nothing was segmented or written.');
+  const problem = `${inputPath}: ${finding.replace(/ The mask means nothing\.$| There is no image to segment: the mask means nothing\.$/, '')}`;
+  if (notHounsfield) {
+    throw new RtLiverError('INPUT_NOT_HU', problem, 'Convert it with its rescale slope and intercept applied (DICOM Rescale Slope/Intercept, NIfTI scl_slope/scl_inter), then segment again; nothing was segmented or written.');
+  }
+  throw new RtLiverError('INPUT_BLANK', problem, 'Check that this is the CT series you meant (in Hounsfield units); nothing was segmented or written.');
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   cutLiverWarnings,
   LIVER_CUT_MIN_MM2,
   hasNoBody,
+  isNotHounsfield,
   inputWarnings,
   isBlank,
   maskAboveDiaphragmMl,
@@ -183,6 +184,23 @@ test('a blank CT and a CT without a body are named as such', () => {
   expect(isBlank(empty)).toBe(false);
   expect(hasNoBody(empty)).toBe(true);
   expect(inputWarnings(empty, 0, speck.length)[0]).toMatch(/^The CT shows no body: only 0\.\d+ % of it is denser than air/);
+});
+
+test('values that are not Hounsfield units are named, and a CT in them is not', () => {
+  const inHu = preprocess(phantom.ct, MODEL_INPUT).summary;
+  expect(isNotHounsfield(inHu)).toBe(false);
+  expect(inputWarnings(inHu, 0, phantom.ct.voxels.length)).toEqual([]);
+  // The same CT stored without its rescale intercept (CT numbers, air at 0), and scaled to 0-1.
+  const unscaled = preprocess({ ...phantom.ct, voxels: Int16Array.from(phantom.ct.voxels, (hu) => hu + 1024) }, MODEL_INPUT).summary;
+  expect(isNotHounsfield(unscaled)).toBe(true);
+  expect(inputWarnings(unscaled, 0, phantom.ct.voxels.length)).toEqual([
+    expect.stringMatching(/^The CT's values are not Hounsfield units: its darkest region reads -?\d+(\.\d)? HU, where air reads about -1000 HU and fat about -100 HU\..* The mask means nothing\.$/),
+  ]);
+  const unit = preprocess({ ...phantom.ct, voxels: Float32Array.from(phantom.ct.voxels, (hu) => (hu + 1024) / 4096) }, MODEL_INPUT).summary;
+  expect(isNotHounsfield(unit)).toBe(true);
+  // A blank CT is named blank, not this.
+  const blank = preprocess({ ...phantom.ct, voxels: new Int16Array(phantom.ct.voxels.length).fill(40) }, MODEL_INPUT).summary;
+  expect(isNotHounsfield(blank)).toBe(false);
 });
 
 test('NaN and infinite voxels are counted and named', () => {

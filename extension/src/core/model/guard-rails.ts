@@ -3,7 +3,9 @@
  * radiologist can act on. The model always gives *a* mask; these say when it cannot be a liver.
  *
  * - Input: non-finite voxels (NaN, +-Inf in float NIfTI files; read as air), a blank CT (one value
- *   everywhere) or a CT without a body (no voxel denser than air): an 11 L "liver" came out of each.
+ *   everywhere) or a CT without a body (no voxel denser than air): an 11 L "liver" came out of each;
+ *   values that are not Hounsfield units (no region as dark as fat or air, as CT numbers stored
+ *   without their rescale intercept are): a 4.7 L "liver" with ircadb-17's values + 1024.
  * - Volume: an adult liver is about 1-2.5 L; below 0.5 L or above 4 L the mask is implausible.
  * - Above the diaphragm: mask voxels on lung, or with lung below them in the same column (along the
  *   patient's feet-head axis), or, between the lungs, higher than both lungs' bases nearby, lie in the
@@ -33,6 +35,13 @@ const BODY_HU = -300;
 const LUNG_MIN_ML_OFF_TOP = 300;
 /** Fraction of model voxels denser than air below which the CT shows no body. */
 const MIN_BODY_FRACTION = 0.005;
+/**
+ * Darkest block mean (2 x 2 x 2 model voxels, about 6 x 6 x 8 mm) that a CT in Hounsfield units always
+ * goes below: air around the body and in the lungs and bowel is about -1000 HU, fat about -100 HU, and
+ * every abdomen holds regions of either larger than a block. CT numbers stored without their rescale
+ * intercept (air at 0) or values scaled to 0-1 stay above it.
+ */
+const DARKEST_HU_AT_MOST = -50;
 
 /** What the guard rails keep of the input, on the model grid (i = L, j = P, k = S; i fastest). */
 export interface InputSummary {
@@ -328,6 +337,11 @@ export function inputWarnings(summary: InputSummary | undefined, nonFinite: numb
       `The CT shows no body: only ${(summary.bodyFraction * 100).toFixed(2)} % of it is denser than air. ` +
         'Is it the right series, in Hounsfield units? The mask means nothing.',
     );
+  } else if (isNotHounsfield(summary)) {
+    warnings.push(
+      `The CT's values are not Hounsfield units: its darkest region reads ${formatHu(summary.min)}, where air reads about -1000 HU ` +
+        'and fat about -100 HU. It was probably stored without its rescale intercept (CT numbers starting at 0) or rescaled. The mask means nothing.',
+    );
   }
   return warnings;
 }
@@ -338,6 +352,11 @@ export function isBlank(summary: InputSummary): boolean {
 
 export function hasNoBody(summary: InputSummary): boolean {
   return summary.bodyFraction < MIN_BODY_FRACTION;
+}
+
+/** Neither air nor fat anywhere: the values cannot be Hounsfield units of an abdomen. */
+export function isNotHounsfield(summary: InputSummary): boolean {
+  return !isBlank(summary) && summary.min > DARKEST_HU_AT_MOST;
 }
 
 function formatHu(value: number): string {
