@@ -201,6 +201,9 @@ test('values that are not Hounsfield units are named, and a CT in them is not', 
   // A blank CT is named blank, not this.
   const blank = preprocess({ ...phantom.ct, voxels: new Int16Array(phantom.ct.voxels.length).fill(40) }, MODEL_INPUT).summary;
   expect(isNotHounsfield(blank)).toBe(false);
+  // A field under 150 mm across may lie inside one organ: the same CT numbers on a 140 mm field are not judged.
+  const narrow = { ...phantom.ct, spacing: [140 / phantom.ct.dimensions[0], 140 / phantom.ct.dimensions[1], phantom.ct.spacing[2]] as Vec3 };
+  expect(isNotHounsfield(preprocess({ ...narrow, voxels: Int16Array.from(phantom.ct.voxels, (hu) => hu + 1024) }, MODEL_INPUT).summary)).toBe(false);
 });
 
 test('NaN and infinite voxels are counted and named', () => {

@@ -4,8 +4,9 @@
  *
  * - Input: non-finite voxels (NaN, +-Inf in float NIfTI files; read as air), a blank CT (one value
  *   everywhere) or a CT without a body (no voxel denser than air): an 11 L "liver" came out of each;
- *   values that are not Hounsfield units (no region as dark as fat or air, as CT numbers stored
- *   without their rescale intercept are): a 4.7 L "liver" with ircadb-17's values + 1024.
+ *   values that are not Hounsfield units (no region as dark as fat or air in a field 150 mm or more
+ *   across, as CT numbers stored without their rescale intercept are): a 4.7 L "liver" with
+ *   ircadb-17's values + 1024.
  * - Volume: an adult liver is about 1-2.5 L; below 0.5 L or above 4 L the mask is implausible.
  * - Above the diaphragm: mask voxels on lung, or with lung below them in the same column (along the
  *   patient's feet-head axis), or, between the lungs, higher than both lungs' bases nearby, lie in the
@@ -42,6 +43,11 @@ const MIN_BODY_FRACTION = 0.005;
  * intercept (air at 0) or values scaled to 0-1 stay above it.
  */
 const DARKEST_HU_AT_MOST = -50;
+/**
+ * In-plane extent (both axes) from which a field must hold some of that: a smaller crop may lie inside one
+ * organ (dcmqi's 16 x 27 mm test series, 0 HU and up). An abdominal CT's field is 250 mm or more.
+ */
+const HU_CHECK_MIN_FIELD_MM = 150;
 
 /** What the guard rails keep of the input, on the model grid (i = L, j = P, k = S; i fastest). */
 export interface InputSummary {
@@ -354,9 +360,10 @@ export function hasNoBody(summary: InputSummary): boolean {
   return summary.bodyFraction < MIN_BODY_FRACTION;
 }
 
-/** Neither air nor fat anywhere: the values cannot be Hounsfield units of an abdomen. */
+/** Neither air nor fat anywhere in a field as wide as an abdomen: the values cannot be Hounsfield units. */
 export function isNotHounsfield(summary: InputSummary): boolean {
-  return !isBlank(summary) && summary.min > DARKEST_HU_AT_MOST;
+  const wide = [0, 1].every((axis) => summary.dims[axis] * summary.voxelMm[axis] >= HU_CHECK_MIN_FIELD_MM);
+  return wide && !isBlank(summary) && summary.min > DARKEST_HU_AT_MOST;
 }
 
 function formatHu(value: number): string {
