@@ -6,13 +6,14 @@
 Runs fine-tuned from the same weights with different seeds usually end in one basin of the loss, where the
 average of their weights behaves like the ensemble of their outputs at the cost of one network (Wortsman et al.,
 "Model soups: averaging weights of multiple fine-tuned models improves accuracy without increasing inference
-time", ICML 2022; their "uniform soup"). What a soup is worth here is measured like any candidate's
-(training/results/robustness.md, "A soup of three seeds"): averaging does not promise it.
+time", ICML 2022; their "uniform soup"). What a soup is worth here is measured like any candidate's: the three
+300-step control seeds' soup scored at their mean on every row, no better than its best seed
+(training/results/robustness.md, "A soup of three seeds").
 
 Only runs of one architecture (channels, normalisation, export slice) and one starting point may be averaged:
 the ingredients' starting weights (`config.init_onnx`) must be the same, since weights of unrelated runs do not
-line up channel for channel and their average is no network at all. The result is a
-checkpoint that `rtliver_train.export` reads; it holds no optimiser state, so it is not a run to resume.
+line up channel for channel and their average is no network at all. The result is a checkpoint that
+`rtliver_train.export` reads; it holds no optimiser state, so it is not a run to resume.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import TrainingError
+
 
 def _starting_point(checkpoint: Dict[str, Any]) -> Optional[str]:
     """The exported model a run was fine-tuned from (None: from random weights)."""
@@ -94,7 +96,7 @@ def make_soup(paths: Sequence[Path]) -> Dict[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m rtliver_train.soup", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoints", nargs="+", type=Path, help="final checkpoints (ckpt.pt) of one recipe")
     parser.add_argument("--out", type=Path, required=True, help="where to write the soup's checkpoint")
