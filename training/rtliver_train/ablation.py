@@ -12,15 +12,23 @@ The config file:
      "evaluate": {"part": "test", "label_kind": "ground-truth"},
      "extra_evaluations": [{"name": "...", "layout": "pairs", "root": "...", "label_kind": "pseudo-label"}],
      "time_onnx": true,
-     "collect_only": false}      (true: only measure runs already trained under out_root)
+     "collect_only": false,      (true: only measure runs already trained under out_root)
+     "jobs": 1}                  (students trained at once, each in its own process; --jobs overrides)
 Every run resumes from its own checkpoint, so an interrupted ablation continues where it stopped.
+
+With "jobs" > 1 the student runs train in that many processes at once (after the teacher, whom they all need),
+each with its own `threads`: on a CPU, jobs x threads should not exceed the cores; on one GPU, networks this
+small leave it mostly idle, and several processes share it. Each run is seeded and trains alone in its process,
+so the results do not depend on jobs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -60,6 +68,15 @@ def run_one(config: RunConfig, collect_only: bool = False) -> Path:
         print(f"{checkpoint} finished already", flush=True)
         return checkpoint
     return run_distillation(config)
+
+
+def train_students(configs: Sequence[RunConfig], jobs: int, collect_only: bool = False) -> List[Path]:
+    """Each config's final checkpoint, trained one after another (jobs = 1) or in `jobs` processes at once."""
+    if jobs <= 1 or collect_only or len(configs) <= 1:
+        return [run_one(config, collect_only) for config in configs]
+    # spawn, not fork: a forked child would inherit the parent's torch thread pools (and, on a GPU, its CUDA state)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(run_one, configs))
 
 
 def measure(name: str, checkpoint: Path, base: RunConfig, spec: Dict[str, Any], onnx_dir: Path) -> Dict[str, Any]:
@@ -131,14 +148,16 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
     collect_only = bool(spec.get("collect_only", False))
     teacher_checkpoint = run_one(teacher_config, collect_only)
     rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
+    students = []  # (name, seed, config) in the order of the config file
     for run in spec.get("runs", DEFAULT_RUNS):
         for seed in run.get("seeds", seeds):  # a run may name its own seeds
             overrides = {k: v for k, v in run.items() if k not in ("name", "seeds")}
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
-            checkpoint = run_one(config, collect_only)
-            rows.setdefault(run["name"], []).append(
-                dict(measure(f"{run['name']}-seed{seed}", checkpoint, base, spec, out_root / "onnx"), seed=seed))
+            students.append((run["name"], seed, config))
+    checkpoints = train_students([config for _, _, config in students], int(spec.get("jobs", 1)), collect_only)
+    for (name, seed, _), checkpoint in zip(students, checkpoints):
+        rows.setdefault(name, []).append(dict(measure(f"{name}-seed{seed}", checkpoint, base, spec, out_root / "onnx"), seed=seed))
     summary = {name: aggregate(r) for name, r in rows.items()}
     note = (f"Data: {base.data_layout}:{base.data_root}, split {base.split_file} ({spec.get('evaluate', {}).get('part', 'test')}), "
             f"seeds {seeds}. Dice/HD95 on each case's source grid after the core's post-processing; sd over all "
@@ -154,9 +173,13 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--jobs", type=int, help="student runs trained at once (overrides the config's 'jobs')")
     args = parser.parse_args(argv)
+    spec = json.loads(args.config.read_text())
+    if args.jobs is not None:
+        spec["jobs"] = args.jobs
     try:
-        run_ablation(json.loads(args.config.read_text()))
+        run_ablation(spec)
     except TrainingError as error:
         sys.exit(f"error: {error}")
 

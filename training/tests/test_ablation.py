@@ -1,9 +1,12 @@
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 from layouts import make_msd
 from rtliver_train.ablation import run_ablation
+from rtliver_train.checkpoint import load_checkpoint
 from rtliver_train.datasets import discover, write_split
 
 
@@ -75,3 +78,32 @@ def test_report_writes_the_published_schema_and_the_plots(tmp_path):
     pairs = {(d["first"], d["second"]) for d in published["paired_differences"]}
     assert ("student-30k-kd", "student-30k-none") in pairs and ("student-30k-gtan", "student-30k-kd") in pairs
     assert (tmp_path / "ablation" / "toy-curves.png").stat().st_size > 0
+
+
+def test_students_trained_in_parallel_processes_give_the_same_results(tmp_path):
+    root = make_msd(tmp_path / "msd", n=4)
+    write_split(discover("msd", root), tmp_path / "split.json", val=0.0, test=0.25, seed=0, meta={})
+    tiny = {"steps": 3, "batch_size": 2, "patch": [16, 16, 16], "grid": [16, 24, 24], "log_every": 1, "threads": 1,
+            "eval_every": 0, "checkpoint_every": 100, "cache_dir": str(tmp_path / "cache")}
+    runs = [{"name": name, "method": method, "channels": [2, 4, 4, 6]} for name, method in [("s-none", "none"), ("s-kd", "kd")]]
+
+    def ablation(out: str, jobs: int):
+        return run_ablation({"out_root": str(tmp_path / out), "seeds": [0, 1], "jobs": jobs, "runs": runs,
+                             "base": {"data_layout": "msd", "data_root": str(root), "split_file": str(tmp_path / "split.json"), **tiny},
+                             "teacher": {"channels": [6, 8, 10, 12]}, "time_onnx": False})
+
+    alone, together = ablation("one-at-a-time", 1), ablation("two-at-once", 2)
+
+    def weights(run):
+        return load_checkpoint(Path(run["checkpoint"]))["model"]
+
+    for name in ("s-none", "s-kd"):
+        assert [r["seed"] for r in together["runs"][name]] == [0, 1]
+        for a, b in zip(alone["runs"][name], together["runs"][name]):
+            assert b["checkpoint"].endswith(f"two-at-once/{name}-seed{b['seed']}/ckpt.pt")
+            assert a["checkpoint"] != b["checkpoint"]
+            wa, wb = weights(a), weights(b)  # same seed, same data: the same student, bit for bit
+            assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    # the two seeds' students differ, so the comparison above could fail
+    w0, w1 = (weights(run) for run in together["runs"]["s-none"])
+    assert not all(torch.equal(w0[k], w1[k]) for k in w0)
