@@ -12,6 +12,9 @@ Layouts (`--layout`):
              resolved against the list's folder.
   grid-npz   cases already on the model grid (written by `python -m rtliver_train.synth`): <root>/cases/<id>.npz
              holding hu (HU, LPS, model grid) and mask (liver); the HU window is applied when read.
+  npz        cases of any layout packed on their own grid by `python -m rtliver_train.pack`: <root>/cases/<id>.npz
+             holding image, mask (LPS), spacing, origin and direction. Read with numpy alone, for machines that
+             have no NIfTI or DICOM reader; scored on that grid exactly as the source layout would be.
 
 Splits are files (JSON: {"train": [ids], "val": [ids], "test": [ids]}), written once by
 `python -m rtliver_train.split` and named in the run configuration, never seeds hidden in code.
@@ -37,7 +40,7 @@ from .image_io import (check_same_grid, liver_mask, load_dicom_seg_mask, load_im
 from .preprocess import HU_WINDOW, MODEL_SHAPE, apply_hu_window, labels_to_grid, reorient_to_lps, resample_half_pixel
 from .volume import Volume
 
-LAYOUTS = ("msd", "lits", "totalseg", "chaos-ct", "ct-org", "pairs", "grid-npz")
+LAYOUTS = ("msd", "lits", "totalseg", "chaos-ct", "ct-org", "pairs", "grid-npz", "npz")
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,9 @@ def discover(layout: str, root: Path, liver_labels: Optional[Sequence[int]] = No
                 cases.append(CaseRef(f"chaos-{dicom.parent.name}", dicom, dicom.parent / "Ground", "png-stack"))
     elif layout == "pairs":
         cases = _pairs(root, liver_labels)
-    elif layout == "grid-npz":
+    elif layout in ("grid-npz", "npz"):
         for path in sorted((root / "cases").glob("*.npz")):
-            cases.append(CaseRef(path.stem, path, path, "grid-npz"))
+            cases.append(CaseRef(path.stem, path, path, layout))
     if not cases:
         raise DataError(f"No cases found in {root} for layout '{layout}'.",
                         "Check the layout name and the folder (see training/README.md for each layout).")
@@ -132,6 +135,8 @@ def load_case(case: CaseRef) -> Tuple[Volume, np.ndarray]:
         require_liver(mask, case.image, (1,))
         return Volume(stored["hu"].astype(np.float32), spacing=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
                       direction=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))), mask
+    if case.label_format == "npz":
+        return load_packed_case(case.image)
     image = load_image(case.image)
     if not case.label.exists():
         raise DataError(f"Label {case.label} for case {case.id} does not exist.", "Each image needs its label map.")
@@ -147,6 +152,29 @@ def load_case(case: CaseRef) -> Tuple[Volume, np.ndarray]:
     image_lps = reorient_to_lps(image)
     mask_lps = reorient_to_lps(image.with_voxels(mask)).voxels
     return image_lps, mask_lps
+
+
+PACKED_KEYS = ("image", "mask", "spacing", "origin", "direction")
+
+
+def load_packed_case(path: Path) -> Tuple[Volume, np.ndarray]:
+    """A case written by rtliver_train.pack: its LPS image and liver mask on their own grid."""
+    try:
+        stored = np.load(path)
+        missing = [key for key in PACKED_KEYS if key not in stored]
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path} could not be read as a packed case: {error}.", "Pack the dataset again (python -m rtliver_train.pack).") from error
+    if missing:
+        raise DataError(f"{path} lacks {', '.join(missing)}: it is not a packed case.",
+                        "Pack the dataset with python -m rtliver_train.pack (a model-grid case is layout grid-npz).")
+    image = Volume(stored["image"].astype(np.float32), spacing=tuple(float(v) for v in stored["spacing"]),
+                   origin=tuple(float(v) for v in stored["origin"]),
+                   direction=tuple(tuple(float(v) for v in row) for row in stored["direction"]))
+    mask = stored["mask"].astype(bool)
+    if mask.shape != image.voxels.shape:
+        raise DataError(f"{path} holds an image of {image.voxels.shape} and a mask of {mask.shape}.", "Pack the dataset again.")
+    require_liver(mask, path, (1,))
+    return image, mask
 
 
 @dataclass

@@ -108,3 +108,36 @@ def test_pairs_with_dicom_series_and_dicom_seg_on_real_data(tmp_path):
     image, mask = load_case(discover("pairs", tmp_path / "pairs.json")[0])
     assert image.voxels.shape == mask.shape and mask.shape[0] == 3
     assert mask.sum() > 1000
+
+
+def test_packed_cases_read_and_score_as_their_source(tmp_path):
+    """pack -> layout npz: the same ids, grids, geometry, voxels and masks as the NIfTI source, so a split file
+    and every score carry over; integral images shrink to int16, others stay float32."""
+    import torch
+
+    from rtliver_train.evaluate import evaluate_cases
+    from rtliver_train.models import UNet3d, UNetConfig
+    from rtliver_train.pack import compact, pack
+
+    root = make_msd(tmp_path / "msd", n=2)
+    pack("msd", root, tmp_path / "packed")
+    source, packed = discover("msd", root), discover("npz", tmp_path / "packed")
+    assert [c.id for c in packed] == [c.id for c in source]
+    for a, b in zip(source, packed):
+        (image_a, mask_a), (image_b, mask_b) = load_case(a), load_case(b)
+        assert np.array_equal(image_a.voxels.astype(np.float32), image_b.voxels) and np.array_equal(mask_a, mask_b)
+        assert (image_a.spacing, image_a.origin, image_a.direction) == (image_b.spacing, image_b.origin, image_b.direction)
+    assert np.load(packed[0].image)["image"].dtype == np.int16
+    assert compact(np.array([0.5, 1.0])).dtype == np.float32 and compact(np.array([40000.0])).dtype == np.float32
+    torch.manual_seed(0)
+    model = UNet3d(UNetConfig(channels=(4, 4, 8, 8))).eval()
+    scores_a = evaluate_cases(model, source, (16, 24, 24), (-200, 300))
+    scores_b = evaluate_cases(model, packed, (16, 24, 24), (-200, 300))
+    assert scores_a == scores_b and all(0.0 <= s["dice"] <= 1.0 for s in scores_a)
+
+
+def test_a_model_grid_case_is_not_a_packed_case(tmp_path):
+    (tmp_path / "cases").mkdir()
+    np.savez_compressed(tmp_path / "cases" / "c0.npz", hu=np.zeros((4, 4, 4)), mask=np.ones((4, 4, 4)))
+    with pytest.raises(DataError, match="lacks image, spacing, origin, direction"):
+        load_case(discover("npz", tmp_path)[0])
