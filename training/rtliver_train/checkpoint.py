@@ -49,7 +49,10 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
     if not path.is_file():
         raise TrainingError(f"Checkpoint {path} does not exist.", "Check the path, or train the stage first.")
     try:
-        checkpoint = torch.load(path, map_location="cpu")
+        # A training checkpoint holds the optimiser's and the numpy generator's state besides tensors; PyTorch 2.6
+        # and later read only tensors and plain containers unless told otherwise, and would refuse it. It is a
+        # pickle like any full PyTorch checkpoint: load only files you trust (written by rtliver_train).
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # corrupt or not a torch file
         raise TrainingError(f"Checkpoint {path} could not be read: {error}.", "Use a file written by rtliver_train.") from error
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:

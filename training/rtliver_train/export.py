@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import math
 from pathlib import Path
@@ -43,6 +44,14 @@ NORMALISATION = {"instance": "InstanceNorm (statistics of each input)",
                  "regional": "each voxel's statistics over the 16-voxel blocks around it, blended trilinearly"}
 
 
+# PyTorch 2.9 and later export through torch.export (dynamo) unless told otherwise; the graph this contract checks
+# (operators the WebGPU provider runs, names, dynamic axes) is the TorchScript exporter's, which older releases
+# (Debian's 1.13 here) use without being asked and do not know the argument for.
+def torchscript_exporter_options(export=None) -> Dict[str, Any]:
+    parameters = inspect.signature(export or torch.onnx.export).parameters
+    return {"dynamo": False} if "dynamo" in parameters else {}
+
+
 def export_onnx(model: UNet3d, path: Path) -> None:
     """Trace `model` (eval mode, CPU, float32) into an ONNX file with dynamic spatial axes."""
     model = model.eval().cpu().float()
@@ -56,7 +65,7 @@ def export_onnx(model: UNet3d, path: Path) -> None:
         torch.onnx.export(
             model, (dummy,), str(path), opset_version=OPSET, input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "N", **spatial}, OUTPUT_NAME: {0: "N", **spatial}},
-            do_constant_folding=True,
+            do_constant_folding=True, **torchscript_exporter_options(),
         )
     import onnx
 

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 import torch
 
 from rtliver_train.export import (INPUT_NAME, OUTPUT_NAME, PARITY_DIR, check_onnx, export_onnx, manifest_entry,
@@ -68,3 +69,38 @@ def test_export_from_a_gtan_checkpoint_ships_the_student_slice_with_card_and_met
     assert entry["metrics"]["real (pseudo-label)"]["dice"]["mean"] == 0.4
     card = (out / "s.md").read_text()
     assert "Not validated for" in card and "pseudo-label" in card and entry["sha256"] in card
+
+
+def test_new_pytorch_is_asked_for_the_torchscript_exporter():
+    from rtliver_train.export import torchscript_exporter_options
+
+    def export_with_dynamo(model, args, f, dynamo=True, **kwargs):  # PyTorch 2.9 and later
+        pass
+
+    def export_without_dynamo(model, args, f, opset_version=None, **kwargs):  # Debian's 1.13
+        pass
+
+    assert torchscript_exporter_options(export_with_dynamo) == {"dynamo": False}
+    assert torchscript_exporter_options(export_without_dynamo) == {}
+
+
+def test_a_training_checkpoint_loads_where_pytorch_reads_only_weights_by_default(tmp_path, monkeypatch):
+    """PyTorch 2.6 and later default to weights_only=True, which refuses the numpy generator state a checkpoint
+    holds; emulate that default on this PyTorch and read a checkpoint written by the engine's writer."""
+    from rtliver_train import checkpoint as checkpoint_module
+
+    path = tmp_path / "ckpt.pt"
+    generator_state = np.random.RandomState(7).get_state()  # ('MT19937', uint32 array, ...), as the engine saves
+    checkpoint_module.save_checkpoint(path, {"model": {"w": torch.zeros(2)}, "step": 3, "lr": 0.5,
+                                             "rng": {"numpy": generator_state}})
+    real_load = torch.load
+
+    def load_as_pytorch_2_6(f, *args, weights_only=None, **kwargs):
+        return real_load(f, *args, weights_only=True if weights_only is None else weights_only, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load_as_pytorch_2_6)
+    with pytest.raises(Exception):  # the emulated default does refuse it
+        torch.load(path, map_location="cpu")
+    loaded = checkpoint_module.load_checkpoint(path)
+    assert loaded["step"] == 3 and loaded["lr"] == 0.5
+    assert np.array_equal(loaded["rng"]["numpy"][1], generator_state[1])
