@@ -16,10 +16,11 @@ The config file:
      "jobs": 1}                  (students trained at once, each in its own process; --jobs overrides)
 Every run resumes from its own checkpoint, so an interrupted ablation continues where it stopped.
 
-With "jobs" > 1 the student runs train in that many processes at once (after the teacher, whom they all need),
-each with its own `threads`: on a CPU, jobs x threads should not exceed the cores; on one GPU, networks this
-small leave it mostly idle, and several processes share it. Each run is seeded and trains alone in its process,
-so the results do not depend on jobs.
+With "jobs" > 1 the student runs train, and are then scored on the test cases, in that many processes at once
+(after the teacher, whom they all need), each with its own `threads`: on a CPU, jobs x threads should not exceed
+the cores; on one GPU, networks this small leave it mostly idle, and several processes share it. Each run is
+seeded and trains alone in its process, so the results do not depend on jobs. ONNX latencies (time_onnx) are
+measured only with jobs = 1, where nothing else runs beside them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import json
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -70,13 +72,29 @@ def run_one(config: RunConfig, collect_only: bool = False) -> Path:
     return run_distillation(config)
 
 
-def train_students(configs: Sequence[RunConfig], jobs: int, collect_only: bool = False) -> List[Path]:
-    """Each config's final checkpoint, trained one after another (jobs = 1) or in `jobs` processes at once."""
-    if jobs <= 1 or collect_only or len(configs) <= 1:
-        return [run_one(config, collect_only) for config in configs]
+@dataclass(frozen=True)
+class StudentRun:
+    name: str  # the arm, e.g. student-30k-kd
+    seed: int
+    config: RunConfig
+
+
+def train_and_measure(run: StudentRun, base: RunConfig, spec: Dict[str, Any], onnx_dir: Path,
+                      collect_only: bool = False) -> Dict[str, Any]:
+    checkpoint = run_one(run.config, collect_only)
+    return dict(measure(f"{run.name}-seed{run.seed}", checkpoint, base, spec, onnx_dir), seed=run.seed)
+
+
+def student_rows(runs: Sequence[StudentRun], base: RunConfig, spec: Dict[str, Any], onnx_dir: Path, jobs: int,
+                 collect_only: bool = False) -> List[Dict[str, Any]]:
+    """Each run trained and scored, one after another (jobs = 1) or in `jobs` processes at once (each process
+    scores its own run too, so the scoring is spread as well)."""
+    work = partial(train_and_measure, base=base, spec=spec, onnx_dir=onnx_dir, collect_only=collect_only)
+    if jobs <= 1 or len(runs) <= 1:
+        return [work(run) for run in runs]
     # spawn, not fork: a forked child would inherit the parent's torch thread pools (and, on a GPU, its CUDA state)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(run_one, configs))
+        return list(pool.map(work, runs))
 
 
 def measure(name: str, checkpoint: Path, base: RunConfig, spec: Dict[str, Any], onnx_dir: Path) -> Dict[str, Any]:
@@ -141,6 +159,9 @@ def markdown_table(summary: Dict[str, Dict[str, Any]], note: str) -> str:
 
 def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
     out_root = Path(spec.get("out_root", "training/runs/ablation"))
+    if int(spec.get("jobs", 1)) > 1 and spec.get("time_onnx", True):
+        raise TrainingError("time_onnx needs jobs = 1: latencies measured while other runs train are not comparable.",
+                            "Set \"time_onnx\": false, or \"jobs\": 1.")
     base = parse_config([], **spec.get("base", {}))
     seeds = spec.get("seeds", [0])
     teacher_config = parse_config([], base=replace(base), **{"preset": "teacher", "method": "none", "seed": seeds[0],
@@ -148,16 +169,15 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
     collect_only = bool(spec.get("collect_only", False))
     teacher_checkpoint = run_one(teacher_config, collect_only)
     rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
-    students = []  # (name, seed, config) in the order of the config file
+    students = []
     for run in spec.get("runs", DEFAULT_RUNS):
         for seed in run.get("seeds", seeds):  # a run may name its own seeds
             overrides = {k: v for k, v in run.items() if k not in ("name", "seeds")}
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
-            students.append((run["name"], seed, config))
-    checkpoints = train_students([config for _, _, config in students], int(spec.get("jobs", 1)), collect_only)
-    for (name, seed, _), checkpoint in zip(students, checkpoints):
-        rows.setdefault(name, []).append(dict(measure(f"{name}-seed{seed}", checkpoint, base, spec, out_root / "onnx"), seed=seed))
+            students.append(StudentRun(run["name"], seed, config))
+    for run, row in zip(students, student_rows(students, base, spec, out_root / "onnx", int(spec.get("jobs", 1)), collect_only)):
+        rows.setdefault(run.name, []).append(row)
     summary = {name: aggregate(r) for name, r in rows.items()}
     note = (f"Data: {base.data_layout}:{base.data_root}, split {base.split_file} ({spec.get('evaluate', {}).get('part', 'test')}), "
             f"seeds {seeds}. Dice/HD95 on each case's source grid after the core's post-processing; sd over all "

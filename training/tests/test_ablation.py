@@ -7,6 +7,7 @@ import torch
 from layouts import make_msd
 from rtliver_train.ablation import run_ablation
 from rtliver_train.checkpoint import load_checkpoint
+from rtliver_train.errors import TrainingError
 from rtliver_train.datasets import discover, write_split
 
 
@@ -107,3 +108,9 @@ def test_students_trained_in_parallel_processes_give_the_same_results(tmp_path):
     # the two seeds' students differ, so the comparison above could fail
     w0, w1 = (weights(run) for run in together["runs"]["s-none"])
     assert not all(torch.equal(w0[k], w1[k]) for k in w0)
+
+
+def test_latencies_are_not_timed_while_runs_train_side_by_side(tmp_path):
+    with pytest.raises(TrainingError, match="time_onnx needs jobs = 1"):
+        run_ablation({"out_root": str(tmp_path / "never"), "jobs": 2, "base": {}})
+    assert not (tmp_path / "never").exists()
