@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -162,7 +163,7 @@ def load_packed_case(path: Path) -> Tuple[Volume, np.ndarray]:
     try:
         stored = np.load(path)
         missing = [key for key in PACKED_KEYS if key not in stored]
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise DataError(f"{path} could not be read as a packed case: {error}.", "Pack the dataset again (python -m rtliver_train.pack).") from error
     if missing:
         raise DataError(f"{path} lacks {', '.join(missing)}: it is not a packed case.",

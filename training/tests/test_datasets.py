@@ -133,7 +133,15 @@ def test_packed_cases_read_and_score_as_their_source(tmp_path):
     model = UNet3d(UNetConfig(channels=(4, 4, 8, 8))).eval()
     scores_a = evaluate_cases(model, source, (16, 24, 24), (-200, 300))
     scores_b = evaluate_cases(model, packed, (16, 24, 24), (-200, 300))
-    assert scores_a == scores_b and all(0.0 <= s["dice"] <= 1.0 for s in scores_a)
+    assert json.dumps(scores_a) == json.dumps(scores_b)  # NaN-safe: an empty prediction's HD95 is NaN
+    assert all(0.0 <= s["dice"] <= 1.0 for s in scores_a)
+
+
+def test_a_damaged_packed_case_is_named(tmp_path):
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "c0.npz").write_bytes(b"PK\x03\x04 not a zip archive")
+    with pytest.raises(DataError, match="c0.npz could not be read as a packed case"):
+        load_case(discover("npz", tmp_path)[0])
 
 
 def test_a_model_grid_case_is_not_a_packed_case(tmp_path):
