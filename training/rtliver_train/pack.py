@@ -15,11 +15,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .datasets import LAYOUTS, discover, load_case
+from .datasets import LAYOUTS, CaseRef, discover, load_case
 from .errors import TrainingError
 from .volume import Volume
 
@@ -39,12 +39,13 @@ def pack_case(image: Volume, mask: np.ndarray, path: Path) -> None:
                         direction=np.asarray(image.direction, np.float64))
 
 
-def pack(layout: str, root: Path, out: Path, liver_labels: Optional[Sequence[int]] = None) -> list:
+def pack(layout: str, root: Path, out: Path, liver_labels: Optional[Sequence[int]] = None) -> List[CaseRef]:
     cases = discover(layout, root, liver_labels)
     for case in cases:
         image, mask = load_case(case)
-        pack_case(image, mask, out / "cases" / f"{case.id}.npz")
-        print(f"{case.id}: {image.voxels.shape}, {(out / 'cases' / f'{case.id}.npz').stat().st_size / 1e6:.1f} MB", flush=True)
+        path = out / "cases" / f"{case.id}.npz"
+        pack_case(image, mask, path)
+        print(f"{case.id}: {image.voxels.shape}, {path.stat().st_size / 1e6:.1f} MB", flush=True)
     (out / "pack.json").write_text(json.dumps({"source_layout": layout, "source_root": str(root),
                                                "ids": [case.id for case in cases]}, indent=1) + "\n")
     return cases
