@@ -18,6 +18,11 @@ def dataset(request):
     return PUBLISHED[request.param]
 
 
+def runs_of(row, dataset) -> int:
+    """The teacher is trained once (seed = seeds[0]); every student once per seed."""
+    return 1 if row["name"] == "teacher" else len(dataset["seeds"])
+
+
 def test_every_dataset_is_named_once():
     names = [d["dataset"] for d in PUBLISHED]
     assert len(names) == len(set(names)), names
@@ -36,14 +41,13 @@ def test_counts_match_split_and_seeds(dataset):
     test_cases = len(json.loads((REPO / dataset["split"]).read_text())["test"])
     assert dataset["split_sizes"]["test"] == test_cases
     for row in dataset["rows"]:
-        runs = 1 if row["name"] == "teacher" else len(dataset["seeds"])
-        assert row["n"] == runs * test_cases, row["name"]
+        assert row["n"] == runs_of(row, dataset) * test_cases, row["name"]
 
 
 def test_means_are_means_of_the_seeds(dataset):
     for row in dataset["rows"]:
         per_seed = row["dice_per_seed"]
-        assert len(per_seed) == (1 if row["name"] == "teacher" else len(dataset["seeds"]))
+        assert len(per_seed) == runs_of(row, dataset), row["name"]
         assert row["dice_mean"] == pytest.approx(sum(per_seed) / len(per_seed), abs=6e-4), row["name"]
 
 
