@@ -262,6 +262,11 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
     whole_volumes = tuple(config.patch) == tuple(config.grid)
     if config.kd_samples not in ("all", "unlabeled"):
         raise TrainingError(f"Unknown kd_samples '{config.kd_samples}'.", "Use all or unlabeled.")
+    if not 0 <= config.kd_ramp <= 1:
+        raise TrainingError(f"kd_ramp {config.kd_ramp} is outside [0, 1].",
+                            "It is the share of the steps over which the KD weight rises from 0 to kd_weight.")
+    if config.kd_ramp > 0 and config.method != "kd":
+        raise TrainingError(f"kd_ramp is for method kd, not {config.method}.", "Leave kd_ramp at 0 for this method.")
 
     def taught(labelled: torch.Tensor) -> Optional[torch.Tensor]:
         """The samples distillation applies to: all, or (kd_samples=unlabeled) only those without a label, so a
@@ -291,7 +296,7 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
                 teacher_logits, teacher_features = teacher_outputs(x)
                 kd_mask = taught(labelled)
                 kd = distillation_loss(logits, teacher_logits, t, kd_mask)
-                loss = loss + w * kd
+                loss = loss + kd_weight_at(config, progress) * kd
                 logs["kd"] = kd.item()
                 if wf > 0:
                     fkd = feature_distillation_loss(features, teacher_features, kd_mask)
@@ -299,7 +304,8 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
                     logs["feature_kd"] = fkd.item()
             return loss, logs
 
-        kind = "labels only" if teacher is None else f"KD from {config.teacher_checkpoint} (T={t}, weight={w})"
+        ramp = f", reached over the first {config.kd_ramp:.0%} of the steps" if config.kd_ramp > 0 else ""
+        kind = "labels only" if teacher is None else f"KD from {config.teacher_checkpoint} (T={t}, weight={w}{ramp})"
         return Stage(SingleNetwork(network), network, None, objective, f"{config.preset} {student_config.channels}, {kind}")
 
     # GTAN: a slimmable network as wide as the teacher; the student is its narrowest slice.
@@ -395,6 +401,16 @@ def regional_locality(config: RunConfig, step: int) -> float:
     if config.norm != "regional" or config.regional_ramp <= 0:
         return 1.0
     return min(1.0, step / (config.regional_ramp * config.steps))
+
+
+def kd_weight_at(config: RunConfig, progress: float) -> float:
+    """The KD weight at `progress` (0 at the first step, 1 at the last): kd_weight, reached linearly over the first
+    `kd_ramp` of the run. Why: a student that starts predicting no liver (a seed whose label-only run needs ~150
+    steps to find it) was measured to stay there under a strong teacher's KD term (models/ABLATION.md); with the
+    ramp, the labels alone move it first."""
+    if config.kd_ramp <= 0:
+        return config.kd_weight
+    return config.kd_weight * min(1.0, progress / config.kd_ramp)
 
 
 def time_is_up(config: RunConfig, started: float, runtime: Runtime) -> bool:

@@ -115,3 +115,31 @@ def test_two_gloo_processes_equal_one_process(tmp_path, teacher_checkpoint, meth
     assert two[1]["training_summary"]["processes"] == 2 and one[1]["training_summary"]["processes"] == 1
     for (name, p), q in zip(one[0].named_parameters(), two[0].parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_the_kd_weight_ramps_up_from_zero_so_that_the_labels_move_the_student_first(tmp_path):
+    from rtliver_train.engine import Runtime, build_stage, kd_weight_at
+    from rtliver_train.losses import segmentation_loss
+
+    CPU = Runtime(torch.device("cpu"), 0, 1)
+
+    ramped = tiny_config(tmp_path, method="kd", kd_weight=2.0, kd_ramp=0.4)
+    assert [kd_weight_at(ramped, p) for p in (0.0, 0.2, 0.4, 1.0)] == [0.0, 1.0, 2.0, 2.0]
+    assert kd_weight_at(tiny_config(tmp_path, kd_weight=2.0), 0.0) == 2.0  # the default: full weight from the start
+
+    teacher = train(tiny_config(tmp_path / "teacher", channels=(6, 8, 10, 12), steps=2), [tiny_case(0)], [])
+    stage = build_stage(tiny_config(tmp_path / "s", method="kd", teacher_checkpoint=str(teacher), kd_ramp=0.5,
+                                    channels=(2, 4, 4, 6)), CPU)
+    case = tiny_case(1)
+    x, y = torch.from_numpy(case.image)[None, None], torch.from_numpy(case.mask)[None]
+    with torch.no_grad():
+        labels_only = segmentation_loss(stage.module(x)[0], y, torch.ones(1)).item()
+        first, _ = stage.objective(stage.module, x, y, torch.ones(1), 0.0)
+        last, logs = stage.objective(stage.module, x, y, torch.ones(1), 1.0)
+    assert first.item() == pytest.approx(labels_only)  # no teacher at the first step
+    assert last.item() == pytest.approx(labels_only + logs["kd"]) and logs["kd"] > 0  # full weight (1) by the end
+
+    with pytest.raises(TrainingError, match="kd_ramp"):
+        build_stage(tiny_config(tmp_path, method="kd", teacher_checkpoint=str(teacher), kd_ramp=1.5), CPU)
+    with pytest.raises(TrainingError, match="kd_ramp is for method kd"):
+        build_stage(tiny_config(tmp_path, method="gtan", teacher_checkpoint=str(teacher), kd_ramp=0.3), CPU)
