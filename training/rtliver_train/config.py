@@ -48,7 +48,7 @@ class RunConfig:
     kd_weight: float = 1.0  # loss = segmentation + kd_weight * T^2 KL
     kd_temperature: float = 2.0
     kd_samples: str = "all"  # all | unlabeled: the teacher teaches every sample, or only those without a label
-    kd_ramp: float = 0.0  # method kd: the KD weight rises linearly from 0 over this share of the steps (0 = full from the start)
+    kd_ramp: float = 0.0  # kd, takd, gtan: each KD weight rises linearly from 0 over this share of the steps (0 = full from the start)
     feature_kd_weight: float = 0.0  # attention-transfer feature distillation, 0 = off
     gtan_start: float = 0.1  # assistant width at the start, as a fraction of the way from student to teacher width
     gtan_end: float = 1.0  # ... and at the end of the run (gtan_start > gtan_end: an assistant that shrinks)

@@ -265,8 +265,9 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
     if not 0 <= config.kd_ramp <= 1:
         raise TrainingError(f"kd_ramp {config.kd_ramp} is outside [0, 1].",
                             "It is the share of the steps over which the KD weight rises from 0 to kd_weight.")
-    if config.kd_ramp > 0 and config.method != "kd":
-        raise TrainingError(f"kd_ramp is for method kd, not {config.method}.", "Leave kd_ramp at 0 for this method.")
+    if config.kd_ramp > 0 and config.method == "none":
+        raise TrainingError("kd_ramp is for a method that distils (kd, takd, gtan), not none.",
+                            "Leave kd_ramp at 0 for labels-only training.")
 
     def taught(labelled: torch.Tensor) -> Optional[torch.Tensor]:
         """The samples distillation applies to: all, or (kd_samples=unlabeled) only those without a label, so a
@@ -336,7 +337,8 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         kd_mask = taught(labelled)
         kd_a = distillation_loss(assistant_logits, teacher_logits, t, kd_mask)  # teacher -> assistant
         kd_s = distillation_loss(student_logits, assistant_logits, t, kd_mask)  # assistant -> student
-        loss = ws * seg_a + w * kd_a + seg_s + w * kd_s
+        kd_weight = kd_weight_at(config, progress)
+        loss = ws * seg_a + kd_weight * kd_a + seg_s + kd_weight * kd_s
         logs = {"seg": seg_s.item(), "kd": kd_s.item(), "assistant_seg": seg_a.item(), "assistant_kd": kd_a.item(),
                 "assistant_width": float(pair.assistant_channels[-1])}
         if wf > 0:

@@ -139,7 +139,16 @@ def test_the_kd_weight_ramps_up_from_zero_so_that_the_labels_move_the_student_fi
     assert first.item() == pytest.approx(labels_only)  # no teacher at the first step
     assert last.item() == pytest.approx(labels_only + logs["kd"]) and logs["kd"] > 0  # full weight (1) by the end
 
+    # GTAN: both of its KD terms (teacher -> assistant, assistant -> student) ramp the same way
+    gtan = build_stage(tiny_config(tmp_path / "g", method="gtan", teacher_checkpoint=str(teacher), kd_ramp=0.5,
+                                   channels=(2, 4, 4, 6)), CPU)
+    with torch.no_grad():
+        first, logs = gtan.objective(gtan.module, x, y, torch.ones(1), 0.0)
+        assert first.item() == pytest.approx(logs["seg"] + logs["assistant_seg"])
+        last, logs = gtan.objective(gtan.module, x, y, torch.ones(1), 1.0)
+        assert last.item() == pytest.approx(logs["seg"] + logs["assistant_seg"] + logs["kd"] + logs["assistant_kd"])
+
     with pytest.raises(TrainingError, match="kd_ramp"):
         build_stage(tiny_config(tmp_path, method="kd", teacher_checkpoint=str(teacher), kd_ramp=1.5), CPU)
-    with pytest.raises(TrainingError, match="kd_ramp is for method kd"):
-        build_stage(tiny_config(tmp_path, method="gtan", teacher_checkpoint=str(teacher), kd_ramp=0.3), CPU)
+    with pytest.raises(TrainingError, match="kd_ramp is for a method that distils"):
+        build_stage(tiny_config(tmp_path, method="none", kd_ramp=0.3), CPU)
