@@ -274,6 +274,7 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         labelled case the teacher gets wrong (a fatty liver, say) is learnt from its label alone."""
         return None if config.kd_samples == "all" else 1 - labelled
 
+    ramp = f", reached over the first {config.kd_ramp:.0%} of the steps" if config.kd_ramp > 0 else ""
     if config.method in ("none", "kd"):
         network = UNet3d(replace(student_config, norm=config.norm) if resuming else student_config).to(runtime.device)
         if config.init_onnx and not resuming:
@@ -305,7 +306,6 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
                     logs["feature_kd"] = fkd.item()
             return loss, logs
 
-        ramp = f", reached over the first {config.kd_ramp:.0%} of the steps" if config.kd_ramp > 0 else ""
         kind = "labels only" if teacher is None else f"KD from {config.teacher_checkpoint} (T={t}, weight={w}{ramp})"
         return Stage(SingleNetwork(network), network, None, objective, f"{config.preset} {student_config.channels}, {kind}")
 
@@ -353,7 +353,7 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
                    f"({config.gtan_init} init) {'shrinking' if config.gtan_start > config.gtan_end else 'growing'} "
                    f"from {first_width} to {last_width}"
                    f"{f' in {config.gtan_stages} stages' if config.gtan_stages else ''}, assistant label weight {ws}, "
-                   f"teacher {config.teacher_checkpoint} (T={t}, weight={w})")
+                   f"teacher {config.teacher_checkpoint} (T={t}, weight={w}{ramp})")
     return Stage(pair, network, student_config.channels, gtan_objective, description)
 
 
