@@ -52,10 +52,14 @@ def paired_difference(first: Sequence[Dict[str, Any]], second: Sequence[Dict[str
 
 
 def comparisons(names: Sequence[str]) -> List[Tuple[str, str]]:
-    """The paper's questions (KD at each size; GTAN over none and over KD) and each GTAN variant's."""
+    """The paper's questions (KD at each size; GTAN over none and over KD), each GTAN variant's, and a ramped KD
+    arm's (`<size>-kd-ramp`) over labels only and over plain KD."""
     wanted = [("student-100k-kd", "student-100k-none"), ("student-30k-kd", "student-30k-none"),
               ("student-30k-takd", "student-30k-none")]
     for name in names:
+        if name.endswith("-kd-ramp"):
+            size = name[: -len("-kd-ramp")]
+            wanted += [(name, f"{size}-none"), (name, f"{size}-kd")]
         if name.startswith("student-30k-gtan"):
             wanted += [(name, "student-30k-none"), (name, "student-30k-kd")]
             if name != "student-30k-gtan":

@@ -55,6 +55,19 @@ def test_paired_difference_pairs_by_seed_and_case_and_brackets_the_mean():
     assert same["mean"] == 0 and same["low"] == same["high"] == 0 and same["wins"] == 0
 
 
+def test_the_report_compares_each_arm_with_what_it_claims_to_beat():
+    from rtliver_train.ablation_report import comparisons
+
+    names = ["teacher", "student-30k-none", "student-30k-kd", "student-30k-kd-ramp", "student-30k-gtan", "student-30k-gtan-shrink"]
+    pairs = comparisons(names)
+    assert ("student-30k-kd", "student-30k-none") in pairs
+    assert {("student-30k-kd-ramp", "student-30k-none"), ("student-30k-kd-ramp", "student-30k-kd")} <= set(pairs)
+    assert {("student-30k-gtan-shrink", "student-30k-none"), ("student-30k-gtan-shrink", "student-30k-kd"),
+            ("student-30k-gtan-shrink", "student-30k-gtan")} <= set(pairs)
+    assert all(a in names and b in names for a, b in pairs)  # nothing compared with an arm that was not run
+    assert ("student-100k-kd-ramp", "student-100k-none") not in pairs
+
+
 def test_plateau_measures_the_rise_over_the_last_quarter():
     from rtliver_train.ablation_report import plateau
 
