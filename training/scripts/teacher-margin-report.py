@@ -34,6 +34,11 @@ def without(seed: int, runs):
     return [r for r in runs if r["seed"] != seed]
 
 
+def seed_curves(runs):
+    """The validation curve of the collapsed seed's run (a list of one, as plot_curves takes an arm's seeds)."""
+    return [validation_curve(r["checkpoint"]) for r in runs if r["seed"] == COLLAPSED_SEED]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plot", type=Path, help="where to write the collapsed seed's validation curves (PNG)")
@@ -53,10 +58,9 @@ def main() -> None:
     for a, b in ((2400, 150), (2400, 600), (600, 150)):
         print(f"KD with teacher {a} - with teacher {b}: {described(paired_difference(runs[a]['student-100k-kd'], runs[b]['student-100k-kd']))}")
     if args.plot:
-        seed_run = lambda rs: [validation_curve(r["checkpoint"]) for r in rs if r["seed"] == COLLAPSED_SEED]  # noqa: E731
-        curves = {"labels only": seed_run(labels_only)}
-        curves.update({f"KD, teacher {s} steps": seed_run(runs[s]["student-100k-kd"]) for s in TEACHER_STEPS})
-        curves.update({f"KD ramped, teacher {s}": seed_run(runs[s]["student-100k-kd-ramp"]) for s in (600, 2400)})
+        curves = {"labels only": seed_curves(labels_only)}
+        curves.update({f"KD, teacher {s} steps": seed_curves(runs[s]["student-100k-kd"]) for s in TEACHER_STEPS})
+        curves.update({f"KD ramped, teacher {s}": seed_curves(runs[s]["student-100k-kd-ramp"]) for s in (600, 2400)})
         plot_curves(curves, args.plot, f"CHAOS MR 16x32x32, 100 k student, seed {COLLAPSED_SEED}: validation Dice (3 patients)")
 
 

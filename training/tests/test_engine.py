@@ -8,12 +8,14 @@ import torch
 
 from rtliver_train.checkpoint import load_export_model, load_model
 from rtliver_train.distill import run_distillation
-from rtliver_train.engine import train, validation_dice
+from rtliver_train.engine import Runtime, build_stage, kd_weight_at, train, validation_dice
 from rtliver_train.errors import TrainingError
+from rtliver_train.losses import segmentation_loss
 from rtliver_train.models import UNet3d, UNetConfig, count_parameters
 from tiny import tiny_case, tiny_config
 
 HERE = Path(__file__).resolve().parent
+CPU = Runtime(torch.device("cpu"), 0, 1)
 
 
 def test_tiny_model_overfits_one_case(tmp_path):
@@ -118,11 +120,6 @@ def test_two_gloo_processes_equal_one_process(tmp_path, teacher_checkpoint, meth
 
 
 def test_the_kd_weight_ramps_up_from_zero_so_that_the_labels_move_the_student_first(tmp_path):
-    from rtliver_train.engine import Runtime, build_stage, kd_weight_at
-    from rtliver_train.losses import segmentation_loss
-
-    CPU = Runtime(torch.device("cpu"), 0, 1)
-
     ramped = tiny_config(tmp_path, method="kd", kd_weight=2.0, kd_ramp=0.4)
     assert [kd_weight_at(ramped, p) for p in (0.0, 0.2, 0.4, 1.0)] == [0.0, 1.0, 2.0, 2.0]
     assert kd_weight_at(tiny_config(tmp_path, kd_weight=2.0), 0.0) == 2.0  # the default: full weight from the start
