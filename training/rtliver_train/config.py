@@ -55,6 +55,7 @@ class RunConfig:
     gtan_stages: int = 0  # 0: the width changes every step; K > 0: K widths, each held for steps / K
     gtan_assistant_seg_weight: float = 1.0  # weight of the assistant's label loss (0: it learns from the teacher only)
     gtan_init: str = "random"  # random | teacher (the slimmable network starts as a copy of the teacher)
+    gtan_isolate_student: bool = False  # the assistant's losses move only its own channels, never the student's slice
     # optimisation
     steps: int = 1000
     batch_size: int = 2  # global batch (split across DDP processes)

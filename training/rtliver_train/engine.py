@@ -191,17 +191,25 @@ def load_frozen(path: Optional[str], role: str, device: torch.device) -> UNet3d:
 
 class GtanPair(nn.Module):
     """One slimmable network evaluated at two widths in one forward (so DDP sees a single forward/backward):
-    the assistant at `assistant_channels`, the student at its fixed narrowest slice."""
+    the assistant at `assistant_channels`, the student at its fixed narrowest slice. With `isolate_student`, the
+    assistant's forward cuts the student's slice from the gradient, so the assistant's losses move only the
+    channels the assistant adds."""
 
-    def __init__(self, network: UNet3d, student_channels: Sequence[int]) -> None:
+    def __init__(self, network: UNet3d, student_channels: Sequence[int], isolate_student: bool = False) -> None:
         super().__init__()
         self.network = network
         self.student_channels = tuple(student_channels)
         self.assistant_channels = tuple(student_channels)
+        self.isolate_student = isolate_student
 
     def forward(self, x: torch.Tensor):
         self.network.set_active_channels(self.assistant_channels)
-        assistant_logits, assistant_features = self.network.forward_with_features(x)
+        if self.isolate_student:
+            self.network.set_frozen_slice(self.student_channels)
+        try:
+            assistant_logits, assistant_features = self.network.forward_with_features(x)
+        finally:
+            self.network.set_frozen_slice(None)
         self.network.set_active_channels(self.student_channels)
         student_logits, student_features = self.network.forward_with_features(x)
         self.network.set_active_channels(None)
@@ -325,7 +333,7 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
         network.load_state_dict(teacher.state_dict())
     else:
         zero_inputs_beyond(network, first_width)
-    pair = GtanPair(network, student_config.channels)
+    pair = GtanPair(network, student_config.channels, config.gtan_isolate_student)
     ws = config.gtan_assistant_seg_weight
     teacher_outputs = FrozenOutputs(teacher, whole_volumes, keep_features=wf > 0)
 
@@ -353,6 +361,7 @@ def build_stage(config: RunConfig, runtime: Runtime, statistics_cases: Sequence[
                    f"({config.gtan_init} init) {'shrinking' if config.gtan_start > config.gtan_end else 'growing'} "
                    f"from {first_width} to {last_width}"
                    f"{f' in {config.gtan_stages} stages' if config.gtan_stages else ''}, assistant label weight {ws}, "
+                   f"{'student slice isolated from the assistant, ' if config.gtan_isolate_student else ''}"
                    f"teacher {config.teacher_checkpoint} (T={t}, weight={w}{ramp})")
     return Stage(pair, network, student_config.channels, gtan_objective, description)
 

@@ -102,12 +102,25 @@ BUDGETS: Dict[str, Tuple[int, int]] = {
 }
 
 
+def without_gradient_in(tensor: torch.Tensor, out: int, in_ranges: Sequence[Tuple[int, int]] = ()) -> torch.Tensor:
+    """`tensor` with the block [:out, in_ranges] (a 1-D tensor: [:out]) cut from the gradient; values unchanged."""
+    mask = torch.zeros(tensor.shape, dtype=torch.bool, device=tensor.device)
+    if tensor.dim() == 1:
+        mask[:out] = True
+    for start, stop in in_ranges:
+        mask[:out, start:stop] = True
+    return torch.where(mask, tensor.detach(), tensor)
+
+
 class SlimmableConv3d(nn.Conv3d):
-    """A Conv3d that can run on its first `active_in` input and `active_out` output channels."""
+    """A Conv3d that can run on its first `active_in` input and `active_out` output channels. With `frozen`
+    (out, in) set, the block of its first `out` outputs and `in` inputs gets no gradient from this forward
+    (GTAN's isolated student slice, UNet3d.set_frozen_slice)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> None:
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias)
         self.active_out = out_channels
+        self.frozen: Optional[Tuple[int, int]] = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, c_in_active, D, H, W]
         c_in, c_out = x.shape[1], self.active_out
@@ -116,6 +129,10 @@ class SlimmableConv3d(nn.Conv3d):
         else:
             weight = self.weight[:c_out, :c_in]
             bias = None if self.bias is None else self.bias[:c_out]
+        if self.frozen:
+            out, inputs = self.frozen
+            weight = without_gradient_in(weight, out, [(0, inputs)])
+            bias = None if bias is None else without_gradient_in(bias, out)
         return F.conv3d(x, weight, bias, padding=self.padding)
 
 
@@ -131,6 +148,10 @@ class ConcatInputConv3d(SlimmableConv3d):
         weight_skip = self.weight[:c_out, :c_skip]
         weight_up = self.weight[:c_out, half_full:half_full + c_up]
         bias = None if self.bias is None else self.bias[:c_out]
+        if self.frozen:  # the same block in each half
+            out, inputs = self.frozen
+            weight_skip, weight_up = (without_gradient_in(w, out, [(0, inputs)]) for w in (weight_skip, weight_up))
+            bias = None if bias is None else without_gradient_in(bias, out)
         return F.conv3d(skip, weight_skip, bias, padding=self.padding) + F.conv3d(up, weight_up, None, padding=self.padding)
 
 
@@ -142,12 +163,16 @@ class SlimmableInstanceNorm3d(nn.Module):
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
         self.eps = 1e-5
+        self.frozen = 0  # the first `frozen` channels' scale and shift get no gradient (UNet3d.set_frozen_slice)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
-        if c == self.weight.shape[0]:
+        if c == self.weight.shape[0] and not self.frozen:
             return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
-        return F.instance_norm(x, weight=self.weight[:c], bias=self.bias[:c], eps=self.eps)
+        weight, bias = self.weight[:c], self.bias[:c]
+        if self.frozen:
+            weight, bias = without_gradient_in(weight, self.frozen), without_gradient_in(bias, self.frozen)
+        return F.instance_norm(x, weight=weight, bias=bias, eps=self.eps)
 
 
 class FixedStatisticsNorm3d(nn.Module):
@@ -315,6 +340,28 @@ class UNet3d(nn.Module):
             self.projections[level].active_out = channels[level]
             self.decoders[level].set_width(channels[level])
         self.active_channels = channels
+
+    def set_frozen_slice(self, channels: Optional[Sequence[int]] = None) -> None:
+        """Until called again with None, the slice of width `channels` (per level) gets no gradient from a forward:
+        the weights a network of that width would use (GTAN's isolated student: the assistant's losses then move
+        only the assistant's own channels). Values are unchanged, so outputs are too."""
+        ch = None if channels is None else tuple(int(x) for x in channels)  # `ch and (...)` below: None when unset
+        for level in range(LEVELS):
+            encoder = self.encoders[level]
+            encoder.first.conv.frozen = ch and (ch[level], self.config.in_channels if level == 0 else ch[level - 1])
+            encoder.second.conv.frozen = ch and (ch[level], ch[level])
+            for block in (encoder.first, encoder.second):
+                if isinstance(block.norm, SlimmableInstanceNorm3d):
+                    block.norm.frozen = ch[level] if ch else 0
+        for level in range(LEVELS - 1):
+            self.projections[level].frozen = ch and (ch[level], ch[level + 1])
+            decoder = self.decoders[level]
+            decoder.first.conv.frozen = ch and (ch[level], ch[level])  # each half: skip and upsampled branch
+            decoder.second.conv.frozen = ch and (ch[level], ch[level])
+            for block in (decoder.first, decoder.second):
+                if isinstance(block.norm, SlimmableInstanceNorm3d):
+                    block.norm.frozen = ch[level] if ch else 0
+        self.head.frozen = ch and (self.config.out_channels, ch[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, D, H, W]
         return self.forward_with_features(x)[0]

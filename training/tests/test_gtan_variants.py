@@ -110,3 +110,49 @@ def test_remembered_teacher_outputs_stay_within_their_budget_and_keep_features_o
     with_features = FrozenOutputs(teacher, remember=True)
     assert len(with_features(volumes[0][None])[1]) == len(one[1])
     assert with_features.held_bytes > 3 * logits_bytes  # the feature maps are what made it grow
+
+
+def test_an_isolated_student_slice_is_not_moved_by_the_assistants_loss():
+    torch.manual_seed(0)
+    network = UNet3d(UNetConfig(channels=(6, 8, 10, 12)))
+    student, assistant = (2, 4, 4, 6), (4, 6, 8, 10)
+    x = torch.randn(1, 1, *SHAPE)
+
+    def student_output():
+        network.set_active_channels(student)
+        with torch.no_grad():
+            return network(x).clone()
+
+    def assistant_step(isolate):
+        """One SGD step on a loss of the assistant's output alone."""
+        network.set_active_channels(assistant)
+        network.set_frozen_slice(student if isolate else None)
+        loss = network(x).pow(2).mean()
+        network.set_frozen_slice(None)
+        network.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in network.parameters():
+                if p.grad is not None:
+                    p -= 0.5 * p.grad
+
+    before = student_output()
+    network.set_active_channels(assistant)
+    network.set_frozen_slice(student)
+    with torch.no_grad():
+        frozen_forward = network(x)
+    network.set_frozen_slice(None)
+    with torch.no_grad():
+        assert torch.equal(frozen_forward, network(x))  # freezing changes gradients, not values
+    assistant_step(isolate=True)
+    torch.testing.assert_close(student_output(), before, rtol=0, atol=0)  # the student's slice did not move
+    assistant_step(isolate=False)
+    assert not torch.allclose(student_output(), before)  # the default: the assistant's loss moves the shared slice
+
+
+def test_an_isolated_gtan_run_says_so_and_trains(tmp_path, teacher_checkpoint, capsys):
+    config = tiny_config(tmp_path, method="gtan", teacher_checkpoint=str(teacher_checkpoint), channels=(2, 4, 4, 6),
+                         gtan_isolate_student=True, steps=2)
+    model, _ = load_export_model(train(config, [tiny_case(0)], []))
+    assert model.config.channels == (2, 4, 4, 6)
+    assert "student slice isolated from the assistant" in capsys.readouterr().out
