@@ -305,6 +305,15 @@ class DoubleConv(nn.Module):
         self.first.conv.active_out = out_channels
         self.second.conv.active_out = out_channels
 
+    def set_frozen(self, block: Optional[Tuple[int, int]]) -> None:
+        """The (out, in) slice of the first conv that gets no gradient (None: every weight learns); the second conv
+        and both normalisations freeze the same `out` channels."""
+        self.first.conv.frozen = block
+        self.second.conv.frozen = block and (block[0], block[0])
+        for part in (self.first, self.second):
+            if isinstance(part.norm, SlimmableInstanceNorm3d):
+                part.norm.frozen = block[0] if block else 0
+
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # one tensor, or (skip, up) for a decoder
         return self.second(self.first(*inputs))
 
@@ -347,20 +356,10 @@ class UNet3d(nn.Module):
         only the assistant's own channels). Values are unchanged, so outputs are too."""
         ch = None if channels is None else tuple(int(x) for x in channels)  # `ch and (...)` below: None when unset
         for level in range(LEVELS):
-            encoder = self.encoders[level]
-            encoder.first.conv.frozen = ch and (ch[level], self.config.in_channels if level == 0 else ch[level - 1])
-            encoder.second.conv.frozen = ch and (ch[level], ch[level])
-            for block in (encoder.first, encoder.second):
-                if isinstance(block.norm, SlimmableInstanceNorm3d):
-                    block.norm.frozen = ch[level] if ch else 0
+            self.encoders[level].set_frozen(ch and (ch[level], self.config.in_channels if level == 0 else ch[level - 1]))
         for level in range(LEVELS - 1):
             self.projections[level].frozen = ch and (ch[level], ch[level + 1])
-            decoder = self.decoders[level]
-            decoder.first.conv.frozen = ch and (ch[level], ch[level])  # each half: skip and upsampled branch
-            decoder.second.conv.frozen = ch and (ch[level], ch[level])
-            for block in (decoder.first, decoder.second):
-                if isinstance(block.norm, SlimmableInstanceNorm3d):
-                    block.norm.frozen = ch[level] if ch else 0
+            self.decoders[level].set_frozen(ch and (ch[level], ch[level]))  # each half: skip and upsampled branch
         self.head.frozen = ch and (self.config.out_channels, ch[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, D, H, W]
