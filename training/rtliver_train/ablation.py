@@ -157,18 +157,22 @@ def markdown_table(summary: Dict[str, Dict[str, Any]], note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
+@dataclass(frozen=True)
+class AblationPlan:
+    base: RunConfig
+    teacher: RunConfig
+    students: List[StudentRun]
+
+
+def plan_ablation(spec: Dict[str, Any]) -> AblationPlan:
+    """Every run's resolved config, before anything trains: a key unknown to RunConfig or of the wrong type in
+    the spec's base, teacher or any run is an error here, not after the teacher has trained."""
     out_root = Path(spec.get("out_root", "training/runs/ablation"))
-    if int(spec.get("jobs", 1)) > 1 and spec.get("time_onnx", True):
-        raise TrainingError("time_onnx needs jobs = 1: latencies measured while other runs train are not comparable.",
-                            "Set \"time_onnx\": false, or \"jobs\": 1.")
     base = parse_config([], **spec.get("base", {}))
     seeds = spec.get("seeds", [0])
-    teacher_config = parse_config([], base=replace(base), **{"preset": "teacher", "method": "none", "seed": seeds[0],
-                                                              "out_dir": str(out_root / "teacher"), **spec.get("teacher", {})})
-    collect_only = bool(spec.get("collect_only", False))
-    teacher_checkpoint = run_one(teacher_config, collect_only)
-    rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
+    teacher = parse_config([], base=replace(base), **{"preset": "teacher", "method": "none", "seed": seeds[0],
+                                                       "out_dir": str(out_root / "teacher"), **spec.get("teacher", {})})
+    teacher_checkpoint = Path(teacher.out_dir) / "ckpt.pt"
     students = []
     for run in spec.get("runs", DEFAULT_RUNS):
         for seed in run.get("seeds", seeds):  # a run may name its own seeds
@@ -176,6 +180,19 @@ def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
             students.append(StudentRun(run["name"], seed, config))
+    return AblationPlan(base, teacher, students)
+
+
+def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
+    out_root = Path(spec.get("out_root", "training/runs/ablation"))
+    if int(spec.get("jobs", 1)) > 1 and spec.get("time_onnx", True):
+        raise TrainingError("time_onnx needs jobs = 1: latencies measured while other runs train are not comparable.",
+                            "Set \"time_onnx\": false, or \"jobs\": 1.")
+    plan = plan_ablation(spec)
+    base, students, seeds = plan.base, plan.students, spec.get("seeds", [0])
+    collect_only = bool(spec.get("collect_only", False))
+    teacher_checkpoint = run_one(plan.teacher, collect_only)
+    rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
     for run, row in zip(students, student_rows(students, base, spec, out_root / "onnx", int(spec.get("jobs", 1)), collect_only)):
         rows.setdefault(run.name, []).append(row)
     summary = {name: aggregate(r) for name, r in rows.items()}

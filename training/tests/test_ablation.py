@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from layouts import make_msd
-from rtliver_train.ablation import run_ablation
+from rtliver_train.ablation import plan_ablation, run_ablation
 from rtliver_train.checkpoint import load_checkpoint
 from rtliver_train.errors import TrainingError
 from rtliver_train.datasets import discover, write_split
@@ -126,4 +126,25 @@ def test_students_trained_in_parallel_processes_give_the_same_results(tmp_path):
 def test_latencies_are_not_timed_while_runs_train_side_by_side(tmp_path):
     with pytest.raises(TrainingError, match="time_onnx needs jobs = 1"):
         run_ablation({"out_root": str(tmp_path / "never"), "jobs": 2, "base": {}})
+    assert not (tmp_path / "never").exists()
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS.glob("ablation-*.json")), ids=lambda path: path.name)
+def test_every_committed_ablation_config_resolves_before_anything_trains(config):
+    spec = json.loads(config.read_text())
+    plan = plan_ablation(spec)
+    out_dirs = [run.config.out_dir for run in plan.students]
+    assert len(out_dirs) == len(set(out_dirs)) == sum(len(r.get("seeds", spec["seeds"])) for r in spec["runs"])
+    assert all(run.config.teacher_checkpoint == str(Path(plan.teacher.out_dir) / "ckpt.pt") for run in plan.students)
+    assert plan.teacher.preset == "teacher" and plan.teacher.steps == spec["teacher"]["steps"]
+
+
+def test_a_misspelt_key_in_one_arm_fails_the_plan_naming_it(tmp_path):
+    spec = {"out_root": str(tmp_path / "never"), "seeds": [0, 1],
+            "runs": [{"name": "ok", "method": "none"}, {"name": "typo", "method": "gtan", "gtan_inti": "teacher"}]}
+    with pytest.raises(TrainingError, match="Unknown config key 'gtan_inti'"):
+        plan_ablation(spec)
     assert not (tmp_path / "never").exists()
