@@ -10,6 +10,7 @@ from layouts import (AFFINE_RAS, make_chaos_ct, make_ct_org, make_lits, make_msd
                      save_nifti)
 from rtliver_train.datasets import discover, load_case, prepare_cases, select_split, write_split
 from rtliver_train.errors import DataError
+from rtliver_train.synth import check_disjoint
 
 SHARED = Path(os.environ.get("RT_LIVER_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
@@ -149,3 +150,13 @@ def test_a_model_grid_case_is_not_a_packed_case(tmp_path):
     np.savez_compressed(tmp_path / "cases" / "c0.npz", hu=np.zeros((4, 4, 4)), mask=np.ones((4, 4, 4)))
     with pytest.raises(DataError, match="lacks image, spacing, origin, direction"):
         load_case(discover("npz", tmp_path)[0])
+
+
+SPLITS = Path(__file__).resolve().parents[1] / "splits"
+
+
+@pytest.mark.parametrize("split_file", sorted(SPLITS.glob("*.json")), ids=lambda path: path.name)
+def test_every_committed_split_keeps_training_patients_out_of_validation_and_test(split_file):
+    split = json.loads(split_file.read_text())
+    assert split["train"] and split["val"] and split["test"]
+    check_disjoint(split)  # by patient: synth-ircadb-10-v003 and ircadb-10 are one patient
