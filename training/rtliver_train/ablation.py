@@ -159,6 +159,8 @@ def markdown_table(summary: Dict[str, Dict[str, Any]], note: str) -> str:
 
 @dataclass(frozen=True)
 class AblationPlan:
+    out_root: Path
+    seeds: List[int]
     base: RunConfig
     teacher: RunConfig
     students: List[StudentRun]
@@ -180,16 +182,15 @@ def plan_ablation(spec: Dict[str, Any]) -> AblationPlan:
             config = parse_config([], base=replace(base), **{"teacher_checkpoint": str(teacher_checkpoint), "seed": seed,
                                                             "out_dir": str(out_root / f"{run['name']}-seed{seed}"), **overrides})
             students.append(StudentRun(run["name"], seed, config))
-    return AblationPlan(base, teacher, students)
+    return AblationPlan(out_root, seeds, base, teacher, students)
 
 
 def run_ablation(spec: Dict[str, Any]) -> Dict[str, Any]:
-    out_root = Path(spec.get("out_root", "training/runs/ablation"))
     if int(spec.get("jobs", 1)) > 1 and spec.get("time_onnx", True):
         raise TrainingError("time_onnx needs jobs = 1: latencies measured while other runs train are not comparable.",
                             "Set \"time_onnx\": false, or \"jobs\": 1.")
     plan = plan_ablation(spec)
-    base, students, seeds = plan.base, plan.students, spec.get("seeds", [0])
+    out_root, seeds, base, students = plan.out_root, plan.seeds, plan.base, plan.students
     collect_only = bool(spec.get("collect_only", False))
     teacher_checkpoint = run_one(plan.teacher, collect_only)
     rows: Dict[str, List[Dict[str, Any]]] = {"teacher": [dict(measure("teacher", teacher_checkpoint, base, spec, out_root / "onnx"), seed=seeds[0])]}
